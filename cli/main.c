@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * joulegrad - command-line entry point. Only this file (and bench/) prints
+ * and exits; everything below returns error codes.
+ *
+ * Exit codes: 0 success, 1 runtime failure, 2 bad usage.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "jg_bench.h"
+#include "jg_kernels.h"
+
+#ifndef JG_VERSION
+#define JG_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+    fputs("usage: joulegrad <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  bench gemm   time SGEMM against the reference and OpenBLAS\n"
+          "  bench conv   time conv2d forward+backward\n"
+          "  info         CPU features, selected ISA, threads\n"
+          "  version      print the version\n"
+          "\n"
+          "Run 'joulegrad <command> --help' for a command's options.\n"
+          "Environment: JOULEGRAD_ISA=ref|avx2|avx512|neon overrides the ISA.\n",
+          f);
+}
+
+static int cmd_info(void)
+{
+    const int err = jg_kernels_init();
+    if (err) {
+        fprintf(stderr, "joulegrad: JOULEGRAD_ISA is invalid or unsupported here\n");
+        return 2;
+    }
+    printf("joulegrad %s\n", JG_VERSION);
+    printf("isa: %s (selected)\n", jg_isa_name(jg_kernels_isa()));
+    for (int i = 0; i < JG_ISA_COUNT; i++)
+        printf("  %-7s %s\n", jg_isa_name((jg_isa_t)i),
+               jg_kernels_isa_supported((jg_isa_t)i) ? "supported" : "not supported");
+    printf("openmp: %s, threads: %d\n", jg_kernels_have_openmp() ? "yes" : "no",
+           jg_kernels_threads());
+    return 0;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs("usage: joulegrad bench gemm|conv [options]  (--help after the kernel name "
+              "lists them)\n",
+              argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "gemm")) return jg_bench_gemm_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "conv")) return jg_bench_conv_main(argc - 1, argv + 1);
+    fprintf(stderr, "joulegrad: unknown benchmark '%s' (expected gemm or conv)\n", argv[1]);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("joulegrad %s\n", JG_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "info")) return cmd_info();
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    fprintf(stderr, "joulegrad: unknown command '%s'; run 'joulegrad --help'\n", cmd);
+    return 2;
+}
