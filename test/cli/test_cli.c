@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* The joulegrad program as a user meets it: exit codes, one-line errors on
+ * bad input, and benchmark JSON that parses and carries its ISA and source. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+
+#define OUT_MAX 65536
+
+/* Runs `env JG_CLI_PATH args` through the shell; returns the exit status and
+ * leaves stdout+stderr (or stdout only) in out. */
+static int run(const char *env, const char *args, int merge_stderr, char *out)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s '%s' %s %s", env ? env : "", JG_CLI_PATH, args,
+             merge_stderr ? "2>&1" : "2>/dev/null");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t len = fread(out, 1, OUT_MAX - 1, p);
+    out[len] = '\0';
+    const int status = pclose(p);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    char *out = jg_test_alloc_bytes(OUT_MAX);
+    assert_int_equal(run(NULL, "", 1, out), 2);
+    assert_int_equal(run(NULL, "frobnicate", 1, out), 2);
+    assert_non_null(strstr(out, "unknown command 'frobnicate'"));
+    assert_int_equal(count_lines(out), 1);
+    assert_int_equal(run(NULL, "bench", 1, out), 2);
+    assert_int_equal(run(NULL, "bench nonesuch", 1, out), 2);
+    assert_int_equal(run(NULL, "--help", 1, out), 0);
+    assert_non_null(strstr(out, "usage: joulegrad"));
+    assert_int_equal(run(NULL, "version", 1, out), 0);
+    assert_non_null(strstr(out, "joulegrad "));
+    free(out);
+}
+
+static void test_bench_gemm_bad_flags(void **state)
+{
+    (void)state;
+    char *out = jg_test_alloc_bytes(OUT_MAX);
+    static const char *const bad[] = {
+        "bench gemm --m 0 --n 8 --k 8",   "bench gemm --m -4 --n 8 --k 8",
+        "bench gemm --m x --n 8 --k 8",   "bench gemm --m 8 --n 8 --k 8 --threads 0",
+        "bench gemm --m 8 --n 8 --k 8 --trans XY", "bench gemm --bogus",
+        "bench conv --n 0",               "bench conv --stride 0",
+        "bench conv --preset nonesuch",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const int rc = run(NULL, bad[i], 1, out);
+        if (rc != 2 || count_lines(out) < 1) {
+            print_error("'%s' gave exit %d and output:\n%s\n", bad[i], rc, out);
+            fail();
+        }
+    }
+    free(out);
+}
+
+static void test_isa_override_errors(void **state)
+{
+    (void)state;
+    char *out = jg_test_alloc_bytes(OUT_MAX);
+    assert_int_not_equal(run("JOULEGRAD_ISA=sse9", "info", 1, out), 0);
+    assert_int_equal(count_lines(out), 1);
+#if defined(__x86_64__)
+    assert_int_not_equal(run("JOULEGRAD_ISA=neon", "bench gemm --m 8 --n 8 --k 8", 1, out), 0);
+    assert_non_null(strstr(out, "neon"));
+    assert_int_equal(count_lines(out), 1);
+#endif
+    assert_int_equal(run("JOULEGRAD_ISA=ref", "info", 1, out), 0);
+    assert_non_null(strstr(out, "isa: ref"));
+    free(out);
+}
+
+static cJSON *parse_json_or_fail(const char *out)
+{
+    cJSON *j = cJSON_Parse(out);
+    if (!j) {
+        print_error("not one JSON object:\n%s\n", out);
+        fail();
+    }
+    return j;
+}
+
+static double number(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(v)) {
+        print_error("JSON has no number '%s'\n", key);
+        fail();
+    }
+    return v->valuedouble;
+}
+
+static void test_bench_gemm_json(void **state)
+{
+    (void)state;
+    char *out = jg_test_alloc_bytes(OUT_MAX);
+    assert_int_equal(run("JOULEGRAD_ISA=ref", "bench gemm --m 37 --n 29 --k 41 --threads 1 --json",
+                         0, out), 0);
+    cJSON *j = parse_json_or_fail(out);
+    assert_true(number(j, "gflops") > 0);
+    assert_int_equal((int)number(j, "threads"), 1);
+    assert_int_equal((int)number(j, "m"), 37);
+    const cJSON *isa = cJSON_GetObjectItemCaseSensitive(j, "isa");
+    assert_true(cJSON_IsString(isa));
+    assert_string_equal(isa->valuestring, "ref");
+    cJSON_Delete(j);
+    free(out);
+}
+
+static void test_bench_conv_json(void **state)
+{
+    (void)state;
+    char *out = jg_test_alloc_bytes(OUT_MAX);
+    assert_int_equal(run(NULL,
+                         "bench conv --n 2 --c 3 --h 9 --w 9 --k 4 --kh 3 --kw 3 --stride 1 "
+                         "--pad 1 --threads 1 --repeats 3 --json",
+                         0, out), 0);
+    cJSON *j = parse_json_or_fail(out);
+    const cJSON *isa = cJSON_GetObjectItemCaseSensitive(j, "isa");
+    assert_true(cJSON_IsString(isa));
+    assert_string_equal(isa->valuestring, jg_isa_name(jg_kernels_isa()));
+    assert_int_equal((int)number(j, "threads"), 1);
+    cJSON_Delete(j);
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_bench_gemm_bad_flags),
+        cmocka_unit_test(test_isa_override_errors),
+        cmocka_unit_test(test_bench_gemm_json),
+        cmocka_unit_test(test_bench_conv_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
