@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "jg_bench.h"
 #include "jg_kernels.h"
 
@@ -22,6 +23,7 @@ static void usage(FILE *f)
           "commands:\n"
           "  bench gemm   time SGEMM against the reference and OpenBLAS\n"
           "  bench conv   time conv2d forward+backward\n"
+          "  energy       energy sources, zones, update period and read cost\n"
           "  info         CPU features, selected ISA, threads\n"
           "  version      print the version\n"
           "\n"
@@ -78,6 +80,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "energy")) return jg_cli_energy(argc - 1, argv + 1);
     fprintf(stderr, "joulegrad: unknown command '%s'; run 'joulegrad --help'\n", cmd);
     return 2;
 }

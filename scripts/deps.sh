@@ -7,7 +7,7 @@
 set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config libc6-dev
-      libcmocka-dev libcjson-dev zlib1g-dev libstb-dev
+      libcmocka-dev libcjson-dev zlib1g-dev libstb-dev libpowercap-dev
       dataset-fashion-mnist
       libopenblas-dev)   # bench-only: the SGEMM peer
 if [[ "${1:-}" == "--ci" ]]; then

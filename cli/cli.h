@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - subcommands of the joulegrad program. Each takes the arguments
+ * after the program name (argv[0] is the command) and returns the exit code:
+ * 0 success, 1 runtime failure, 2 bad usage.
+ */
+#ifndef JG_CLI_H
+#define JG_CLI_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* joulegrad energy [--json] [--energy MODE] [--assume-watts W] [--idle-watts W] */
+int jg_cli_energy(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JG_CLI_H */

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jg_energy.h - the energy meter: one interface, several backends.
+ *
+ *   rapl      Intel/AMD RAPL counters through libpowercap (energy/rapl.c)
+ *   estimate  process CPU time x assumed watts per busy core (energy/estimate.c)
+ *   sim       scripted power profile for tests, virtual or real clock (energy/sim.c)
+ *
+ * Contract:
+ *  - Every function that returns int returns 0 on success or a negative errno;
+ *    the library never prints and never exits. Reasons meant for people are
+ *    returned as text in caller-provided structs.
+ *  - Lifecycle: jg_meter_open*() -> jg_meter_read()* -> jg_meter_close().
+ *    A meter is used by one thread at a time.
+ *  - Hot path: jg_meter_read() does no allocation. It records each zone's raw
+ *    counter (microjoules, as the source reports it, wrapping at the zone's
+ *    range), the unwrapped counter, a validity epoch, and one timestamp
+ *    (CLOCK_MONOTONIC_RAW ns, or the sim's virtual clock) in a caller-owned
+ *    sample. Unwrapping needs at most one wrap between two reads of the same
+ *    meter, so read (or jg_meter_poll()) at least every
+ *    jg_meter_poll_interval_ns(); a longer gap makes every figure spanning it
+ *    invalid instead of a guess.
+ *  - Conversion happens off the hot path: jg_meter_figure() turns two samples
+ *    into microjoules and joules for one zone or for JG_ZONE_TOTAL, labelled
+ *    with its source, or an invalid mark with the reason.
+ *  - Totals avoid double counting: psys when present (it contains the
+ *    packages), otherwise the sum of package + dram per package; core and
+ *    uncore are contained in package and never added.
+ */
+#ifndef JG_ENERGY_H
+#define JG_ENERGY_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JG_METER_MAX_ZONES 16
+#define JG_ZONE_NAME_MAX 32
+#define JG_ZONE_PATH_MAX 96
+#define JG_ENERGY_TEXT_MAX 512
+
+/* Pseudo zone index for the total without double counting. */
+#define JG_ZONE_TOTAL (-1)
+/* Returned by jg_meter_energy_uj() when a figure is not valid. */
+#define JG_ENERGY_INVALID_UJ (-1)
+
+/* Default assumed power of one busy core for the estimate backend: a
+ * conservative desktop/server x86 figure, package TDP / core count (e.g.
+ * 120 W / 12 cores). Override with --assume-watts. */
+#define JG_ESTIMATE_DEFAULT_W_PER_CORE 10.0
+/* Used for the watchdog window when a RAPL zone has no max_power_range_uw:
+ * no single RAPL domain draws more, so the window is conservative. */
+#define JG_RAPL_ASSUMED_MAX_POWER_W 1000.0
+/* A counter that has not changed for this many update periods is stuck. */
+#define JG_METER_STUCK_PERIODS 100
+/* RAPL updates its counters about every 1 ms (1/1024 s on Intel). */
+#define JG_RAPL_UPDATE_PERIOD_NS 1000000
+
+typedef enum {
+    JG_ENERGY_SOURCE_NONE = 0, /* energy measurement off */
+    JG_ENERGY_SOURCE_RAPL,
+    JG_ENERGY_SOURCE_ESTIMATE,
+    JG_ENERGY_SOURCE_SIM
+} jg_energy_source_t;
+
+typedef enum {
+    JG_ENERGY_MODE_AUTO = 0, /* rapl, else estimate with a reason */
+    JG_ENERGY_MODE_RAPL,
+    JG_ENERGY_MODE_ESTIMATE,
+    JG_ENERGY_MODE_OFF
+} jg_energy_mode_t;
+
+typedef enum {
+    JG_ZONE_PACKAGE = 0,
+    JG_ZONE_CORE,
+    JG_ZONE_UNCORE,
+    JG_ZONE_DRAM,
+    JG_ZONE_PSYS,
+    JG_ZONE_CPU, /* estimate: busy cores of this process */
+    JG_ZONE_OTHER
+} jg_zone_kind_t;
+
+/* Why a zone (or a figure) is not valid. */
+typedef enum {
+    JG_ZONE_OK = 0,
+    JG_ZONE_PERMISSION, /* energy_uj not readable (EACCES) */
+    JG_ZONE_READ_ERROR, /* a read failed or returned garbage */
+    JG_ZONE_GONE,       /* the zone disappeared */
+    JG_ZONE_STUCK,      /* counter stopped changing */
+    JG_ZONE_GAP         /* reads further apart than the watchdog window */
+} jg_zone_status_t;
+
+/* "rapl", "estimate", "sim" or "off". */
+const char *jg_energy_source_name(jg_energy_source_t source);
+/* "ok", "permission denied", "read error", ... */
+const char *jg_zone_status_name(jg_zone_status_t status);
+/* "package", "core", "uncore", "dram", "psys", "cpu", "other". */
+const char *jg_zone_kind_name(jg_zone_kind_t kind);
+/* Parses "auto|rapl|estimate|off". Returns 0 or -EINVAL. */
+int jg_energy_mode_parse(const char *text, jg_energy_mode_t *mode);
+
+typedef struct jg_meter jg_meter_t;
+
+typedef struct {
+    char name[JG_ZONE_NAME_MAX];  /* as the source names it: "package-0", "dram" */
+    char path[JG_ZONE_PATH_MAX];  /* sysfs subpath for rapl, "" otherwise */
+    jg_zone_kind_t kind;
+    int package;                  /* package instance, -1 when none */
+    int parent;                   /* index of the containing zone, -1 at top */
+    int counted;                  /* 1 when added into JG_ZONE_TOTAL */
+    int readable;                 /* 1 when the counter could be read at open */
+    uint64_t range_uj;            /* wrap range (max_energy_range_uj); 0: no wrap */
+    uint64_t max_power_uw;        /* bound used for the watchdog window */
+    int64_t window_ns;            /* max gap between reads; 0: unbounded */
+    int64_t update_period_ns;     /* nominal counter update period */
+    jg_zone_status_t status;      /* current state */
+    int err;                      /* negative errno behind status, 0 if none */
+} jg_zone_info_t;
+
+/* Caller-owned; filled by jg_meter_read(). */
+typedef struct {
+    int64_t t_ns;                              /* meter clock */
+    int nzones;
+    uint64_t raw_uj[JG_METER_MAX_ZONES];       /* counter as read */
+    uint64_t ext_uj[JG_METER_MAX_ZONES];       /* unwrapped counter */
+    uint32_t epoch[JG_METER_MAX_ZONES];        /* bumps on every fault */
+    uint8_t status[JG_METER_MAX_ZONES];        /* jg_zone_status_t at this read */
+    uint8_t last_fault[JG_METER_MAX_ZONES];    /* cause of the latest epoch bump */
+} jg_energy_sample_t;
+
+/* One converted figure: energy between two samples with its source label. */
+typedef struct {
+    int valid;
+    uint64_t uj;
+    double j;
+    double dt_s;
+    jg_energy_source_t source;
+    jg_zone_status_t why; /* JG_ZONE_OK when valid */
+    int zone;             /* the zone that made it invalid, or the zone asked */
+} jg_energy_figure_t;
+
+typedef struct {
+    jg_energy_mode_t mode;
+    double assume_w_per_core;  /* estimate: watts per busy core; <= 0: default */
+    double idle_w;             /* estimate: watts while idle, added per wall second */
+    double rapl_max_power_w;   /* rapl: watchdog bound when the zone has none; <= 0: default */
+} jg_energy_cfg_t;
+
+/* Outcome of jg_meter_open(); reason/fix are one line each, empty when rapl
+ * was used or not tried. */
+typedef struct {
+    jg_energy_source_t source; /* what was opened */
+    int fallback;              /* 1 when auto fell back to estimate */
+    int rapl_err;              /* negative errno from the rapl attempt, 0 if none */
+    char reason[JG_ENERGY_TEXT_MAX];
+    char fix[JG_ENERGY_TEXT_MAX];
+} jg_energy_status_t;
+
+/* One line for people about what jg_meter_open() chose and, after a
+ * fallback, why and how to fix it, e.g. "energy: estimate (rapl not
+ * available: no /sys/class/powercap ...; fix: ...)". Always NUL-terminates.
+ * Returns 0 or -EINVAL (NULL, size 0). */
+int jg_energy_status_line(const jg_energy_status_t *status, char *buf, int size);
+
+/* Fills cfg with the defaults (mode auto). */
+void jg_energy_cfg_default(jg_energy_cfg_t *cfg);
+
+/* Opens a meter as cfg->mode says. auto tries rapl and falls back to
+ * estimate, explaining why in status. off stores NULL in *meter and returns 0.
+ * rapl returns the rapl error (status says why). Returns 0 or negative errno. */
+int jg_meter_open(jg_meter_t **meter, const jg_energy_cfg_t *cfg, jg_energy_status_t *status);
+
+/* Backend-specific opens. rapl: -ENODEV no powercap/zones, -EACCES energy_uj
+ * not readable (status says which and how to fix). */
+int jg_meter_open_rapl(jg_meter_t **meter, const jg_energy_cfg_t *cfg, jg_energy_status_t *status);
+int jg_meter_open_estimate(jg_meter_t **meter, const jg_energy_cfg_t *cfg);
+
+/* Lists the RAPL zones found, readable or not, without opening a meter.
+ * Returns the zone count (>= 0) or negative errno; status says why on error. */
+int jg_energy_rapl_probe(jg_zone_info_t *zones, int max_zones, jg_energy_status_t *status);
+
+/* Closes and frees; NULL is a no-op. */
+void jg_meter_close(jg_meter_t *meter);
+
+jg_energy_source_t jg_meter_source(const jg_meter_t *meter);
+int jg_meter_nzones(const jg_meter_t *meter);
+/* Copies zone's description and current status. Returns 0 or -EINVAL. */
+int jg_meter_zone_info(const jg_meter_t *meter, int zone, jg_zone_info_t *info);
+/* Shortest watchdog window / 2 over the zones: read at least this often.
+ * 0 when no zone can wrap. */
+int64_t jg_meter_poll_interval_ns(const jg_meter_t *meter);
+
+/* Hot path: one read of every zone into *sample, no allocation. Zone faults
+ * are recorded in the sample, not returned: returns 0, or -EINVAL for bad
+ * arguments. */
+int jg_meter_read(jg_meter_t *meter, jg_energy_sample_t *sample);
+/* Watchdog: a read into the meter's own sample, keeping wraps counted.
+ * Call it at least every jg_meter_poll_interval_ns() when samples are
+ * further apart (e.g. from the training loop between layers). */
+int jg_meter_poll(jg_meter_t *meter);
+
+/* E = ext_uj(s1) - ext_uj(s0) for zone, or the sum over counted zones for
+ * JG_ZONE_TOTAL. Invalid when the zone faulted in between (epochs differ) or
+ * at either read. Returns 0 (figure filled, maybe invalid) or -EINVAL. */
+int jg_meter_figure(const jg_meter_t *meter, const jg_energy_sample_t *s0,
+                    const jg_energy_sample_t *s1, int zone, jg_energy_figure_t *fig);
+/* Same as jg_meter_figure's uj, or JG_ENERGY_INVALID_UJ. */
+int64_t jg_meter_energy_uj(const jg_meter_t *meter, const jg_energy_sample_t *s0,
+                           const jg_energy_sample_t *s1, int zone);
+
+/* Spins reading zone until its counter changed nchanges times; *period_ns is
+ * the median interval between changes. -ETIMEDOUT after timeout_ns of real
+ * time (e.g. a sim on a virtual clock, or a stuck counter). */
+int jg_meter_measure_update_ns(jg_meter_t *meter, int zone, int nchanges,
+                               int64_t timeout_ns, int64_t *period_ns);
+/* Median real-time cost of one full jg_meter_read() over nreads reads. */
+int jg_meter_measure_read_ns(jg_meter_t *meter, int nreads, int64_t *cost_ns);
+
+/* ---- sim backend ------------------------------------------------------- */
+
+#define JG_SIM_MAX_SEGMENTS 64
+
+/* Power held for duration_ns; after the last segment the profile repeats. */
+typedef struct {
+    int64_t duration_ns;
+    uint64_t power_mw;
+} jg_sim_segment_t;
+
+typedef struct {
+    const char *name;                  /* e.g. "package-0" */
+    jg_zone_kind_t kind;
+    int package;                       /* -1 when none */
+    int parent;                        /* containing zone index or -1 */
+    const jg_sim_segment_t *profile;   /* nsegments entries, copied at open */
+    int nsegments;
+    uint64_t range_uj;                 /* wrap range; 0: 2^32 counter units */
+} jg_sim_zone_cfg_t;
+
+typedef struct {
+    int nzones;                        /* 1..JG_METER_MAX_ZONES */
+    jg_sim_zone_cfg_t zones[JG_METER_MAX_ZONES];
+    int energy_unit_shift;             /* unit = 2^-shift J: 16 -> 15.3 uJ, 14 -> 61 uJ;
+                                          12..20 (exact up to ~1e6 J >> (shift - 16)) */
+    int64_t update_period_ns;          /* counter update period; 0: 1 ms */
+    uint64_t max_power_mw;             /* watchdog bound; 0: the profiles' peak */
+    const int64_t *virtual_now_ns;     /* virtual clock owned by the caller; NULL: real */
+} jg_sim_cfg_t;
+
+/* Counter value (uJ, before wrapping) that the sim shows at time t_ns for
+ * zone: floor(floor(E(t_k) * 2^shift / 1 J) * 1e6 / 2^shift) with t_k the
+ * last update tick <= t_ns. Exposed so tests compute exact expectations. */
+uint64_t jg_sim_expected_uj(const jg_sim_cfg_t *cfg, int zone, int64_t t_ns);
+
+typedef enum {
+    JG_SIM_FAULT_NONE = 0,
+    JG_SIM_FAULT_FREEZE,     /* counter stops changing */
+    JG_SIM_FAULT_READ_ERROR, /* reads fail with -EIO */
+    JG_SIM_FAULT_GONE        /* reads fail with -ENODEV */
+} jg_sim_fault_t;
+
+int jg_meter_open_sim(jg_meter_t **meter, const jg_sim_cfg_t *cfg);
+/* Injects a fault into one zone of a sim meter. Returns 0 or -EINVAL. */
+int jg_meter_sim_inject(jg_meter_t *meter, int zone, jg_sim_fault_t fault);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JG_ENERGY_H */
