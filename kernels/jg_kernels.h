@@ -192,10 +192,11 @@ typedef struct {
 int jg_pool2d_out_hw(const jg_pool2d_shape_t *s, int *oh, int *ow);
 
 /* y = max over window; argmax(n,c,oh,ow) = flat h*W+w index of the winner
- * inside its (n,c) plane (first maximum wins). y, argmax: (N, C, OH, OW). */
+ * inside its (n,c) plane (first maximum wins). y, argmax: (N, C, OH, OW).
+ * A NaN propagates: the first NaN of a window wins. */
 int jg_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
                          const jg_pool2d_shape_t *s);
-/* dx[argmax] += dy */
+/* dx[argmax] += dy; -EINVAL if an argmax lies outside [0, H*W) (skipped) */
 int jg_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
                           const jg_pool2d_shape_t *s);
 /* y = sum over window / (kh*kw) */
@@ -217,7 +218,8 @@ int jg_avgpool2d_backward_ref(float *dx, const float *dy, const jg_pool2d_shape_
 /* Training: mean(c), var(c) biased over N*HW; rstd = 1/sqrt(var + eps);
  * y = gamma * (x - mean) * rstd + beta. Saves mean and rstd (C) for backward.
  * running_mean/var (may both be NULL) are updated as PyTorch does:
- * r = (1 - momentum) * r + momentum * stat, with the unbiased variance. */
+ * r = (1 - momentum) * r + momentum * stat, with the unbiased variance.
+ * Needs n*hw >= 2 (as PyTorch), eps >= 0 and a finite momentum, else -EINVAL. */
 int jg_batchnorm2d_forward_train(float *y, float *mean, float *rstd,
                                  float *running_mean, float *running_var,
                                  const float *x, const float *gamma,
