@@ -8,7 +8,7 @@
  * separate, no FMA), so results are bit-identical to the oracle.
  */
 #include "act/act.h"
-#include "act/vmath.h"
+#include "simd/vmath.h"
 
 /* y = x > 0 ? x : 0 */
 void JG_VFN(relu_forward)(float *y, const float *x, size_t n)

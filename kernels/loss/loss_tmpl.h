@@ -11,7 +11,7 @@
  */
 #include <math.h>
 
-#include "act/vmath.h"
+#include "simd/vmath.h"
 #include "loss/loss.h"
 
 double JG_VFN(softmax_xent_rows)(float *probs, const float *logits,

@@ -6,7 +6,7 @@
  * bit-identical to the oracle. The branches on hyper-parameters are uniform
  * over the loop and predicted perfectly.
  */
-#include "act/vmath.h"
+#include "simd/vmath.h"
 #include "optim/optim.h"
 
 void JG_VFN(sgd_update)(float *w, float *v, const float *g, size_t n, float lr,
