@@ -4,50 +4,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <cjson/cJSON.h>
 
+#include "cli_run.h"
 #include "harness.h"
-
-#define OUT_MAX 65536
-
-/* Runs `env JG_CLI_PATH args` through the shell; returns the exit status and
- * leaves stdout+stderr (or stdout only) in out. */
-static int run(const char *env, const char *args, int merge_stderr, char *out)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s '%s' %s %s", env ? env : "", JG_CLI_PATH, args,
-             merge_stderr ? "2>&1" : "2>/dev/null");
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t len = fread(out, 1, OUT_MAX - 1, p);
-    out[len] = '\0';
-    const int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
-}
 
 static void test_usage_errors(void **state)
 {
     (void)state;
-    char *out = jg_test_alloc_bytes(OUT_MAX);
-    assert_int_equal(run(NULL, "", 1, out), 2);
-    assert_int_equal(run(NULL, "frobnicate", 1, out), 2);
+    char *out = jg_test_alloc_bytes(JG_CLI_OUT_MAX);
+    assert_int_equal(jg_cli_run(NULL, "", 1, out), 2);
+    assert_int_equal(jg_cli_run(NULL, "frobnicate", 1, out), 2);
     assert_non_null(strstr(out, "unknown command 'frobnicate'"));
-    assert_int_equal(count_lines(out), 1);
-    assert_int_equal(run(NULL, "bench", 1, out), 2);
-    assert_int_equal(run(NULL, "bench nonesuch", 1, out), 2);
-    assert_int_equal(run(NULL, "--help", 1, out), 0);
+    assert_int_equal(jg_cli_count_lines(out), 1);
+    assert_int_equal(jg_cli_run(NULL, "bench", 1, out), 2);
+    assert_int_equal(jg_cli_run(NULL, "bench nonesuch", 1, out), 2);
+    assert_int_equal(jg_cli_run(NULL, "--help", 1, out), 0);
     assert_non_null(strstr(out, "usage: joulegrad"));
-    assert_int_equal(run(NULL, "version", 1, out), 0);
+    assert_int_equal(jg_cli_run(NULL, "version", 1, out), 0);
     assert_non_null(strstr(out, "joulegrad "));
     free(out);
 }
@@ -55,7 +30,7 @@ static void test_usage_errors(void **state)
 static void test_bench_gemm_bad_flags(void **state)
 {
     (void)state;
-    char *out = jg_test_alloc_bytes(OUT_MAX);
+    char *out = jg_test_alloc_bytes(JG_CLI_OUT_MAX);
     static const char *const bad[] = {
         "bench gemm --m 0 --n 8 --k 8",   "bench gemm --m -4 --n 8 --k 8",
         "bench gemm --m x --n 8 --k 8",   "bench gemm --m 8 --n 8 --k 8 --threads 0",
@@ -64,8 +39,8 @@ static void test_bench_gemm_bad_flags(void **state)
         "bench conv --preset nonesuch",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const int rc = run(NULL, bad[i], 1, out);
-        if (rc != 2 || count_lines(out) < 1) {
+        const int rc = jg_cli_run(NULL, bad[i], 1, out);
+        if (rc != 2 || jg_cli_count_lines(out) < 1) {
             print_error("'%s' gave exit %d and output:\n%s\n", bad[i], rc, out);
             fail();
         }
@@ -76,15 +51,15 @@ static void test_bench_gemm_bad_flags(void **state)
 static void test_isa_override_errors(void **state)
 {
     (void)state;
-    char *out = jg_test_alloc_bytes(OUT_MAX);
-    assert_int_not_equal(run("JOULEGRAD_ISA=sse9", "info", 1, out), 0);
-    assert_int_equal(count_lines(out), 1);
+    char *out = jg_test_alloc_bytes(JG_CLI_OUT_MAX);
+    assert_int_not_equal(jg_cli_run("JOULEGRAD_ISA=sse9", "info", 1, out), 0);
+    assert_int_equal(jg_cli_count_lines(out), 1);
 #if defined(__x86_64__)
-    assert_int_not_equal(run("JOULEGRAD_ISA=neon", "bench gemm --m 8 --n 8 --k 8", 1, out), 0);
+    assert_int_not_equal(jg_cli_run("JOULEGRAD_ISA=neon", "bench gemm --m 8 --n 8 --k 8", 1, out), 0);
     assert_non_null(strstr(out, "neon"));
-    assert_int_equal(count_lines(out), 1);
+    assert_int_equal(jg_cli_count_lines(out), 1);
 #endif
-    assert_int_equal(run("JOULEGRAD_ISA=ref", "info", 1, out), 0);
+    assert_int_equal(jg_cli_run("JOULEGRAD_ISA=ref", "info", 1, out), 0);
     assert_non_null(strstr(out, "isa: ref"));
     free(out);
 }
@@ -112,8 +87,8 @@ static double number(const cJSON *j, const char *key)
 static void test_bench_gemm_json(void **state)
 {
     (void)state;
-    char *out = jg_test_alloc_bytes(OUT_MAX);
-    assert_int_equal(run("JOULEGRAD_ISA=ref", "bench gemm --m 37 --n 29 --k 41 --threads 1 --json",
+    char *out = jg_test_alloc_bytes(JG_CLI_OUT_MAX);
+    assert_int_equal(jg_cli_run("JOULEGRAD_ISA=ref", "bench gemm --m 37 --n 29 --k 41 --threads 1 --json",
                          0, out), 0);
     cJSON *j = parse_json_or_fail(out);
     assert_true(number(j, "gflops") > 0);
@@ -129,8 +104,8 @@ static void test_bench_gemm_json(void **state)
 static void test_bench_conv_json(void **state)
 {
     (void)state;
-    char *out = jg_test_alloc_bytes(OUT_MAX);
-    assert_int_equal(run(NULL,
+    char *out = jg_test_alloc_bytes(JG_CLI_OUT_MAX);
+    assert_int_equal(jg_cli_run(NULL,
                          "bench conv --n 2 --c 3 --h 9 --w 9 --k 4 --kh 3 --kw 3 --stride 1 "
                          "--pad 1 --threads 1 --repeats 3 --json",
                          0, out), 0);

@@ -6,36 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "cli_run.h"
 #include "harness.h"
 
-#define OUT_MAX 65536
+static char out[JG_CLI_OUT_MAX];
 
-static char out[OUT_MAX];
-
+/* Runs `joulegrad energy args`. */
 static int run(const char *args, int merge_stderr)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' energy %s %s", JG_CLI_PATH, args,
-             merge_stderr ? "2>&1" : "2>/dev/null");
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    const size_t len = fread(out, 1, OUT_MAX - 1, p);
-    out[len] = '\0';
-    const int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
+    char full[512];
+    snprintf(full, sizeof full, "energy %s", args);
+    return jg_cli_run(NULL, full, merge_stderr, out);
 }
 
 static void test_usage_errors(void **state)
@@ -45,7 +30,7 @@ static void test_usage_errors(void **state)
                          "--idle-watts x", "stray"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(run(bad[i], 1), 2);
-        assert_int_equal(count_lines(out), 1);
+        assert_int_equal(jg_cli_count_lines(out), 1);
         assert_non_null(strstr(out, "joulegrad energy:"));
     }
     assert_int_equal(run("--help", 0), 0);
