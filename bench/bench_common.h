@@ -18,7 +18,8 @@ double jg_bench_median(double *v, int n);
 /* The machine's peak for one ISA, measured rather than looked up:
  * clock_ghz from a chain of dependent integer adds (one per cycle),
  * fma_per_cycle from many independent vector FMAs on one core (rounded to a
- * whole number of FMA pipes), so peak_gflops = threads * clock * lanes * 2 *
+ * whole number of FMA pipes), both timed in thread CPU time so a busy
+ * machine does not lower them; peak_gflops = threads * clock * lanes * 2 *
  * fma_per_cycle. */
 typedef struct {
     double clock_ghz;

@@ -1,5 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* gemm.h - internal to the gemm family. */
+/*
+ * gemm.h - internal to the gemm family.
+ *
+ * BLIS structure: gemm.c owns the portable NC/KC/MC loops and the packing;
+ * each ISA contributes one register-blocked micro-kernel plus its block sizes
+ * (jg_sgemm_config_t, one table per ISA, defined next to its micro-kernel).
+ *
+ * Packed layouts the micro-kernels read:
+ *   A micro-panel: (kc, MR)  a[p * MR + i] = op(A)(i, p), rows past m are 0
+ *   B micro-panel: (kc, NR)  b[p * NR + j] = op(B)(p, j), cols past n are 0
+ * Packing buffers are 64-byte aligned and a B micro-panel starts at a
+ * multiple of NR * kc floats, so with NR a multiple of 16 (8) the B loads of
+ * the AVX-512 (AVX2) micro-kernel are aligned.
+ */
 #ifndef JG_GEMM_INTERNAL_H
 #define JG_GEMM_INTERNAL_H
 
@@ -16,5 +29,59 @@ int jg_sgemm_check(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
 int jg_sgemm_serial(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
                     float alpha, const float *a, int lda, const float *b, int ldb,
                     float beta, float *c, int ldc);
+
+/* One full MR x NR tile: C = alpha * A_panel * B_panel + beta * C, where
+ * a: (kc, MR) and b: (kc, NR) are packed micro-panels, c: (MR, ldc >= NR).
+ * beta == 0 must not read C. kc >= 1. */
+typedef void (*jg_sgemm_ukernel_t)(int kc, float alpha, const float *a,
+                                   const float *b, float beta, float *c,
+                                   ptrdiff_t ldc);
+
+/* Block sizes of one ISA (BLIS names): MR x NR register tile, MC rows of A
+ * per L2 block, KC depth per block (A and B micro-panels in L1/L2), NC
+ * columns of B per L3 block. mc % mr == 0, nc % nr == 0, mr <= JG_SGEMM_MR_MAX,
+ * nr <= JG_SGEMM_NR_MAX. */
+/* Optional ISA packers for the transposing cases, one full micro-panel:
+ * pack_a_n: d(p, i) = a[i * lda + p], d: (kc, MR);
+ * pack_b_t: d(p, j) = b[j * ldb + p], d: (kc, NR). NULL: portable loops. */
+typedef void (*jg_sgemm_pack_t)(float *d, const float *src, ptrdiff_t ld, int kc);
+
+typedef struct {
+    int mr, nr, mc, kc, nc;
+    jg_sgemm_ukernel_t ukernel;
+    jg_sgemm_pack_t pack_a_n, pack_b_t;
+} jg_sgemm_config_t;
+
+/* jg_sgemm runs on one thread below this many multiply-adds (m * n * k).
+ * Fork/join costs ~5-10 us on a quiet machine, but when another process
+ * holds a core a woken OpenMP worker can wait a whole scheduler slice
+ * (measured: 8 ms per 128^3 call). 128^3 (2.1M) on one thread runs at ~205
+ * GFLOPS, above OpenBLAS's two threads (~155-215); 256^3 needs both. */
+#define JG_SGEMM_PAR_MIN_MACS (1 << 22)
+
+#define JG_SGEMM_MR_MAX 16
+#define JG_SGEMM_NR_MAX 32
+
+extern const jg_sgemm_config_t jg_sgemm_config_ref;
+#if defined(__x86_64__)
+extern const jg_sgemm_config_t jg_sgemm_config_avx2;
+extern const jg_sgemm_config_t jg_sgemm_config_avx512;
+#endif
+#if defined(__aarch64__)
+extern const jg_sgemm_config_t jg_sgemm_config_neon;
+#endif
+
+/* The block-size table of `isa` (the ref one for an ISA without a
+ * micro-kernel in this build). */
+const jg_sgemm_config_t *jg_sgemm_config(jg_isa_t isa);
+
+/* The portable micro-kernels (gemm_ukernel_ref.c): the _ref twins of every
+ * SIMD micro-kernel, one per tile shape in use. */
+void jg_f32_gemm_ukernel_4x16_ref(int kc, float alpha, const float *a,
+                                  const float *b, float beta, float *c,
+                                  ptrdiff_t ldc);
+void jg_f32_gemm_ukernel_ref(int mr, int nr, int kc, float alpha,
+                             const float *a, const float *b, float beta,
+                             float *c, ptrdiff_t ldc);
 
 #endif
