@@ -112,7 +112,9 @@ int jg_conv2d_out_hw(const jg_conv2d_shape_t *s, int *oh, int *ow);
 
 /* Bytes of scratch memory that jg_conv2d_{forward,backward_data,
  * backward_weights} need for shape s (0 when none); -1 on a bad shape. The
- * scratch is caller-owned so the training loop allocates nothing per step. */
+ * scratch is caller-owned so the training loop allocates nothing per step.
+ * The size depends on the current thread count (one slice per thread): query
+ * it again after jg_kernels_set_threads. It does not depend on the ISA. */
 ptrdiff_t jg_conv2d_workspace_bytes(const jg_conv2d_shape_t *s);
 
 /* y(n,k,oh,ow) = bias(k) + sum_{c,i,j} w(k,c,i,j) * x(n,c,oh*sh+i-ph,ow*sw+j-pw)

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conv_direct_avx512.c - direct conv2d for shallow filters (C*KH*KW <= 16,
+ * stride 1) with AVX-512F. Twin: conv_direct_ref.c.
+ *
+ * The input plane is zero-padded once per image, so every tap is an
+ * unguarded (masked at the row end) 16-wide load.
+ *  forward: a tile of 8 output channels x 32 output columns of one row
+ *           (16 accumulators); each input vector feeds 8 FMAs.
+ *  dW:      2 output channels x 9 taps (C = 1, 3x3; 18 accumulators), or
+ *           1 channel x up to 9 taps otherwise, summed over the image and
+ *           reduced horizontally once at the end.
+ */
+#include <immintrin.h>
+
+#include "conv.h"
+
+#define FWD_KB 8   /* output channels per forward tile */
+#define BWD_MAXT 9 /* taps per general dW tile (its accumulator array) */
+
+static __mmask16 tail_mask(int remaining)
+{
+    return (__mmask16)jg_conv2d_tail_bits(remaining);
+}
+
+/* One tap for 8 channels: wt points at w(k0, tap); channel stride ckk. */
+#define FWD_FMA8(wt, ckk, x0, x1)                                             \
+    do {                                                                      \
+        __m512 wv;                                                            \
+        wv = _mm512_set1_ps((wt)[0]);                                         \
+        a00 = _mm512_fmadd_ps(wv, x0, a00), a01 = _mm512_fmadd_ps(wv, x1, a01); \
+        wv = _mm512_set1_ps((wt)[(ckk)]);                                     \
+        a10 = _mm512_fmadd_ps(wv, x0, a10), a11 = _mm512_fmadd_ps(wv, x1, a11); \
+        wv = _mm512_set1_ps((wt)[2 * (ckk)]);                                 \
+        a20 = _mm512_fmadd_ps(wv, x0, a20), a21 = _mm512_fmadd_ps(wv, x1, a21); \
+        wv = _mm512_set1_ps((wt)[3 * (ckk)]);                                 \
+        a30 = _mm512_fmadd_ps(wv, x0, a30), a31 = _mm512_fmadd_ps(wv, x1, a31); \
+        wv = _mm512_set1_ps((wt)[4 * (ckk)]);                                 \
+        a40 = _mm512_fmadd_ps(wv, x0, a40), a41 = _mm512_fmadd_ps(wv, x1, a41); \
+        wv = _mm512_set1_ps((wt)[5 * (ckk)]);                                 \
+        a50 = _mm512_fmadd_ps(wv, x0, a50), a51 = _mm512_fmadd_ps(wv, x1, a51); \
+        wv = _mm512_set1_ps((wt)[6 * (ckk)]);                                 \
+        a60 = _mm512_fmadd_ps(wv, x0, a60), a61 = _mm512_fmadd_ps(wv, x1, a61); \
+        wv = _mm512_set1_ps((wt)[7 * (ckk)]);                                 \
+        a70 = _mm512_fmadd_ps(wv, x0, a70), a71 = _mm512_fmadd_ps(wv, x1, a71); \
+    } while (0)
+
+#define FWD_STORE(kk, lo, hi)                                                 \
+    do {                                                                      \
+        float *yr = y + ((size_t)(k0 + (kk)) * oh + oy) * ow + ox0;           \
+        _mm512_mask_storeu_ps(yr, m0, lo);                                    \
+        _mm512_mask_storeu_ps(yr + 16, m1, hi);                               \
+    } while (0)
+
+/* y(k0 .. k0+7, oy, ox0 .. ox0+31): 16 accumulators in registers. */
+static void fwd_tile8(float *y, const float *xp, const float *w, const float *bias,
+                      int k0, int oy, int ox0, int oh, int ow, int C, int KH, int KW,
+                      int Hp, int Wp)
+{
+    const __mmask16 m0 = tail_mask(ow - ox0);
+    const __mmask16 m1 = ow - ox0 > 16 ? tail_mask(ow - ox0 - 16) : 0;
+    const int ckk = C * KH * KW;
+    __m512 a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
+    a00 = a01 = _mm512_set1_ps(bias ? bias[k0 + 0] : 0.0f);
+    a10 = a11 = _mm512_set1_ps(bias ? bias[k0 + 1] : 0.0f);
+    a20 = a21 = _mm512_set1_ps(bias ? bias[k0 + 2] : 0.0f);
+    a30 = a31 = _mm512_set1_ps(bias ? bias[k0 + 3] : 0.0f);
+    a40 = a41 = _mm512_set1_ps(bias ? bias[k0 + 4] : 0.0f);
+    a50 = a51 = _mm512_set1_ps(bias ? bias[k0 + 5] : 0.0f);
+    a60 = a61 = _mm512_set1_ps(bias ? bias[k0 + 6] : 0.0f);
+    a70 = a71 = _mm512_set1_ps(bias ? bias[k0 + 7] : 0.0f);
+    const float *wt = w + (size_t)k0 * ckk;                     // w(k0, tap)
+    for (int c = 0; c < C; c++) {
+        for (int i = 0; i < KH; i++) {
+            const float *row = xp + ((size_t)c * Hp + oy + i) * Wp + ox0;
+            for (int j = 0; j < KW; j++, wt++) {
+                const __m512 x0 = _mm512_maskz_loadu_ps(m0, row + j);
+                const __m512 x1 = _mm512_maskz_loadu_ps(m1, row + j + 16);
+                FWD_FMA8(wt, ckk, x0, x1);
+            }
+        }
+    }
+    FWD_STORE(0, a00, a01);
+    FWD_STORE(1, a10, a11);
+    FWD_STORE(2, a20, a21);
+    FWD_STORE(3, a30, a31);
+    FWD_STORE(4, a40, a41);
+    FWD_STORE(5, a50, a51);
+    FWD_STORE(6, a60, a61);
+    FWD_STORE(7, a70, a71);
+}
+
+/* y(k, oy, ox0 .. ox0+31) for one channel (the K % 8 tail). */
+static void fwd_tile1(float *y, const float *xp, const float *w, const float *bias,
+                      int k0, int oy, int ox0, int oh, int ow, int C, int KH, int KW,
+                      int Hp, int Wp)
+{
+    const __mmask16 m0 = tail_mask(ow - ox0);
+    const __mmask16 m1 = ow - ox0 > 16 ? tail_mask(ow - ox0 - 16) : 0;
+    __m512 lo = _mm512_set1_ps(bias ? bias[k0] : 0.0f), hi = lo;
+    const float *wt = w + (size_t)k0 * C * KH * KW;
+    for (int c = 0; c < C; c++) {
+        for (int i = 0; i < KH; i++) {
+            const float *row = xp + ((size_t)c * Hp + oy + i) * Wp + ox0;
+            for (int j = 0; j < KW; j++, wt++) {
+                const __m512 wv = _mm512_set1_ps(*wt);
+                lo = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m0, row + j), lo);
+                hi = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m1, row + j + 16), hi);
+            }
+        }
+    }
+    FWD_STORE(0, lo, hi);
+}
+
+int jg_f32_conv2d_direct_fwd_avx512(float *y, const float *x, const float *w,
+                                    const float *bias, const jg_conv2d_shape_t *s,
+                                    int oh, int ow, float *scratch)
+{
+    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
+    const int C = s->c, K = s->k, KH = s->kh, KW = s->kw;
+    const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
+    jg_conv2d_pad_input(scratch, x, s);                         // (C, Hp, Wp)
+    for (int oy = 0; oy < oh; oy++) {
+        for (int ox0 = 0; ox0 < ow; ox0 += 32) {
+            int k0 = 0;
+            for (; k0 + FWD_KB <= K; k0 += FWD_KB)
+                fwd_tile8(y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);
+            for (; k0 < K; k0++)
+                fwd_tile1(y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);
+        }
+    }
+    return 0;
+}
+
+/* dw(k0+kk, t0+tt) += sum_{oy,ox} dy(k0+kk, oy, ox) * xp(tap t0+tt at oy, ox)
+ * for one channel k0 and taps tt < nt (<= BWD_MAXT); the general case.
+ * tap_off[t] is the offset of tap t in the padded plane. */
+static void bwdw_tile1(float *dw, const float *dy, const float *xp, const size_t *tap_off,
+                       int k0, int t0, int nt, int ckk, int oh, int ow, int Wp)
+{
+    __m512 acc[BWD_MAXT];
+    for (int tt = 0; tt < nt; tt++) acc[tt] = _mm512_setzero_ps();
+    for (int oy = 0; oy < oh; oy++) {
+        const float *xr = xp + (size_t)oy * Wp;
+        for (int ox = 0; ox < ow; ox += 16) {
+            /* the mask keeps every load inside the padded plane */
+            const __mmask16 m = tail_mask(ow - ox);
+            const __m512 d = _mm512_maskz_loadu_ps(m, dy + ((size_t)k0 * oh + oy) * ow + ox);
+            for (int tt = 0; tt < nt; tt++)
+                acc[tt] = _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, xr + tap_off[t0 + tt] + ox),
+                                          acc[tt]);
+        }
+    }
+    for (int tt = 0; tt < nt; tt++)
+        dw[(size_t)k0 * ckk + t0 + tt] += _mm512_reduce_add_ps(acc[tt]);
+}
+
+/* The same for channels k0, k0+1 and exactly 9 taps (C = 1, 3x3: the first
+ * default layer): 18 named accumulators, so they stay in registers. */
+#define BWD_TAP(t)                                                            \
+    do {                                                                      \
+        const __m512 xv = _mm512_maskz_loadu_ps(m, xr + tap_off[t] + ox);     \
+        p##t = _mm512_fmadd_ps(d0, xv, p##t);                                 \
+        q##t = _mm512_fmadd_ps(d1, xv, q##t);                                 \
+    } while (0)
+#define BWD_OUT(t)                                                            \
+    do {                                                                      \
+        dw[(size_t)k0 * 9 + (t)] += _mm512_reduce_add_ps(p##t);               \
+        dw[(size_t)(k0 + 1) * 9 + (t)] += _mm512_reduce_add_ps(q##t);         \
+    } while (0)
+
+static void bwdw_tile2x9(float *dw, const float *dy, const float *xp, const size_t *tap_off,
+                         int k0, int oh, int ow, int Wp)
+{
+    __m512 p0, p1, p2, p3, p4, p5, p6, p7, p8, q0, q1, q2, q3, q4, q5, q6, q7, q8;
+    p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = p8 = _mm512_setzero_ps();
+    q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = q8 = _mm512_setzero_ps();
+    const float *dy0 = dy + (size_t)k0 * oh * ow, *dy1 = dy0 + (size_t)oh * ow;
+    for (int oy = 0; oy < oh; oy++) {
+        const float *xr = xp + (size_t)oy * Wp;
+        for (int ox = 0; ox < ow; ox += 16) {
+            const __mmask16 m = tail_mask(ow - ox);
+            const __m512 d0 = _mm512_maskz_loadu_ps(m, dy0 + (size_t)oy * ow + ox);
+            const __m512 d1 = _mm512_maskz_loadu_ps(m, dy1 + (size_t)oy * ow + ox);
+            BWD_TAP(0);
+            BWD_TAP(1);
+            BWD_TAP(2);
+            BWD_TAP(3);
+            BWD_TAP(4);
+            BWD_TAP(5);
+            BWD_TAP(6);
+            BWD_TAP(7);
+            BWD_TAP(8);
+        }
+    }
+    BWD_OUT(0);
+    BWD_OUT(1);
+    BWD_OUT(2);
+    BWD_OUT(3);
+    BWD_OUT(4);
+    BWD_OUT(5);
+    BWD_OUT(6);
+    BWD_OUT(7);
+    BWD_OUT(8);
+}
+
+int jg_f32_conv2d_direct_bwdw_avx512(float *dw, const float *dy, const float *x,
+                                     const jg_conv2d_shape_t *s, int oh, int ow,
+                                     float *scratch)
+{
+    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
+    const int C = s->c, K = s->k, KH = s->kh, KW = s->kw, ckk = C * KH * KW;
+    const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
+    size_t tap_off[16];
+    if (ckk > 16) return 1;
+    for (int c = 0, t = 0; c < C; c++)
+        for (int i = 0; i < KH; i++)
+            for (int j = 0; j < KW; j++, t++) tap_off[t] = ((size_t)c * Hp + i) * Wp + j;
+    jg_conv2d_pad_input(scratch, x, s);                         // (C, Hp, Wp)
+    int k0 = 0;
+    if (ckk == 9)
+        for (; k0 + 2 <= K; k0 += 2) bwdw_tile2x9(dw, dy, scratch, tap_off, k0, oh, ow, Wp);
+    for (; k0 < K; k0++)
+        for (int t0 = 0; t0 < ckk; t0 += BWD_MAXT) {
+            const int nt = ckk - t0 < BWD_MAXT ? ckk - t0 : BWD_MAXT;
+            bwdw_tile1(dw, dy, scratch, tap_off, k0, t0, nt, ckk, oh, ow, Wp);
+        }
+    return 0;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conv_direct_ref.c - direct conv2d for shallow filters (C*KH*KW small,
+ * stride 1), scalar: the twin of conv_direct_avx512.c with the same loop
+ * structure (zero-padded input plane, then unguarded taps), in float.
+ */
+#include <string.h>
+
+#include "conv.h"
+
+/* Largest GEMM depth C*KH*KW the direct kernels take: above it im2col + GEMM
+ * wins (the first default layer has 9). */
+#define CONV_DIRECT_MAX_CKK 16
+
+int jg_conv2d_direct_ok(const jg_conv2d_shape_t *s, int oh, int ow)
+{
+    (void)oh;
+    (void)ow;
+    /* 1x1 unpadded: the GEMM reads x in place and needs no workspace */
+    const int pointwise = s->kh == 1 && s->kw == 1 && s->pad_h == 0 && s->pad_w == 0;
+    return s->stride_h == 1 && s->stride_w == 1 && !pointwise &&
+           s->c * s->kh * s->kw <= CONV_DIRECT_MAX_CKK;
+}
+
+size_t jg_conv2d_direct_scratch_floats(const jg_conv2d_shape_t *s, int oh, int ow)
+{
+    (void)oh;
+    (void)ow;
+    return jg_conv2d_pad_floats(s);
+}
+
+void jg_conv2d_pad_input(float *xp, const float *x, const jg_conv2d_shape_t *s)
+{
+    const int H = s->h, W = s->w, ph = s->pad_h, pw = s->pad_w;
+    const int Hp = H + 2 * ph, Wp = W + 2 * pw;
+    for (int c = 0; c < s->c; c++) {
+        float *xpc = xp + (size_t)c * Hp * Wp;                  // (Hp, Wp)
+        const float *xc = x + (size_t)c * H * W;                // (H, W)
+        memset(xpc, 0, sizeof(float) * (size_t)ph * Wp);
+        for (int y = 0; y < H; y++) {
+            float *row = xpc + (size_t)(y + ph) * Wp;
+            memset(row, 0, sizeof(float) * (size_t)pw);
+            memcpy(row + pw, xc + (size_t)y * W, sizeof(float) * (size_t)W);
+            memset(row + pw + W, 0, sizeof(float) * (size_t)pw);
+        }
+        memset(xpc + (size_t)(ph + H) * Wp, 0, sizeof(float) * (size_t)ph * Wp);
+    }
+}
+
+/* y(k,oy,ox) = bias(k) + sum_{c,i,j} w(k,c,i,j) * xp(c, oy+i, ox+j) */
+int jg_f32_conv2d_direct_fwd_ref(float *y, const float *x, const float *w,
+                                 const float *bias, const jg_conv2d_shape_t *s,
+                                 int oh, int ow, float *scratch)
+{
+    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
+    const int C = s->c, K = s->k, KH = s->kh, KW = s->kw;
+    const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
+    jg_conv2d_pad_input(scratch, x, s);
+    for (int k = 0; k < K; k++) {
+        const float *wk = w + (size_t)k * C * KH * KW;          // (C, KH, KW)
+        float *yk = y + (size_t)k * oh * ow;                    // (OH, OW)
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                float acc = bias ? bias[k] : 0.0f;
+                for (int c = 0; c < C; c++)
+                    for (int i = 0; i < KH; i++)
+                        for (int j = 0; j < KW; j++)
+                            acc += wk[(c * KH + i) * KW + j] *
+                                   scratch[((size_t)c * Hp + oy + i) * Wp + ox + j];
+                yk[(size_t)oy * ow + ox] = acc;
+            }
+        }
+    }
+    return 0;
+}
+
+/* dw(k,c,i,j) += sum_{oy,ox} dy(k,oy,ox) * xp(c, oy+i, ox+j) */
+int jg_f32_conv2d_direct_bwdw_ref(float *dw, const float *dy, const float *x,
+                                  const jg_conv2d_shape_t *s, int oh, int ow,
+                                  float *scratch)
+{
+    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
+    const int C = s->c, K = s->k, KH = s->kh, KW = s->kw;
+    const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
+    jg_conv2d_pad_input(scratch, x, s);
+    for (int k = 0; k < K; k++) {
+        const float *dyk = dy + (size_t)k * oh * ow;            // (OH, OW)
+        for (int c = 0; c < C; c++) {
+            for (int i = 0; i < KH; i++) {
+                for (int j = 0; j < KW; j++) {
+                    float acc = 0;
+                    for (int oy = 0; oy < oh; oy++)
+                        for (int ox = 0; ox < ow; ox++)
+                            acc += dyk[(size_t)oy * ow + ox] *
+                                   scratch[((size_t)c * Hp + oy + i) * Wp + ox + j];
+                    dw[(((size_t)k * C + c) * KH + i) * KW + j] += acc;
+                }
+            }
+        }
+    }
+    return 0;
+}
