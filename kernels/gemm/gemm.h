@@ -53,11 +53,13 @@ typedef struct {
 } jg_sgemm_config_t;
 
 /* jg_sgemm runs on one thread below this many multiply-adds (m * n * k).
- * Fork/join costs ~5-10 us on a quiet machine, but when another process
- * holds a core a woken OpenMP worker can wait a whole scheduler slice
- * (measured: 8 ms per 128^3 call). 128^3 (2.1M) on one thread runs at ~205
- * GFLOPS, above OpenBLAS's two threads (~155-215); 256^3 needs both. */
-#define JG_SGEMM_PAR_MIN_MACS (1 << 22)
+ * Fork/join costs ~5-10 us on a quiet machine (when another process holds a
+ * core, a woken OpenMP worker can wait a whole scheduler slice, 8 ms; see
+ * docs/kernels.md on OMP_WAIT_POLICY). Measured on the 2-core Zen 4 KVM guest
+ * (bench gemm, 2 threads): 128^3 (2^21 MACs) serial 85 GFLOPS vs OpenBLAS
+ * 119 (ratio 0.71); parallel 147 GFLOPS (ratio 1.16). Below 2^21 the
+ * fork/join is a larger share than the second core wins back. */
+#define JG_SGEMM_PAR_MIN_MACS (1 << 21)
 
 #define JG_SGEMM_MR_MAX 16
 #define JG_SGEMM_NR_MAX 32

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jg_nn.h - joulegrad's training engine, part 1: layers, the model spec
+ * parser, presets, forward/backward over preallocated arenas, and a
+ * finite-difference gradient checker.
+ *
+ * Contract
+ *  - Every function that can fail returns 0 or a negative errno value
+ *    (-EINVAL bad argument or bad spec, -ENOMEM allocation failure, -ENOSPC a
+ *    buffer reserved earlier is too small now). Parse and shape errors also
+ *    fill a caller-provided jg_nn_error_t (may be NULL) with one line such as
+ *    "spec:1:17: unknown layer 'cnv' (expected one of conv, linear, ...)".
+ *    Nothing here prints or exits.
+ *  - Layout is NCHW float32. A model owns four arenas (llm.c style):
+ *    parameters, gradients (same layout as the parameters, so an optimizer
+ *    runs one kernel over the whole arena), non-trainable buffers (batchnorm
+ *    running statistics) and activations (sized by jg_model_reserve), plus one
+ *    conv workspace shared by every conv layer. jg_model_forward, _loss and
+ *    _backward allocate nothing.
+ *  - The spec syntax, presets, initialisation and FLOP conventions are
+ *    documented in docs/model-spec.md.
+ */
+#ifndef JG_NN_H
+#define JG_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One line describing the first parse or shape error. */
+typedef struct {
+    char msg[256];
+} jg_nn_error_t;
+
+/* ------------------------------------------------------------------ */
+/* Layer kinds                                                         */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    JG_LAYER_CONV2D = 0,
+    JG_LAYER_LINEAR,
+    JG_LAYER_RELU,
+    JG_LAYER_LEAKY_RELU,
+    JG_LAYER_SIGMOID,
+    JG_LAYER_TANH,
+    JG_LAYER_MAXPOOL2D,
+    JG_LAYER_AVGPOOL2D,
+    JG_LAYER_BATCHNORM2D,
+    JG_LAYER_DROPOUT,
+    JG_LAYER_FLATTEN,
+    JG_LAYER_SOFTMAX_XENT, /* the loss; never part of a spec, always last */
+    JG_LAYER_KIND_COUNT
+} jg_layer_kind_t;
+
+/* Type name used in specs and reports: "conv2d", "linear", "relu",
+ * "leaky_relu", "sigmoid", "tanh", "maxpool2d", "avgpool2d", "batchnorm2d",
+ * "dropout", "flatten", "softmax_xent"; "?" when out of range. */
+const char *jg_nn_kind_name(jg_layer_kind_t kind);
+/* Energy group: "conv", "linear", "relu" (relu, leaky_relu), "pool",
+ * "batchnorm", "loss", "other" (sigmoid, tanh, dropout, flatten). */
+const char *jg_nn_kind_group(jg_layer_kind_t kind);
+
+/* ------------------------------------------------------------------ */
+/* Spec parsing (no model needed)                                      */
+/* ------------------------------------------------------------------ */
+
+/* One parsed layer. Fields a kind does not use are 0. */
+typedef struct {
+    jg_layer_kind_t kind;
+    int line, col;         /* 1-based position of the layer name in the spec */
+    int out;               /* conv: output channels; linear: output features */
+    int kh, kw;            /* conv / pool window */
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+    float eps, momentum;   /* batchnorm */
+    float p;               /* dropout probability */
+    float slope;           /* leaky_relu */
+} jg_layer_spec_t;
+
+/* Parse `spec` into at most `cap` layers; *count gets the number parsed.
+ * Syntax errors only (no shapes). Returns 0, -EINVAL (err says where), or
+ * -ENOSPC when there are more than `cap` layers. */
+int jg_nn_parse(const char *spec, jg_layer_spec_t *layers, int cap, int *count,
+                jg_nn_error_t *err);
+
+/* ------------------------------------------------------------------ */
+/* Presets                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;        /* "default", "lenet5", "paper-simplecnn", ... */
+    const char *params;      /* accepted parameters, e.g. "conv=2,linear=3" */
+    const char *description; /* one line */
+} jg_nn_preset_t;
+
+/* The preset table; *count gets its length. */
+const jg_nn_preset_t *jg_nn_presets(int *count);
+
+/* Expand "name" or "name:key=value,..." for an input of c x h x w pixels and
+ * `classes` classes into spec text in buf (NUL-terminated). Returns 0,
+ * -EINVAL (unknown preset, bad parameter, or a depth at which the feature
+ * map vanishes; err explains), -ENOENT when `name` is not a preset at all
+ * (err still filled), or -ENOSPC when buf is too small. */
+int jg_nn_preset_expand(const char *preset, int c, int h, int w, int classes,
+                        char *buf, size_t cap, jg_nn_error_t *err);
+
+/* ------------------------------------------------------------------ */
+/* Models                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct jg_model jg_model_t;
+
+/* Build a model from spec text, or from a preset name (with parameters) when
+ * the whole text names a preset. Input is (c, h, w) per image; the last layer
+ * must output exactly `classes` values per image (no auto-append: err says
+ * to end the spec with linear(classes)). Weights are initialised from
+ * `seed` (He-normal when the net has a relu/leaky_relu, else Xavier-uniform).
+ * Activations are not reserved yet: call jg_model_reserve. */
+int jg_model_create(jg_model_t **model, const char *spec, int c, int h, int w,
+                    int classes, uint64_t seed, jg_nn_error_t *err);
+void jg_model_destroy(jg_model_t *model);
+
+/* Re-initialise all parameters and buffers from `seed` (bit-identical for
+ * the same seed and spec on every run and platform). */
+int jg_model_init_params(jg_model_t *model, uint64_t seed);
+
+/* Size the activation arena and the conv workspace for up to `batch` images
+ * at the current kernel thread count. Call again after
+ * jg_kernels_set_threads. Returns 0, -EINVAL or -ENOMEM. */
+int jg_model_reserve(jg_model_t *model, int batch);
+
+/* logits = model(x). x: (batch, C, H, W); must stay valid until backward.
+ * training = 1 uses batch statistics and dropout (and advances the dropout
+ * step); 0 uses running statistics and no dropout. *logits (may be NULL)
+ * points at the (batch, classes) output inside the activation arena.
+ * Returns 0, -EINVAL (NULL, batch < 1 or > reserved capacity), -ENOSPC (the
+ * conv workspace is too small for the current thread count: reserve again),
+ * or a kernel error. */
+int jg_model_forward(jg_model_t *model, const float *x, int batch, int training,
+                     const float **logits);
+
+/* loss = mean softmax cross-entropy of the last forward's logits.
+ * labels: (batch) in [0, classes); must stay valid until backward. */
+int jg_model_loss(jg_model_t *model, const int32_t *labels, float *loss);
+
+/* Zero the gradient arena and every activation gradient, then
+ * backpropagate the last loss through every layer (the first layer skips its
+ * input gradient unless jg_model_set_input_grad is on). Needs a training
+ * forward and a loss first (-EINVAL otherwise). */
+int jg_model_backward(jg_model_t *model);
+
+/* Also compute d loss / d x into the arena (gradient checks). */
+void jg_model_set_input_grad(jg_model_t *model, int on);
+/* d loss / d x of the last backward, (batch, C, H, W); NULL when off. */
+const float *jg_model_input_grad(const jg_model_t *model);
+
+/* The dropout mask of a training forward depends on (seed, step, layer,
+ * element); the step advances by one per training forward. */
+uint64_t jg_model_step(const jg_model_t *model);
+void jg_model_set_step(jg_model_t *model, uint64_t step);
+
+/* ------------------------------------------------------------------ */
+/* Introspection                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Everything a harness needs about layer i; pointers refer to the arenas
+ * and are valid until the next reserve/destroy. Activations are for the
+ * last forward's batch. */
+typedef struct {
+    jg_layer_kind_t kind;
+    const char *type_name, *group_name;
+    int line, col;                /* position in the spec (0 for the loss) */
+    int in_c, in_h, in_w;         /* per image */
+    int out_c, out_h, out_w;      /* per image */
+    const float *in;              /* (B, in_c, in_h, in_w) input of the layer */
+    float *out, *dout;            /* (B, out_c, out_h, out_w) output, grad */
+    float *weight, *dweight;      /* conv (K,C,KH,KW); linear (out,in); bn gamma */
+    float *bias, *dbias;          /* conv/linear bias; bn beta */
+    size_t n_weight, n_bias;
+    float *running_mean, *running_var; /* batchnorm buffers (C), else NULL */
+    int64_t n_params;
+    double fwd_flops, bwd_flops;  /* per image, training mode */
+    jg_layer_spec_t spec;
+} jg_layer_info_t;
+
+/* Number of layers, not counting the loss. */
+int jg_model_n_layers(const jg_model_t *model);
+/* Layer i in [0, n_layers); i == n_layers is the loss (out = probs). */
+int jg_model_layer(const jg_model_t *model, int i, jg_layer_info_t *info);
+
+/* Input shape (c, h, w) and number of classes. */
+void jg_model_input_shape(const jg_model_t *model, int *c, int *h, int *w);
+int jg_model_classes(const jg_model_t *model);
+/* Reserved batch capacity (0 before jg_model_reserve). */
+int jg_model_capacity(const jg_model_t *model);
+
+/* Trainable parameter count, and the arenas (n_params floats each). */
+int64_t jg_model_n_params(const jg_model_t *model);
+float *jg_model_params(jg_model_t *model);
+float *jg_model_grads(jg_model_t *model);
+/* Non-trainable buffers (batchnorm running mean/var), n_buffers floats. */
+float *jg_model_buffers(jg_model_t *model, size_t *n_buffers);
+
+/* FLOPs per image for a training forward and a backward, loss included. */
+double jg_model_fwd_flops(const jg_model_t *model);
+double jg_model_bwd_flops(const jg_model_t *model);
+
+/* Canonical spec text of the model (round-trips through jg_model_create).
+ * Returns 0 or -ENOSPC when buf is too small. */
+int jg_model_spec(const jg_model_t *model, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------ */
+/* Probes (energy attribution without a dependency on energy/)         */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    JG_NN_PHASE_FORWARD = 0,
+    JG_NN_PHASE_BACKWARD = 1,
+    JG_NN_PHASE_LOSS = 2 /* loss forward; its backward is BACKWARD */
+} jg_nn_phase_t;
+
+typedef struct {
+    void *ctx;
+    void (*begin)(void *ctx, int layer, int phase);
+    void (*end)(void *ctx, int layer, int phase);
+} jg_nn_probe_t;
+
+/* Called around every layer's forward and backward and the loss (layer index
+ * n_layers). NULL removes it. The probe struct is copied. */
+void jg_model_set_probe(jg_model_t *model, const jg_nn_probe_t *probe);
+
+/* ------------------------------------------------------------------ */
+/* Gradient checker                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Compare backward's gradients with central differences
+ * (L(v + eps) - L(v - eps)) / 2eps for n_samples values spread round-robin
+ * over every parameter tensor and the input x (batch, C, H, W). The loss is
+ * recomputed in double from the float logits so the only float noise is in
+ * the logits. Error per value: |g - fd| / max(|g|, |fd|, 1e-2). A value
+ * whose +-eps window crosses a kink (a relu/leaky_relu input changes sign or
+ * a maxpool winner changes) is retried with eps/4 and eps/16, then redrawn
+ * from the same tensor, up to 16 draws (the last one counts regardless).
+ * Training mode with the dropout step held fixed; parameters, buffers and
+ * the step are restored. Needs batch <= capacity. Returns 0 (and *max_rel_err), or a
+ * negative errno. Allocates (not for hot paths). */
+int jg_model_gradcheck(jg_model_t *model, const float *x, const int32_t *labels,
+                       int batch, float eps, int n_samples, double *max_rel_err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JG_NN_H */
