@@ -219,7 +219,9 @@ int jg_model_spec(const jg_model_t *model, char *buf, size_t cap);
 typedef enum {
     JG_NN_PHASE_FORWARD = 0,
     JG_NN_PHASE_BACKWARD = 1,
-    JG_NN_PHASE_LOSS = 2 /* loss forward; its backward is BACKWARD */
+    JG_NN_PHASE_LOSS = 2,     /* loss forward; its backward is BACKWARD */
+    JG_NN_PHASE_OPTIMIZER = 3, /* the optimizer step (layer -1) */
+    JG_NN_PHASE_DATA = 4       /* copying/normalising a batch (layer -1) */
 } jg_nn_phase_t;
 
 typedef struct {
@@ -229,8 +231,218 @@ typedef struct {
 } jg_nn_probe_t;
 
 /* Called around every layer's forward and backward and the loss (layer index
- * n_layers). NULL removes it. The probe struct is copied. */
+ * n_layers); the trainer (jg_train) also brackets the optimizer step and each
+ * batch's data preparation with layer -1. NULL removes it. The probe struct
+ * is copied. */
 void jg_model_set_probe(jg_model_t *model, const jg_nn_probe_t *probe);
+
+/* ------------------------------------------------------------------ */
+/* Optimizers and learning-rate schedules (PyTorch semantics)          */
+/* ------------------------------------------------------------------ */
+
+typedef enum { JG_OPT_SGD = 0, JG_OPT_ADAM, JG_OPT_ADAMW } jg_opt_kind_t;
+typedef enum { JG_SCHED_CONSTANT = 0, JG_SCHED_STEP, JG_SCHED_COSINE } jg_sched_kind_t;
+
+typedef struct {
+    jg_opt_kind_t kind;
+    float lr;
+    float momentum;      /* SGD */
+    int nesterov;        /* SGD (needs momentum > 0) */
+    float weight_decay;  /* SGD, Adam: L2 added to the gradient; AdamW: decoupled */
+    float beta1, beta2, eps; /* Adam, AdamW */
+    jg_sched_kind_t schedule; /* stepped once per epoch, as PyTorch's schedulers */
+    int step_size;       /* STEP: multiply lr by gamma every step_size epochs */
+    float gamma;         /* STEP */
+    int t_max;           /* COSINE: epochs of the half period (0: the run's epochs) */
+    float min_lr;        /* COSINE: eta_min */
+} jg_optim_config_t;
+
+/* PyTorch's defaults for kind: SGD lr 0.01 momentum 0; Adam lr 1e-3, betas
+ * (0.9, 0.999), eps 1e-8, wd 0; AdamW the same with wd 0.01; constant lr,
+ * step_size 1, gamma 0.1, t_max 0, min_lr 0. */
+void jg_optim_defaults(jg_optim_config_t *cfg, jg_opt_kind_t kind);
+/* 0 or -EINVAL with err naming the bad field ("beta2 must be in [0, 1)"). */
+int jg_optim_check(const jg_optim_config_t *cfg, jg_nn_error_t *err);
+/* "sgd", "adam", "adamw" / "constant", "step", "cosine"; parsers return 0 or
+ * -EINVAL. */
+const char *jg_optim_kind_name(jg_opt_kind_t kind);
+const char *jg_sched_kind_name(jg_sched_kind_t kind);
+int jg_optim_kind_parse(const char *s, jg_opt_kind_t *kind);
+int jg_sched_kind_parse(const char *s, jg_sched_kind_t *kind);
+/* Learning rate for 0-based `epoch` of a run of `epochs` epochs. */
+float jg_optim_lr_at(const jg_optim_config_t *cfg, int epoch, int epochs);
+
+typedef struct jg_optim jg_optim_t;
+
+/* Optimizer over a parameter arena of n_params floats; its state (SGD
+ * momentum, Adam m and v) is zeroed. Returns 0, -EINVAL or -ENOMEM. */
+int jg_optim_create(jg_optim_t **opt, const jg_optim_config_t *cfg, int64_t n_params);
+void jg_optim_destroy(jg_optim_t *opt);
+/* One update of params from grads at learning rate lr (the schedule's value
+ * for this epoch); advances the step count t. Allocates nothing. */
+int jg_optim_step(jg_optim_t *opt, float *params, const float *grads, float lr);
+const jg_optim_config_t *jg_optim_config(const jg_optim_t *opt);
+/* Steps taken so far; settable for checkpoint restore. */
+int64_t jg_optim_steps(const jg_optim_t *opt);
+void jg_optim_set_steps(jg_optim_t *opt, int64_t t);
+/* The state arena (*n floats: 0 for SGD without momentum, n_params for SGD
+ * momentum, 2 * n_params for Adam/AdamW as m then v) for checkpoints. */
+float *jg_optim_state(const jg_optim_t *opt, size_t *n);
+
+/* ------------------------------------------------------------------ */
+/* Data views, evaluation and the training loop                        */
+/* ------------------------------------------------------------------ */
+
+/* A labelled dataset in memory, (n, c, h, w) float pixels (already
+ * normalised) and labels in [0, classes). nn does not load files: datasets/
+ * does, and the caller passes a view. */
+typedef struct {
+    int n, c, h, w, classes;
+    const float *x;
+    const int32_t *y;
+} jg_nn_data_t;
+
+typedef struct {
+    int n;                /* examples evaluated */
+    int classes;
+    double loss;          /* mean cross-entropy */
+    double accuracy;      /* fraction correct */
+    double *class_accuracy; /* (classes); a class with no examples gets NAN */
+    int64_t *confusion;   /* (classes x classes), row = true, column = predicted */
+} jg_eval_t;
+
+/* Inference-mode pass over data in batches of at most the model's capacity
+ * (reserve first). Fills *ev (allocating its arrays; free with
+ * jg_eval_free). Returns 0, -EINVAL (shape/classes mismatch) or -ENOMEM. */
+int jg_evaluate(jg_model_t *model, const jg_nn_data_t *data, jg_eval_t *ev);
+void jg_eval_free(jg_eval_t *ev);
+
+/* Per-epoch record, also what a checkpoint keeps of the history. */
+typedef struct {
+    int epoch;            /* 0-based */
+    float lr;
+    double train_loss;    /* mean over the epoch's batches */
+    double train_accuracy;
+    double val_loss, val_accuracy; /* NAN without a validation set */
+    double seconds;       /* wall time of the epoch (training + validation) */
+    int64_t images;
+} jg_epoch_stats_t;
+
+/* Progress callback after every batch (and once at each epoch end with
+ * batch == batches). Cheap: called on the hot path, must not block. */
+typedef struct {
+    int epoch, epochs;
+    int batch, batches;
+    double running_loss;  /* mean loss so far in this epoch */
+    double images_per_s;
+    double elapsed_s;     /* since the epoch started */
+} jg_train_progress_t;
+
+struct jg_trainer;
+
+typedef struct {
+    int epochs;
+    int batch;            /* images per step; the last batch may be smaller */
+    uint64_t seed;        /* shuffling: permutation of epoch e from (seed, e) */
+    jg_optim_config_t optim;
+    int patience;         /* early stopping: epochs without a val-loss gain (0: off) */
+    /* Called after every batch (may be NULL). Return non-zero to stop the run
+     * cleanly after this batch (jg_train returns -ECANCELED). */
+    int (*on_batch)(void *ctx, const jg_train_progress_t *p);
+    /* Called after every epoch (may be NULL), e.g. to write a checkpoint
+     * and a line of epochs.csv; a non-zero return aborts with that value. */
+    int (*on_epoch)(void *ctx, const jg_epoch_stats_t *st, struct jg_trainer *tr);
+    void *ctx;
+} jg_train_config_t;
+
+typedef struct jg_trainer jg_trainer_t;
+
+/* A trainer owns the optimizer, the batch buffers and the run state (epoch,
+ * early-stopping counters, history). The model must have been reserved for
+ * cfg->batch. val may be NULL. Determinism: the same seed, data, model and
+ * thread count give bit-identical weights and metrics. */
+int jg_trainer_create(jg_trainer_t **tr, jg_model_t *model, const jg_train_config_t *cfg,
+                      const jg_nn_data_t *train, const jg_nn_data_t *val, jg_nn_error_t *err);
+void jg_trainer_destroy(jg_trainer_t *tr);
+/* Runs the remaining epochs (all of them, or those after a restored state).
+ * Returns 0 when done or stopped early (jg_trainer_stopped_early tells),
+ * -ECANCELED when on_batch asked to stop, or an error. */
+int jg_trainer_run(jg_trainer_t *tr);
+int jg_trainer_stopped_early(const jg_trainer_t *tr);
+/* Epochs completed so far and their records (valid until destroy). */
+int jg_trainer_epochs_done(const jg_trainer_t *tr);
+const jg_epoch_stats_t *jg_trainer_history(const jg_trainer_t *tr);
+jg_optim_t *jg_trainer_optim(jg_trainer_t *tr);
+jg_model_t *jg_trainer_model(jg_trainer_t *tr);
+
+/* The resumable part of a run, saved in checkpoints at epoch boundaries. */
+typedef struct {
+    int epochs_done;
+    int64_t optim_steps;
+    uint64_t model_step;  /* jg_model_step (dropout stream) */
+    double best_val_loss; /* INFINITY before the first validation */
+    int bad_epochs;       /* epochs since best_val_loss improved */
+} jg_train_state_t;
+
+void jg_trainer_get_state(const jg_trainer_t *tr, jg_train_state_t *st);
+/* Restore a run state (after loading weights and optimizer state) together
+ * with its history of st->epochs_done records. */
+int jg_trainer_set_state(jg_trainer_t *tr, const jg_train_state_t *st,
+                         const jg_epoch_stats_t *history);
+
+/* ------------------------------------------------------------------ */
+/* Checkpoints                                                         */
+/* ------------------------------------------------------------------ */
+
+/* What a checkpoint holds besides the weights. */
+typedef struct {
+    char spec[4096];      /* canonical spec text (jg_model_spec) */
+    int c, h, w, classes;
+    float mean[4], std[4]; /* input normalisation per channel (c <= 4) */
+    jg_optim_config_t optim;
+    jg_train_state_t state;
+    int epochs;           /* the run's planned epochs */
+    int batch;
+    uint64_t seed;
+    char dataset[64];     /* e.g. "fashion-mnist" (informative) */
+} jg_checkpoint_meta_t;
+
+/* Write model parameters and buffers, the optimizer state (opt may be NULL:
+ * weights only), the run history and meta to path atomically: a temporary
+ * file in the same directory, fsync, rename, fsync of the directory. A crash
+ * at any moment leaves either the old file or the new one. Returns 0 or a
+ * negative errno (err says which step failed). */
+int jg_checkpoint_save(const char *path, const jg_model_t *model, const jg_optim_t *opt,
+                       const jg_checkpoint_meta_t *meta, const jg_epoch_stats_t *history,
+                       jg_nn_error_t *err);
+
+/* A parsed checkpoint: meta, the history, and views into its payload. */
+typedef struct {
+    jg_checkpoint_meta_t meta;
+    jg_epoch_stats_t *history;   /* meta.state.epochs_done records */
+    const float *params;  size_t n_params;
+    const float *buffers; size_t n_buffers;
+    const float *optim_state; size_t n_optim_state;
+    void *blob;                  /* owns everything */
+} jg_checkpoint_t;
+
+/* Parse a checkpoint image in memory (the fuzz target's entry point). Every
+ * size is checked against the buffer before use; the CRC32 must match.
+ * Returns 0, -EBADMSG (bad magic, truncated, CRC mismatch, inconsistent
+ * sizes), -EPROTO (unsupported version) or -ENOMEM; err names the problem.
+ * On success *ck owns a copy (jg_checkpoint_free). */
+int jg_checkpoint_parse(const void *buf, size_t len, jg_checkpoint_t *ck, jg_nn_error_t *err);
+/* Read and parse a file (size capped at 2 GiB). -ENOENT/-EIO for I/O. */
+int jg_checkpoint_load(const char *path, jg_checkpoint_t *ck, jg_nn_error_t *err);
+void jg_checkpoint_free(jg_checkpoint_t *ck);
+/* Build the model the checkpoint describes and copy its weights in (not
+ * reserved yet). -EINVAL when the spec does not build. */
+int jg_checkpoint_model(const jg_checkpoint_t *ck, jg_model_t **model, jg_nn_error_t *err);
+/* Copy weights (and optimizer state when opt is not NULL) into an existing
+ * model; -EINVAL (err says what differs) when spec, shapes or sizes do not
+ * match. */
+int jg_checkpoint_restore(const jg_checkpoint_t *ck, jg_model_t *model, jg_optim_t *opt,
+                          jg_nn_error_t *err);
 
 /* ------------------------------------------------------------------ */
 /* Gradient checker                                                    */
