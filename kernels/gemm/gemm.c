@@ -269,6 +269,19 @@ static gemm_args_t make_args(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
     return g;
 }
 
+/* Useful share of the tile area that covers an m x n C. */
+static double tile_use(const jg_sgemm_config_t *cf, int m, int n)
+{
+    return ((double)m / (ceil_div(m, cf->mr) * cf->mr)) * ((double)n / (ceil_div(n, cf->nr) * cf->nr));
+}
+
+const jg_sgemm_config_t *jg_sgemm_pick(const jg_sgemm_config_t *cf, int m, int n)
+{
+    if (cf->alt && tile_use(cf->alt, m, n) * cf->alt->rel_speed > tile_use(cf, m, n))
+        return cf->alt;
+    return cf;
+}
+
 int jg_sgemm_serial(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
                     float alpha, const float *a, int lda, const float *b, int ldb,
                     float beta, float *c, int ldc)
@@ -276,7 +289,7 @@ int jg_sgemm_serial(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
     const int err = jg_sgemm_check(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
     if (err) return err;
     jg_kernels_ensure_init();
-    const jg_sgemm_config_t *cf = gemm_cfg;
+    const jg_sgemm_config_t *cf = jg_sgemm_pick(gemm_cfg, m, n);
     const gemm_args_t g = make_args(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     size_t af, bf;
     pack_sizes(cf, &g, &af, &bf);
@@ -298,7 +311,7 @@ int jg_sgemm(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
     if (nthr == 1)
         return jg_sgemm_serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
-    const jg_sgemm_config_t *cf = gemm_cfg;
+    const jg_sgemm_config_t *cf = jg_sgemm_pick(gemm_cfg, m, n);
     const gemm_args_t g = make_args(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     size_t af, bf;
     pack_sizes(cf, &g, &af, &bf);

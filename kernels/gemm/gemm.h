@@ -46,11 +46,20 @@ typedef void (*jg_sgemm_ukernel_t)(int kc, float alpha, const float *a,
  * pack_b_t: d(p, j) = b[j * ldb + p], d: (kc, NR). NULL: portable loops. */
 typedef void (*jg_sgemm_pack_t)(float *d, const float *src, ptrdiff_t ld, int kc);
 
-typedef struct {
+typedef struct jg_sgemm_config {
     int mr, nr, mc, kc, nc;
     jg_sgemm_ukernel_t ukernel;
     jg_sgemm_pack_t pack_a_n, pack_b_t;
+    /* Optional second tile for shapes the first covers badly, and its
+     * steady-state speed relative to the first (measured): jg_sgemm_pick
+     * takes it when its share of useful tile area times rel_speed is
+     * higher. */
+    const struct jg_sgemm_config *alt;
+    float rel_speed;
 } jg_sgemm_config_t;
+
+/* The tile of cf (or of cf->alt) that wastes least on an m x n C. */
+const jg_sgemm_config_t *jg_sgemm_pick(const jg_sgemm_config_t *cf, int m, int n);
 
 /* jg_sgemm runs on one thread below this many multiply-adds (m * n * k).
  * Fork/join costs ~5-10 us on a quiet machine (when another process holds a

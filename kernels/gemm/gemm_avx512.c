@@ -14,31 +14,33 @@
 
 #define NR 32
 
-/* C(MR, 32) = alpha * sum_p a(p, :)^T b(p, :) + beta * C */
+/* C(MR, 16*NV) = alpha * sum_p a(p, :)^T b(p, :) + beta * C; NV = 1 or 2
+ * zmm per tile row. */
 static inline __attribute__((always_inline)) void
-ukernel_avx512(const int mr, int kc, float alpha, const float *restrict a,
+ukernel_avx512(const int mr, const int nv, int kc, float alpha, const float *restrict a,
                const float *restrict b, float beta, float *restrict c, ptrdiff_t ldc)
 {
-    __m512 acc0[JG_SGEMM_MR_MAX], acc1[JG_SGEMM_MR_MAX]; // (MR, 32) in 2*MR zmm
+    __m512 acc0[JG_SGEMM_MR_MAX], acc1[JG_SGEMM_MR_MAX]; // (MR, 16*NV) in NV*MR zmm
 #pragma GCC unroll 16
     for (int i = 0; i < mr; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        const __m512 b0 = _mm512_load_ps(b);
+        const __m512 b1 = nv == 2 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 16
         for (int i = 0; i < mr; i++) {
             const __m512 ai = _mm512_set1_ps(a[i]);
             acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
-            acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+            if (nv == 2) acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
         }
         a += mr;
-        b += NR;
+        b += 16 * nv;
     }
     const __m512 va = _mm512_set1_ps(alpha);
     if (beta == 0.0f) {
 #pragma GCC unroll 16
         for (int i = 0; i < mr; i++) {
             _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc0[i]));
-            _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc1[i]));
+            if (nv == 2) _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc1[i]));
         }
     } else {
         const __m512 vb = _mm512_set1_ps(beta);
@@ -47,8 +49,9 @@ ukernel_avx512(const int mr, int kc, float alpha, const float *restrict a,
             float *ci = c + i * ldc;
             _mm512_storeu_ps(ci, _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci),
                                                  _mm512_mul_ps(va, acc0[i])));
-            _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + 16),
-                                                      _mm512_mul_ps(va, acc1[i])));
+            if (nv == 2)
+                _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + 16),
+                                                          _mm512_mul_ps(va, acc1[i])));
         }
     }
 }
@@ -57,14 +60,17 @@ void jg_f32_gemm_ukernel_14x32_avx512(int kc, float alpha, const float *a,
                                       const float *b, float beta, float *c,
                                       ptrdiff_t ldc)
 {
-    ukernel_avx512(14, kc, alpha, a, b, beta, c, ldc);
+    ukernel_avx512(14, 2, kc, alpha, a, b, beta, c, ldc);
 }
 
-void jg_f32_gemm_ukernel_12x32_avx512(int kc, float alpha, const float *a,
+/* 16 x 16: half the FMAs per B load of 14x32, but 16-row and 16-column
+ * tiles fit the conv shapes (64 output channels, 14x14 = 196 pixels, 288 =
+ * 32*3*3 deep) that 14x32 covers only 77-88% (see pick_config in gemm.c). */
+void jg_f32_gemm_ukernel_16x16_avx512(int kc, float alpha, const float *a,
                                       const float *b, float beta, float *c,
                                       ptrdiff_t ldc)
 {
-    ukernel_avx512(12, kc, alpha, a, b, beta, c, ldc);
+    ukernel_avx512(16, 1, kc, alpha, a, b, beta, c, ldc);
 }
 
 /* Transposes the 16 x 16 block src (rows of stride ld; rows >= nrows read as
@@ -124,9 +130,28 @@ void jg_f32_gemm_pack_b32t_avx512(float *d, const float *b, ptrdiff_t ldb, int k
         for (int j = 0; j < NR; j++) d[p * NR + j] = b[j * ldb + p];
 }
 
+/* Both operands of the 16 x 16 tile: d(p, i) = src(i, p), d: (kc, 16),
+ * src: (16, ld); serves as pack_a_n and pack_b_t. */
+void jg_f32_gemm_pack_16t_avx512(float *d, const float *src, ptrdiff_t ld, int kc)
+{
+    int p = 0;
+    for (; p + 16 <= kc; p += 16) transpose16_store(src + p, ld, 16, d + p * 16, 16, 0xffff);
+    for (; p < kc; p++)
+        for (int i = 0; i < 16; i++) d[p * 16 + i] = src[i * ld + p];
+}
+
+static const jg_sgemm_config_t config_16x16 = {
+    .mr = 16, .nr = 16, .mc = 160, .kc = 384, .nc = 4096,
+    .ukernel = jg_f32_gemm_ukernel_16x16_avx512,
+    .pack_a_n = jg_f32_gemm_pack_16t_avx512,
+    .pack_b_t = jg_f32_gemm_pack_16t_avx512,
+    .rel_speed = 0.95f,
+};
+
 const jg_sgemm_config_t jg_sgemm_config_avx512 = {
     .mr = 14, .nr = NR, .mc = 168, .kc = 384, .nc = 4096,
     .ukernel = jg_f32_gemm_ukernel_14x32_avx512,
     .pack_a_n = jg_f32_gemm_pack_a14_avx512,
     .pack_b_t = jg_f32_gemm_pack_b32t_avx512,
+    .alt = &config_16x16,
 };

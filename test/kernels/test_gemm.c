@@ -163,6 +163,23 @@ static void test_sgemm_vs_ref(void **state)
         run_shapes(jg_sgemm, "jg_sgemm");
         run_shapes(jg_sgemm_serial, "jg_sgemm_serial");
     }
+    /* shapes that pick an ISA's second tile (conv2d's per-image GEMMs) and
+     * its edges */
+    for (int i = 0; i < nisa; i++) {
+        assert_int_equal(jg_kernels_set_isa(isas[i]), 0);
+        const jg_sgemm_config_t *cf = jg_sgemm_config(isas[i]);
+        if (!cf->alt) continue;
+        assert_ptr_equal(jg_sgemm_pick(cf, 64, 196), cf->alt);
+        const int dims[][3] = {{64, 196, 288}, {288, 196, 64}, {64, 288, 196},
+                               {33, 47, 17}, {15, 17, 40}, {48, 80, 3}};
+        for (int d = 0; d < 6; d++)
+            for (int t = 0; t < 4; t++) {
+                const gemm_case_t c = {(jg_trans_t)(t & 1), (jg_trans_t)(t >> 1), dims[d][0],
+                                       dims[d][1], dims[d][2], (d + t) % 3, alphas[t % 2],
+                                       betas[(d + t) % 3]};
+                check_case(&c, jg_sgemm_serial, "jg_sgemm_serial, second tile");
+            }
+    }
     /* one mid-size case on 2 threads (above JG_SGEMM_PAR_MIN_MACS) */
     if (test_threads == 2) {
         assert_int_equal(jg_kernels_set_threads(2), 0);
@@ -187,8 +204,10 @@ static void test_ukernel_vs_ref(void **state)
     jg_isa_t isas[JG_ISA_COUNT];
     const int nisa = jg_test_isas(isas);
     enum { KC = 37, LDC = JG_SGEMM_NR_MAX + 3 };
-    for (int i = 0; i < nisa; i++) {
-        const jg_sgemm_config_t *cf = jg_sgemm_config(isas[i]);
+    for (int i = 0; i < 2 * nisa; i++) {
+        const jg_sgemm_config_t *cf = jg_sgemm_config(isas[i / 2]);
+        if (i % 2) cf = cf->alt; /* each ISA's second tile, when it has one */
+        if (!cf) continue;
         float *ap = aligned_alloc(64, sizeof(float) * JG_SGEMM_MR_MAX * KC); // (KC, MR)
         float *bp = aligned_alloc(64, sizeof(float) * JG_SGEMM_NR_MAX * KC); // (KC, NR)
         float c[JG_SGEMM_MR_MAX * LDC], want[JG_SGEMM_MR_MAX * LDC];           // (MR, LDC)
