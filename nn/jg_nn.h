@@ -312,8 +312,11 @@ typedef struct {
 } jg_eval_t;
 
 /* Inference-mode pass over data in batches of at most the model's capacity
- * (reserve first). Fills *ev (allocating its arrays; free with
- * jg_eval_free). Returns 0, -EINVAL (shape/classes mismatch) or -ENOMEM. */
+ * (reserve first). loss is the mean over examples (each batch weighted by
+ * its size); a prediction is the first largest logit. Fills *ev (allocating
+ * its arrays; free with jg_eval_free, also safe after a failure). Returns 0,
+ * -EINVAL (model not reserved, empty data, shape/classes mismatch, a label
+ * outside [0, classes)), -ENOMEM or a kernel error. */
 int jg_evaluate(jg_model_t *model, const jg_nn_data_t *data, jg_eval_t *ev);
 void jg_eval_free(jg_eval_t *ev);
 
@@ -321,19 +324,20 @@ void jg_eval_free(jg_eval_t *ev);
 typedef struct {
     int epoch;            /* 0-based */
     float lr;
-    double train_loss;    /* mean over the epoch's batches */
-    double train_accuracy;
+    double train_loss;    /* mean over the epoch's examples (batch means
+                             weighted by batch size), during training */
+    double train_accuracy; /* argmax hits of the training forwards */
     double val_loss, val_accuracy; /* NAN without a validation set */
     double seconds;       /* wall time of the epoch (training + validation) */
     int64_t images;
 } jg_epoch_stats_t;
 
-/* Progress callback after every batch (and once at each epoch end with
- * batch == batches). Cheap: called on the hot path, must not block. */
+/* Progress passed to on_batch after every batch's update (the epoch's last
+ * call has batch == batches). Cheap: called on the hot path, must not block. */
 typedef struct {
     int epoch, epochs;
-    int batch, batches;
-    double running_loss;  /* mean loss so far in this epoch */
+    int batch, batches;   /* batch = batches done in this epoch, 1..batches */
+    double running_loss;  /* mean per-example loss so far in this epoch */
     double images_per_s;
     double elapsed_s;     /* since the epoch started */
 } jg_train_progress_t;
@@ -347,10 +351,11 @@ typedef struct {
     jg_optim_config_t optim;
     int patience;         /* early stopping: epochs without a val-loss gain (0: off) */
     /* Called after every batch (may be NULL). Return non-zero to stop the run
-     * cleanly after this batch (jg_train returns -ECANCELED). */
+     * cleanly after this batch (jg_trainer_run returns -ECANCELED). */
     int (*on_batch)(void *ctx, const jg_train_progress_t *p);
     /* Called after every epoch (may be NULL), e.g. to write a checkpoint
-     * and a line of epochs.csv; a non-zero return aborts with that value. */
+     * and a line of epochs.csv. The epoch is already counted (get_state
+     * includes it); a non-zero return aborts with that value. */
     int (*on_epoch)(void *ctx, const jg_epoch_stats_t *st, struct jg_trainer *tr);
     void *ctx;
 } jg_train_config_t;
@@ -359,14 +364,27 @@ typedef struct jg_trainer jg_trainer_t;
 
 /* A trainer owns the optimizer, the batch buffers and the run state (epoch,
  * early-stopping counters, history). The model must have been reserved for
- * cfg->batch. val may be NULL. Determinism: the same seed, data, model and
- * thread count give bit-identical weights and metrics. */
+ * cfg->batch. val may be NULL. The data views are copied but not their
+ * arrays, which must outlive the trainer. Determinism: the same seed, data,
+ * model and thread count give bit-identical weights and metrics.
+ * Returns 0, -ENOMEM or -EINVAL (err says why: bad config, model not
+ * reserved for cfg->batch, data not matching the model or a label out of
+ * range, a schedule whose lr is not > 0 at some epoch of the run, a model
+ * without parameters). */
 int jg_trainer_create(jg_trainer_t **tr, jg_model_t *model, const jg_train_config_t *cfg,
                       const jg_nn_data_t *train, const jg_nn_data_t *val, jg_nn_error_t *err);
 void jg_trainer_destroy(jg_trainer_t *tr);
 /* Runs the remaining epochs (all of them, or those after a restored state).
+ * Epoch e: lr = jg_optim_lr_at(e, epochs); a permutation drawn from
+ * (seed, e) only; batches in that order (the last may be smaller); then
+ * validation. Early stopping: with patience > 0 and val, stop once `patience`
+ * consecutive epochs gave no val loss strictly below the best so far.
  * Returns 0 when done or stopped early (jg_trainer_stopped_early tells),
- * -ECANCELED when on_batch asked to stop, or an error. */
+ * -ECANCELED when on_batch asked to stop, -ERANGE when a batch loss is NaN or
+ * infinite (the run stops before that batch's update, so the weights stay
+ * finite), on_epoch's non-zero value, or an error. After -ECANCELED or
+ * -ERANGE the current epoch is not counted; a resume restarts it but the
+ * weights hold its partial updates, so resume from a checkpoint instead. */
 int jg_trainer_run(jg_trainer_t *tr);
 int jg_trainer_stopped_early(const jg_trainer_t *tr);
 /* Epochs completed so far and their records (valid until destroy). */
@@ -386,7 +404,10 @@ typedef struct {
 
 void jg_trainer_get_state(const jg_trainer_t *tr, jg_train_state_t *st);
 /* Restore a run state (after loading weights and optimizer state) together
- * with its history of st->epochs_done records. */
+ * with its history of st->epochs_done records: sets the optimizer's step
+ * count and the model's dropout step too. -EINVAL when epochs_done is outside
+ * [0, cfg->epochs], a count is negative, best_val_loss is NaN, history is
+ * NULL with epochs_done > 0, or history[i].epoch != i. */
 int jg_trainer_set_state(jg_trainer_t *tr, const jg_train_state_t *st,
                          const jg_epoch_stats_t *history);
 

@@ -106,6 +106,21 @@ double jg_nn_rng_double(jg_nn_rng_t *r);
 /* Standard normal via Box-Muller in double (one value per call). */
 double jg_nn_rng_normal(jg_nn_rng_t *r);
 
+/* Evaluation helpers shared by eval.c and train.c. */
+/* Check a data view against the model: pointers, n >= 1, (c, h, w) and
+ * classes equal to the model's, every label in [0, classes). `what` names
+ * the view in err ("train", "val"). Returns 0 or -EINVAL. */
+int jg_nn_data_check(const jg_model_t *m, const jg_nn_data_t *d, const char *what,
+                     jg_nn_error_t *err);
+/* Inference pass over a checked view in batches of the model's capacity,
+ * allocating nothing: *loss = mean cross-entropy over all examples,
+ * *correct = argmax hits; confusion (classes x classes, may be NULL) is
+ * added to. */
+int jg_nn_eval_pass(jg_model_t *m, const jg_nn_data_t *d, double *loss, int64_t *correct,
+                    int64_t *confusion);
+/* Index of the largest of v[0..k) (the first one on ties, as torch.argmax). */
+int jg_nn_argmax(const float *v, int k);
+
 /* Element-wise dx += dy (flatten backward), n floats. */
 void jg_nn_add(float *dx, const float *dy, size_t n);
 
