@@ -431,7 +431,11 @@ typedef struct {
 /* Write model parameters and buffers, the optimizer state (opt may be NULL:
  * weights only), the run history and meta to path atomically: a temporary
  * file in the same directory, fsync, rename, fsync of the directory. A crash
- * at any moment leaves either the old file or the new one. Returns 0 or a
+ * at any moment leaves either the old file or the new one. spec, c, h, w
+ * and classes come from the model; with opt, its config and step count
+ * replace meta->optim and meta->state.optim_steps. history holds
+ * meta->state.epochs_done records with history[i].epoch == i. Returns 0,
+ * -EINVAL when meta breaks the rules of docs/checkpoint-format.md, or a
  * negative errno (err says which step failed). */
 int jg_checkpoint_save(const char *path, const jg_model_t *model, const jg_optim_t *opt,
                        const jg_checkpoint_meta_t *meta, const jg_epoch_stats_t *history,
@@ -453,11 +457,13 @@ typedef struct {
  * sizes), -EPROTO (unsupported version) or -ENOMEM; err names the problem.
  * On success *ck owns a copy (jg_checkpoint_free). */
 int jg_checkpoint_parse(const void *buf, size_t len, jg_checkpoint_t *ck, jg_nn_error_t *err);
-/* Read and parse a file (size capped at 2 GiB). -ENOENT/-EIO for I/O. */
+/* Read and parse a file (size capped at 2 GiB). -ENOENT/-EIO for I/O,
+ * -EISDIR, -EFBIG over 2 GiB; err starts with the path. */
 int jg_checkpoint_load(const char *path, jg_checkpoint_t *ck, jg_nn_error_t *err);
 void jg_checkpoint_free(jg_checkpoint_t *ck);
-/* Build the model the checkpoint describes and copy its weights in (not
- * reserved yet). -EINVAL when the spec does not build. */
+/* Build the model the checkpoint describes, seeded with meta.seed (the
+ * dropout stream), and copy its weights in (not reserved yet). -EINVAL when
+ * the spec does not build. */
 int jg_checkpoint_model(const jg_checkpoint_t *ck, jg_model_t **model, jg_nn_error_t *err);
 /* Copy weights (and optimizer state when opt is not NULL) into an existing
  * model; -EINVAL (err says what differs) when spec, shapes or sizes do not
