@@ -14,6 +14,18 @@ extern "C" {
 /* joulegrad energy [--json] [--energy MODE] [--assume-watts W] [--idle-watts W] */
 int jg_cli_energy(int argc, char **argv);
 
+/* joulegrad models [--json]: presets, expanded spec, params, FLOPs */
+int jg_cli_models(int argc, char **argv);
+
+/* joulegrad train [options] (see --help) */
+int jg_cli_train(int argc, char **argv);
+
+/* joulegrad eval --checkpoint FILE [--data D] [--data-dir DIR] [--test-limit N] [--json] */
+int jg_cli_eval(int argc, char **argv);
+
+/* joulegrad predict --checkpoint FILE IMAGE... */
+int jg_cli_predict(int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif

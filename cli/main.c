@@ -24,7 +24,11 @@ static void usage(FILE *f)
           "  bench gemm   time SGEMM against the reference and OpenBLAS\n"
           "  bench conv   time conv2d forward+backward\n"
           "  energy       energy sources, zones, update period and read cost\n"
+          "  eval         test-set accuracy of a checkpoint\n"
           "  info         CPU features, selected ISA, threads\n"
+          "  models       model presets with parameters and FLOPs per image\n"
+          "  predict      top-3 classes of image files with a checkpoint\n"
+          "  train        train a CNN; checkpoint, epochs.csv and summary.json\n"
           "  version      print the version\n"
           "\n"
           "Run 'joulegrad <command> --help' for a command's options.\n"
@@ -81,6 +85,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "energy")) return jg_cli_energy(argc - 1, argv + 1);
+    if (!strcmp(cmd, "models")) return jg_cli_models(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return jg_cli_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return jg_cli_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict")) return jg_cli_predict(argc - 1, argv + 1);
     fprintf(stderr, "joulegrad: unknown command '%s'; run 'joulegrad --help'\n", cmd);
     return 2;
 }

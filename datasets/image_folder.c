@@ -157,6 +157,18 @@ static int load_one(float *x, const char *path, int channels, int h, int w,
     return 0;
 }
 
+int jg_data_load_image(const char *path, int channels, int h, int w, float *out,
+                       jg_data_error_t *err)
+{
+    jg_data_clear_error(err);
+    if (!path || !out || (channels != 1 && channels != 3) || h <= 0 || w <= 0 ||
+        h > JG_DATA_MAX_DIM || w > JG_DATA_MAX_DIM)
+        return jg_data_fail(err, -EINVAL, path ? path : "jg_data_load_image",
+                            "bad arguments: channels=%d (1 or 3) size=%dx%d (1..%d)",
+                            channels, h, w, JG_DATA_MAX_DIM);
+    return load_one(out, path, channels, h, w, err);
+}
+
 int jg_data_load_image_folder(const char *dir, int channels, int h, int w,
                               jg_dataset_t *out, jg_data_error_t *err)
 {

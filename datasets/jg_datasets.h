@@ -135,6 +135,12 @@ int jg_data_parse_cifar10_mem(const void *buf, size_t len, const char *name,
 int jg_data_load_image_folder(const char *dir, int channels, int h, int w,
                               jg_dataset_t *out, jg_data_error_t *err);
 
+/* One image file decoded exactly as an image-folder entry: converted to
+ * channels (1 or 3), resized to h x w, clamped to [0, 1]. out: (channels,
+ * h, w), caller-owned. */
+int jg_data_load_image(const char *path, int channels, int h, int w, float *out,
+                       jg_data_error_t *err);
+
 /* Seeded synthetic data a small CNN can learn: class k is a Gaussian blob
  * at a class-specific position and per-channel brightness, plus jitter
  * and uniform noise, clamped to [0, 1]. Labels are balanced (i mod

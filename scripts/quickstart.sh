@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs what is missing, builds joulegrad in Release (build/joulegrad) and
-# runs the main job. Until the training engine lands the main job is the
-# kernel benchmark: SGEMM against OpenBLAS and the default CNN's conv layers.
+# runs the main job: the default CNN, 2 epochs on the full Fashion-MNIST
+# training set, evaluated on its test set; results in runs/quickstart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
-threads=$(nproc)
 build/joulegrad info
-build/joulegrad bench gemm --m 1024 --n 1024 --k 1024 --threads "$threads"
-build/joulegrad bench conv --preset default --threads "$threads"
+# A finished earlier quickstart is kept: remove runs/quickstart to train again.
+if [ -e runs/quickstart/summary.json ]; then
+  echo "runs/quickstart already holds a finished run (summary.json); remove it to train again"
+  exit 0
+fi
+resume=()
+[ -e runs/quickstart/checkpoint.jgc ] && resume=(--resume)
+build/joulegrad train --model default --epochs 2 --out runs/quickstart "${resume[@]}"

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli_util.h - helpers shared by the train, eval and predict commands:
+ * dataset selection (data.c), crash-safe file writes (files.c) and the
+ * evaluation report (data.c). Private to cli/.
+ */
+#ifndef JG_CLI_UTIL_H
+#define JG_CLI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "jg_datasets.h"
+#include "jg_nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --data values. */
+#define JG_CLI_DATA_NAMES "fashion-mnist, cifar10, folder or synthetic"
+/* --data synthetic: examples per split, classes, and the fixed data seeds
+ * (independent of --seed, so --seed changes the model, not the data). */
+#define JG_CLI_SYN_TRAIN 6000
+#define JG_CLI_SYN_TEST 1000
+#define JG_CLI_SYN_CLASSES 10
+#define JG_CLI_SYN_SEED_TRAIN 0x7a11ull
+#define JG_CLI_SYN_SEED_TEST 0x7e57ull
+/* Largest image side accepted by --image-size. */
+#define JG_CLI_MAX_SIDE 1024
+
+typedef struct {
+    const char *name; /* "fashion-mnist", "cifar10", "folder", "synthetic" */
+    const char *dir;  /* NULL: the dataset's default (fashion-mnist only) */
+    int c, h, w;      /* folder and synthetic only; 0 = default */
+} jg_cli_data_t;
+
+/* 1 when name is one of JG_CLI_DATA_NAMES. */
+int jg_cli_data_known(const char *name);
+
+/* Parses "HxW" (each side in [1, JG_CLI_MAX_SIDE]). Returns 0 or -EINVAL. */
+int jg_cli_parse_size(const char *s, int *h, int *w);
+
+/* Loads the training (train = 1) or test split of d into *out: pixels in
+ * [0, 1], (N, C, H, W). folder reads d->dir/train or d->dir/test. Returns 0
+ * or a negative errno with err holding one line. */
+int jg_cli_data_load(const jg_cli_data_t *d, int train, jg_dataset_t *out,
+                     jg_data_error_t *err);
+
+/* The directory a dataset was read from, for reports ("" for synthetic). */
+const char *jg_cli_data_dir(const jg_cli_data_t *d);
+
+/* out = a seeded uniform random subset of n examples of src (classes are
+ * balanced in expectation); src's class names move to out. */
+int jg_cli_random_subset(jg_dataset_t *out, jg_dataset_t *src, int n, uint64_t seed,
+                         jg_data_error_t *err);
+
+/* Standard class names of a dataset by name (fashion-mnist, cifar10), or
+ * NULL when unknown or when classes does not match. */
+const char *const *jg_cli_known_class_names(const char *dataset, int classes);
+
+/* names[k], or "class k" when names is NULL. buf holds at least 32 bytes. */
+const char *jg_cli_class_name(const char *const *names, int k, char *buf, size_t cap);
+
+/* Prints accuracy, loss and the per-class table of ev to f. */
+void jg_cli_print_eval(FILE *f, const jg_eval_t *ev, const char *const *names);
+
+/* Adds test_accuracy, test_loss, class_accuracy (name -> fraction, null
+ * for a class without examples) and confusion (rows = true class) to obj. */
+void jg_cli_eval_json(cJSON *obj, const jg_eval_t *ev, const char *const *names);
+
+/* The shortest decimal text that reads back as exactly v ("0.001", not
+ * "0.00100000005"); buf holds at least 32 bytes. Returns buf. */
+char *jg_cli_float_text(float v, char *buf, size_t cap);
+/* v widened through that text, for JSON numbers that read like the flag. */
+double jg_cli_float_double(float v);
+
+/* mkdir -p path (mode 0755). Returns 0 or a negative errno. */
+int jg_cli_mkdir_p(const char *path);
+
+/* Replaces path with data atomically: a temporary file in the same
+ * directory, fsync, rename, fsync of the directory, so a crash at any
+ * moment leaves the old file or the new one. Returns 0 or a negative errno. */
+int jg_cli_write_atomic(const char *path, const void *data, size_t len);
+
+/* Parsers for option values: the whole text must be the number. Return 0,
+ * or -EINVAL (bad text) / -ERANGE (outside [lo, hi]). */
+int jg_cli_parse_int(const char *s, long lo, long hi, long *v);
+int jg_cli_parse_double(const char *s, double lo, double hi, double *v);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JG_CLI_UTIL_H */
