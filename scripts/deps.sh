@@ -9,7 +9,7 @@ set -euo pipefail
 pkgs=(gcc make cmake pkg-config libc6-dev
       libcmocka-dev libcjson-dev zlib1g-dev libstb-dev libpowercap-dev
       dataset-fashion-mnist
-      libopenblas-dev jq bc)   # bench-only: the SGEMM peer and bench/*.sh
+      libopenblas-dev jq bc time)   # bench-only: the SGEMM peer and bench/*.sh
 if [[ "${1:-}" == "--ci" ]]; then
   pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64
          clang libclang-rt-14-dev)
