@@ -264,6 +264,95 @@ int jg_meter_open_sim(jg_meter_t **meter, const jg_sim_cfg_t *cfg);
 /* Injects a fault into one zone of a sim meter. Returns 0 or -EINVAL. */
 int jg_meter_sim_inject(jg_meter_t *meter, int zone, jg_sim_fault_t fault);
 
+
+/* ---- trace and per-region attribution (energy/trace.c, energy/attrib.c) --
+ *
+ * A trace brackets caller-defined regions (0..nregions-1, e.g. one per layer
+ * and phase) and whole steps with meter reads, into a ring of marks
+ * allocated once at creation: recording reads the meter straight into the
+ * next slot, with no allocation and no formatting. jg_trace_flush() (call it
+ * once per batch, outside the step bracket) feeds the marks to the
+ * attribution, which keeps only running per-region sums; a mark stays in the
+ * ring only until the next counter change after it has been seen, so memory
+ * is bounded by the capacity whatever the run length. Regions must not nest
+ * (the step bracket may enclose them). Method and error bound:
+ * docs/energy.md. */
+
+/* Region id of the whole-step bracket, beside the caller's regions. */
+#define JG_TRACE_STEP (-1)
+#define JG_TRACE_MAX_REGIONS 1024
+/* A region whose accumulated time spans fewer update periods is flagged
+ * `aggregated`: its figure rests on the fit across regions more than on its
+ * own counter changes. */
+#define JG_ATTRIB_MIN_PERIODS 10
+
+typedef struct jg_energy_trace jg_energy_trace_t;
+
+typedef enum {
+    JG_ATTRIB_NONE = 0,   /* nothing attributed yet */
+    JG_ATTRIB_EXACT,      /* continuous counter (estimate): E(end) - E(begin) */
+    JG_ATTRIB_INTERP,     /* piecewise-linear reconstruction, integrated */
+    JG_ATTRIB_FIT         /* per-region power fitted over the change intervals */
+} jg_attrib_method_t;
+
+/* "none", "exact", "interp", "fit". */
+const char *jg_attrib_method_name(jg_attrib_method_t method);
+
+/* One region's accumulated figures over every flushed step. */
+typedef struct {
+    uint64_t count;        /* completed [begin, end] intervals */
+    double seconds;        /* sum of interval lengths, s */
+    double j;              /* attributed energy over counted zones, J */
+    double j_interp;       /* the interpolation integral alone, J */
+    double zone_j[JG_METER_MAX_ZONES]; /* per zone (not only counted ones), J */
+    int aggregated;        /* seconds < JG_ATTRIB_MIN_PERIODS update periods */
+    int valid;             /* 0 when a counted zone faulted */
+    jg_zone_status_t why;  /* JG_ZONE_OK when valid */
+} jg_region_energy_t;
+
+/* Whole-run figures. */
+typedef struct {
+    jg_energy_source_t source;
+    jg_attrib_method_t method;   /* method used for counted zones (the weakest) */
+    int valid;
+    jg_zone_status_t why;        /* JG_ZONE_OK when valid */
+    int zone;                    /* zone behind why, -1 when valid */
+    uint64_t steps;              /* completed step brackets */
+    uint64_t dropped;            /* marks lost to a full ring (makes it invalid) */
+    double step_s;               /* time inside step brackets, s */
+    double step_j;               /* energy inside step brackets, bracketed on its own, J */
+    double regions_j;            /* sum over regions, J */
+    double closure;              /* regions_j / step_j; 0 when step_j is 0 */
+    uint64_t total_uj;           /* counter difference first -> last mark, counted zones */
+    double total_s;              /* time first -> last mark, s */
+    int64_t update_period_ns;    /* longest over counted zones; 0: continuous */
+} jg_attrib_summary_t;
+
+/* Creates a trace over meter (borrowed; it must outlive the trace) for
+ * nregions regions, keeping at most capacity marks (>= 4) between flushes.
+ * Size capacity for two marks per region per step plus the step bracket,
+ * times two. Returns 0, -EINVAL or -ENOMEM. */
+int jg_trace_create(jg_energy_trace_t **trace, jg_meter_t *meter, int nregions, int capacity);
+/* Frees; NULL is a no-op. */
+void jg_trace_destroy(jg_energy_trace_t *trace);
+
+/* Hot path: one meter read into the ring. region is 0..nregions-1 or
+ * JG_TRACE_STEP. Returns 0, -EINVAL, or -ENOBUFS when the ring is full
+ * (the mark is dropped and counted; the figures become invalid). */
+int jg_trace_begin(jg_energy_trace_t *trace, int region);
+int jg_trace_end(jg_energy_trace_t *trace, int region);
+
+/* Off the hot path: attributes every mark that can be, freeing its slot.
+ * A zone whose counter has not changed over half the ring is given up as
+ * stuck (its figures invalid) so the ring never fills. Returns 0 or -EINVAL. */
+int jg_trace_flush(jg_energy_trace_t *trace);
+
+/* Current figures (after a flush). regions may be NULL; otherwise it holds
+ * nregions entries. Uses scratch held by the trace: not thread-safe.
+ * Returns 0 or -EINVAL. */
+int jg_trace_result(jg_energy_trace_t *trace, jg_attrib_summary_t *summary,
+                    jg_region_energy_t *regions, int nregions);
+
 #ifdef __cplusplus
 }
 #endif

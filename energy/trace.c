@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace.c - the preallocated ring of region marks. Recording is one meter
+ * read into the next slot; jg_trace_flush() does the time accounting and
+ * hands the marks to the attribution (attrib.c), then frees every slot that
+ * all zones have resolved. Memory is fixed at creation.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace_internal.h"
+
+int jg_trace_create(jg_energy_trace_t **trace, jg_meter_t *meter, int nregions, int capacity)
+{
+    if (!trace) return -EINVAL;
+    *trace = NULL;
+    if (!meter || nregions < 1 || nregions > JG_TRACE_MAX_REGIONS || capacity < 4 ||
+        capacity > (1 << 24))
+        return -EINVAL;
+    jg_energy_trace_t *t = calloc(1, sizeof(*t));
+    if (!t) return -ENOMEM;
+    t->meter = meter;
+    t->nregions = nregions;
+    t->nzones = jg_meter_nzones(meter);
+    t->cap = (uint64_t)capacity;
+    t->step_open_t = -1;
+    const size_t n = (size_t)nregions;
+    t->ring = calloc((size_t)capacity, sizeof(*t->ring));
+    t->open_t = malloc(n * sizeof(*t->open_t));
+    t->count = calloc(n, sizeof(*t->count));
+    t->seconds = calloc(n, sizeof(*t->seconds));
+    int err = (t->ring && t->open_t && t->count && t->seconds) ? jg_attrib_init(t) : -ENOMEM;
+    if (err) {
+        jg_trace_destroy(t);
+        return err;
+    }
+    for (size_t r = 0; r < n; r++) t->open_t[r] = -1;
+    *trace = t;
+    return 0;
+}
+
+void jg_trace_destroy(jg_energy_trace_t *trace)
+{
+    if (!trace) return;
+    jg_attrib_free(trace);
+    free(trace->ring);
+    free(trace->open_t);
+    free(trace->count);
+    free(trace->seconds);
+    free(trace);
+}
+
+static int mark(jg_energy_trace_t *t, int region, int end)
+{
+    if (!t || region < JG_TRACE_STEP || region >= t->nregions) return -EINVAL;
+    if (t->head - t->tail >= t->cap) {
+        t->dropped++;
+        return -ENOBUFS;
+    }
+    jg_trace_mark_t *m = jg_trace_at(t, t->head);
+    m->region = region;
+    m->end = end;
+    jg_meter_read(t->meter, &m->s);
+    t->head++;
+    return 0;
+}
+
+int jg_trace_begin(jg_energy_trace_t *trace, int region)
+{
+    return mark(trace, region, 0);
+}
+
+int jg_trace_end(jg_energy_trace_t *trace, int region)
+{
+    return mark(trace, region, 1);
+}
+
+// Counts, seconds and step time do not depend on the zones.
+static void account_time(jg_energy_trace_t *t)
+{
+    for (; t->time_cursor < t->head; t->time_cursor++) {
+        const jg_trace_mark_t *m = jg_trace_at(t, t->time_cursor);
+        const int64_t now = m->s.t_ns;
+        if (!t->have_first) {
+            t->first = m->s;
+            t->have_first = 1;
+        }
+        t->last = m->s;
+        int64_t *open = m->region == JG_TRACE_STEP ? &t->step_open_t : &t->open_t[m->region];
+        if (!m->end) {
+            *open = now;
+            continue;
+        }
+        if (*open < 0) continue; /* an end without its begin: ignored */
+        const double s = (double)(now - *open) * 1e-9;
+        if (m->region == JG_TRACE_STEP) {
+            t->steps++;
+            t->step_s += s;
+        } else {
+            t->count[m->region]++;
+            t->seconds[m->region] += s;
+        }
+        *open = -1;
+    }
+}
+
+int jg_trace_flush(jg_energy_trace_t *trace)
+{
+    if (!trace) return -EINVAL;
+    jg_energy_trace_t *t = trace;
+    account_time(t);
+    uint64_t tail = t->head;
+    for (int z = 0; z < t->nzones; z++) {
+        jg_zone_attrib_t *za = &t->z[z];
+        jg_attrib_advance(t, z);
+        // A counter silent over half the ring would fill it: give it up.
+        if (!za->invalid && t->head - za->pending > t->cap / 2) {
+            za->invalid = 1;
+            za->why = JG_ZONE_STUCK;
+        }
+        if (!za->invalid && za->pending < tail) tail = za->pending;
+    }
+    t->tail = tail;
+    return 0;
+}
