@@ -27,6 +27,9 @@ done
 $py -c 'import torch' 2>/dev/null || {
   echo "train_vs_torch.sh: needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 2; }
 
+jg_limit=()
+[[ $limit -gt 0 ]] && jg_limit=(--train-limit "$limit")
+
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -36,9 +39,10 @@ run_point() { # name preset epochs batch
   spec=$("$bin" models --json | jq -r --arg p "$preset" '.models[] | select(.name == $p) | .spec')
   [[ -n $spec ]] || { echo "train_vs_torch.sh: preset $preset not found" >&2; exit 1; }
   for ((r = 0; r < reps; r++)); do
+    rm -rf "$tmp/jg"
     /usr/bin/time -f %M -o "$tmp/jg.rss" "$bin" train --model "$preset" --epochs "$epochs" \
       --batch "$batch" --optimizer adam --lr 1e-3 --threads "$threads" --seed $((r + 1)) \
-      --train-limit "$limit" --energy off --quiet --out "$tmp/jg" >/dev/null
+      "${jg_limit[@]}" --energy off --quiet --out "$tmp/jg" >/dev/null
     jq -r '"\(.seconds_per_epoch) \(.test_accuracy)"' "$tmp/jg/summary.json" >>"$tmp/jg.$name"
     echo $(($(cat "$tmp/jg.rss") / 1024)) >>"$tmp/jg.$name.rss"
     /usr/bin/time -f %M -o "$tmp/pt.rss" $py bench/torch_train.py --spec "$spec" \
