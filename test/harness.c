@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 void jg_test_rng_seed(jg_test_rng_t *r, uint64_t seed)
 {
@@ -111,4 +114,22 @@ double jg_test_fd(jg_test_scalar_fn f, double *x, size_t i, double h, void *ctx)
     const double fm = f(x, ctx);
     x[i] = x0;
     return (fp - fm) / (2 * h);
+}
+
+void jg_test_rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            char sub[1024];
+            const int k = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+            if (k > 0 && (size_t)k < sizeof sub) jg_test_rm_rf(sub);
+        }
+        if (d) closedir(d);
+    }
+    if (remove(path) != 0) fprintf(stderr, "warning: could not remove %s\n", path);
 }

@@ -46,4 +46,9 @@ int jg_test_isas(jg_isa_t out[JG_ISA_COUNT]);
 typedef double (*jg_test_scalar_fn)(const double *x, void *ctx);
 double jg_test_fd(jg_test_scalar_fn f, double *x, size_t i, double h, void *ctx);
 
+/* Removes path and, for a directory, everything below it, depth first with
+ * lstat so symlinks are removed, never followed (tests only delete their own
+ * mkdtemp trees). Prints a warning for what it cannot remove. */
+void jg_test_rm_rf(const char *path);
+
 #endif /* JG_TEST_HARNESS_H */

@@ -43,27 +43,9 @@
 static char out[JG_CLI_OUT_MAX];
 static char root[256];
 
-static void rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-            char sub[1024];
-            const int k = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            if (k > 0 && (size_t)k < sizeof sub) rm_rf(sub);
-        }
-        if (d) closedir(d);
-    }
-    remove(path);
-}
-
 static void cleanup(void)
 {
-    if (root[0]) rm_rf(root);
+    if (root[0]) jg_test_rm_rf(root);
 }
 
 /* root/rel in one of a few rotating buffers. */

@@ -24,29 +24,9 @@
  * ring so a test can hold a few at once. */
 static char fx_root[256];
 
-static inline void fx_rm_rf(const char *path)
-{
-    /* Depth-first with lstat, so symlinks are removed, never followed:
-     * only our own mkdtemp tree goes. */
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-            char sub[1024];
-            const int k = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            if (k > 0 && (size_t)k < sizeof sub) fx_rm_rf(sub);
-        }
-        if (d) closedir(d);
-    }
-    if (remove(path) != 0) fprintf(stderr, "warning: could not remove %s\n", path);
-}
-
 static inline void fx_cleanup(void)
 {
-    if (fx_root[0]) fx_rm_rf(fx_root);
+    if (fx_root[0]) jg_test_rm_rf(fx_root);
 }
 
 static inline const char *fx_dir(void)
