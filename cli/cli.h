@@ -20,6 +20,10 @@ int jg_cli_models(int argc, char **argv);
 /* joulegrad train [options] (see --help) */
 int jg_cli_train(int argc, char **argv);
 
+/* joulegrad profile --model SPEC --batches N [--json] (see --help): per-layer
+ * energy of N training steps */
+int jg_cli_profile(int argc, char **argv);
+
 /* joulegrad eval --checkpoint FILE [--data D] [--data-dir DIR] [--test-limit N] [--json] */
 int jg_cli_eval(int argc, char **argv);
 

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "energy_probe.h"
 #include "jg_energy.h"
 #include "jg_kernels.h"
 #include "jg_nn.h"
@@ -70,6 +71,8 @@ typedef struct {
     double last_draw_s;
     jg_meter_t *meter;
     double poll_s, last_poll_s; /* meter watchdog */
+    jg_cli_eprobe_t *ep;        /* per-layer energy; NULL with --energy off */
+    int n_train;                /* training images, for the last batch's size */
     jg_train_progress_t last;   /* latest progress, for the interrupt message */
     int saved_epochs;           /* epochs in checkpoint.jgc */
     char err[4400];             /* why on_epoch failed */
@@ -146,7 +149,10 @@ static void usage(FILE *f, int threads)
 "                        write checkpoint.jgc after every epoch, or only at the\n"
 "                        end (default on)\n"
 "  --energy MODE         auto, rapl, estimate or off (default auto: rapl, else a\n"
-"                        labelled estimate)\n"
+"                        labelled estimate); unless off, every layer is bracketed\n"
+"                        and the breakdown goes to DIR/energy_layers.csv,\n"
+"                        DIR/energy_types.csv, DIR/energy_trace.jsonl (raw reads)\n"
+"                        and summary.json (docs/energy.md)\n"
 "  --quiet               no progress bar and no per-epoch lines\n"
 "  --help                this text\n",
             MAX_EPOCHS, MAX_BATCH, MAX_THREADS, threads, JG_DATA_FASHION_MNIST_DIR,
@@ -497,6 +503,10 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
 {
     run_t *r = ctx;
     r->last = *p;
+    if (r->ep) {
+        const int b = r->o->batch, left = r->n_train - (p->batch - 1) * b;
+        jg_cli_eprobe_step_done(r->ep, left < b ? left : b); /* a write error shows at finish */
+    }
     const double now = now_s();
     if (r->meter && r->poll_s > 0 && now - r->last_poll_s >= r->poll_s) {
         jg_meter_poll(r->meter);
@@ -670,6 +680,7 @@ typedef struct {
     int n_train, n_val, n_test, c;
     const float *mean, *std;
     const energy_t *energy;
+    const jg_cli_eprobe_t *ep; /* NULL with --energy off */
 } summary_t;
 
 static char *summary_text(const summary_t *s)
@@ -717,21 +728,17 @@ static char *summary_text(const summary_t *s)
     cJSON_AddNumberToObject(data, "train_limit", s->o->train_limit);
     cJSON_AddNumberToObject(data, "test_limit", s->o->test_limit);
     cJSON_AddNumberToObject(data, "val_fraction", s->o->val_fraction);
-    cJSON *en = cJSON_AddObjectToObject(root, "energy");
-    cJSON_AddStringToObject(en, "source", s->energy->source);
-    if (strcmp(s->energy->source, "off")) {
-        if (s->energy->valid) cJSON_AddNumberToObject(en, "total_j", s->energy->j);
-        else cJSON_AddNullToObject(en, "total_j");
-        cJSON_AddNumberToObject(en, "seconds", s->energy->s);
-        cJSON_AddStringToObject(en, "status", s->energy->status);
-        cJSON_AddStringToObject(en, "scope", "the training loop of this invocation (epochs "
-                                             "run here, validation included; no data loading, "
-                                             "no test evaluation)");
-        if (!strcmp(s->energy->source, "estimate")) {
-            cJSON_AddStringToObject(en, "method", "process CPU time x assumed watts per busy "
-                                                  "core (not a measurement)");
-            cJSON_AddNumberToObject(en, "assumed_w_per_core", s->energy->w_per_core);
-        }
+    // The breakdown of the steps (energy_probe.c), plus the whole loop.
+    cJSON *en = s->ep ? jg_cli_eprobe_json(s->ep) : cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "energy", en);
+    if (!s->ep) cJSON_AddStringToObject(en, "source", s->energy->source);
+    if (s->ep) {
+        if (s->energy->valid) cJSON_AddNumberToObject(en, "loop_j", s->energy->j);
+        else cJSON_AddNullToObject(en, "loop_j");
+        cJSON_AddNumberToObject(en, "loop_seconds", s->energy->s);
+        cJSON_AddStringToObject(en, "loop_scope", "the training loop of this invocation "
+                                                  "(epochs run here, validation included; no "
+                                                  "data loading, no test evaluation)");
         if (s->energy->detail[0]) cJSON_AddStringToObject(en, "detail", s->energy->detail);
     }
     char *text = cJSON_Print(root);
@@ -984,6 +991,17 @@ int jg_cli_train(int argc, char **argv)
         const int64_t poll_ns = jg_meter_poll_interval_ns(meter);
         r.meter = meter;
         r.poll_s = poll_ns > 0 ? 0.5e-9 * (double)poll_ns : 0;
+        r.n_train = train.n;
+        char tpath[4400];
+        snprintf(tpath, sizeof tpath, "%s/energy_trace.jsonl", r.dir);
+        rc = jg_cli_eprobe_create(&r.ep, model, meter, tpath,
+                                  ecfg.assume_w_per_core > 0 ? ecfg.assume_w_per_core
+                                                             : JG_ESTIMATE_DEFAULT_W_PER_CORE);
+        if (rc) {
+            fprintf(stderr, PROG ": cannot set up the per-layer energy trace (%s): %s\n", tpath,
+                    strerror(-rc));
+            goto done;
+        }
     }
 
     const int done_before = jg_trainer_epochs_done(tr);
@@ -1058,6 +1076,13 @@ int jg_cli_train(int argc, char **argv)
         en.j = fig.j;
         en.s = fig.valid ? fig.dt_s : t1 - t0;
         en.status = fig.valid ? "ok" : jg_zone_status_name(fig.why);
+        rc = jg_cli_eprobe_finish(r.ep);
+        if (!rc) rc = jg_cli_eprobe_write_csv(r.ep, r.dir);
+        if (rc) {
+            fprintf(stderr, PROG ": writing the energy breakdown to %s: %s\n", r.dir,
+                    strerror(-rc));
+            goto done;
+        }
     }
 
     // Test set, report, summary.
@@ -1071,6 +1096,11 @@ int jg_cli_train(int argc, char **argv)
         printf("stopped early after epoch %d: no lower validation loss for %d epochs\n",
                epochs_done, o.patience);
     jg_cli_print_eval(stdout, &ev, names);
+    if (r.ep && !o.quiet) {
+        putchar('\n');
+        jg_cli_eprobe_print(r.ep, stdout);
+        putchar('\n');
+    }
     if (meter && en.valid)
         printf("energy: %.1f J (%s) over %.1f s of training\n", en.j, en.source, en.s);
     else if (meter)
@@ -1079,7 +1109,7 @@ int jg_cli_train(int argc, char **argv)
         .o = &o, .spec = spec, .ev = &ev, .names = names, .hist = jg_trainer_history(tr),
         .epochs_done = epochs_done, .stopped_early = jg_trainer_stopped_early(tr),
         .resumed = o.resume, .n_train = train.n, .n_val = val.n, .n_test = test.n,
-        .c = train.c, .mean = mean, .std = std, .energy = &en,
+        .c = train.c, .mean = mean, .std = std, .energy = &en, .ep = r.ep,
     };
     char *text = summary_text(&sm);
     char path[4300];
@@ -1090,11 +1120,16 @@ int jg_cli_train(int argc, char **argv)
         fprintf(stderr, PROG ": %s: %s\n", path, strerror(-rc));
         goto done;
     }
-    printf("wrote %s, %s and %s\n", r.ckpt, r.csv, path);
+    if (r.ep)
+        printf("wrote %s, %s, %s and energy_{layers,types}.csv, energy_trace.jsonl\n", r.ckpt,
+               r.csv, path);
+    else
+        printf("wrote %s, %s and %s\n", r.ckpt, r.csv, path);
     exit_code = 0;
 
 done:
     jg_eval_free(&ev);
+    jg_cli_eprobe_destroy(r.ep);
     jg_meter_close(meter);
     jg_trainer_destroy(tr);
     jg_model_destroy(model);

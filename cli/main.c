@@ -28,6 +28,7 @@ static void usage(FILE *f)
           "  info         CPU features, selected ISA, threads\n"
           "  models       model presets with parameters and FLOPs per image\n"
           "  predict      top-3 classes of image files with a checkpoint\n"
+          "  profile      N training steps, then where the joules went per layer\n"
           "  train        train a CNN; checkpoint, epochs.csv and summary.json\n"
           "  version      print the version\n"
           "\n"
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "train")) return jg_cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return jg_cli_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict")) return jg_cli_predict(argc - 1, argv + 1);
+    if (!strcmp(cmd, "profile")) return jg_cli_profile(argc - 1, argv + 1);
     fprintf(stderr, "joulegrad: unknown command '%s'; run 'joulegrad --help'\n", cmd);
     return 2;
 }

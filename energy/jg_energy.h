@@ -353,6 +353,14 @@ int jg_trace_flush(jg_energy_trace_t *trace);
 int jg_trace_result(jg_energy_trace_t *trace, jg_attrib_summary_t *summary,
                     jg_region_energy_t *regions, int nregions);
 
+/* Raw marks for a trace file: calls fn for every mark recorded since the
+ * previous call, in order (region, 0 begin / 1 end, the meter sample). Call
+ * it before jg_trace_flush(), which may free them (marks already freed are
+ * skipped). Off the hot path. Returns the number visited, or -EINVAL. */
+typedef void (*jg_trace_visit_fn)(void *ctx, int region, int end,
+                                  const jg_energy_sample_t *sample);
+int jg_trace_visit(jg_energy_trace_t *trace, jg_trace_visit_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

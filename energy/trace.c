@@ -124,3 +124,16 @@ int jg_trace_flush(jg_energy_trace_t *trace)
     t->tail = tail;
     return 0;
 }
+
+int jg_trace_visit(jg_energy_trace_t *trace, jg_trace_visit_fn fn, void *ctx)
+{
+    if (!trace || !fn) return -EINVAL;
+    jg_energy_trace_t *t = trace;
+    if (t->visit_cursor < t->tail) t->visit_cursor = t->tail; /* freed unvisited */
+    int n = 0;
+    for (; t->visit_cursor < t->head; t->visit_cursor++, n++) {
+        const jg_trace_mark_t *m = jg_trace_at(t, t->visit_cursor);
+        fn(ctx, m->region, m->end, &m->s);
+    }
+    return n;
+}

@@ -54,6 +54,7 @@ struct jg_energy_trace {
     jg_trace_mark_t *ring;    /* (cap) */
     /* Zone-independent time accounting, done at flush. */
     uint64_t time_cursor;
+    uint64_t visit_cursor;    /* next mark for jg_trace_visit() */
     int64_t *open_t;          /* (nregions) begin time, -1 when closed */
     uint64_t *count;          /* (nregions) */
     double *seconds;          /* (nregions) */

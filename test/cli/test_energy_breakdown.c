@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_energy_breakdown.c - the per-layer energy breakdown as a user meets
+ * it: `joulegrad train --energy estimate` writes energy_layers.csv,
+ * energy_types.csv (with the documented columns), energy_trace.jsonl (from
+ * which the step energy is recomputed here) and the summary.json `energy`
+ * object whose by_type adds up to total_j within its closure; `--energy off`
+ * writes none of it; `joulegrad profile` prints the labelled tables and its
+ * --json has the fields. Synthetic 16x16 data keeps each run well under a
+ * second.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli_run.h"
+#include "harness.h"
+
+/* Every layer group but linear-only ones: conv, batchnorm, relu, pool, other. */
+#define SPEC "conv(8,3,pad=1) batchnorm relu maxpool(2) dropout(0.25) flatten linear(10)"
+#define N_LAYERS 7
+#define N_REGIONS (2 * (N_LAYERS + 1) + 2) /* fwd/bwd per layer and loss, optimizer, data */
+#define STEPS 10
+#define BATCH 32
+#define FLAGS "--data synthetic --image-size 16x16 --threads 2 --model '" SPEC "'"
+#define TRAIN_FLAGS "train " FLAGS " --batch 32 --train-limit 320 --epochs 1 --test-limit 100 --quiet"
+/* Relative tolerance of sums of figures printed with 9 significant digits. */
+#define SUM_RTOL 1e-6
+#define LAYERS_HEADER "source,method,layer,kind,type,phase,count,seconds,joules,share,avg_w," \
+                      "flops,j_per_gflop,aggregated,valid,zone_cpu_j\n"
+#define TYPES_HEADER "source,method,type,phase,count,seconds,joules,share,avg_w,flops," \
+                     "j_per_gflop,aggregated,valid,zone_cpu_j\n"
+
+static const char *const types[] = {"conv", "linear", "relu", "pool", "batchnorm",
+                                    "loss", "optimizer", "data", "other"};
+#define NTYPES ((int)(sizeof types / sizeof *types))
+
+static char out[JG_CLI_OUT_MAX];
+static char root[256];
+
+static void rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            char sub[1024];
+            const int k = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+            if (k > 0 && (size_t)k < sizeof sub) rm_rf(sub);
+        }
+        if (d) closedir(d);
+    }
+    remove(path);
+}
+
+static void cleanup(void)
+{
+    if (root[0]) rm_rf(root);
+}
+
+/* root/rel in one of a few rotating buffers. */
+static const char *path_of(const char *rel)
+{
+    static char ring[8][512];
+    static int next;
+    if (!root[0]) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(root, sizeof root, "%s/jg_energy_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(root)) fail_msg("mkdtemp: %s", strerror(errno));
+        atexit(cleanup);
+    }
+    char *p = ring[next++ % 8];
+    snprintf(p, 512, "%s/%s", root, rel);
+    return p;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    const long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = jg_test_alloc_bytes((size_t)n + 1);
+    if (n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n) fail_msg("short read %s", path);
+    p[n] = '\0';
+    fclose(f);
+    return p;
+}
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) fail_msg("no \"%s\"", key);
+    return v;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = get(o, key);
+    if (!cJSON_IsNumber(v)) fail_msg("\"%s\" is not a number", key);
+    return v->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const cJSON *v = get(o, key);
+    if (!cJSON_IsString(v)) fail_msg("\"%s\" is not a string", key);
+    return v->valuestring;
+}
+
+static int exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+/* The source auto picks here: rapl when a RAPL counter is readable. */
+static const char *expected_auto_source(void)
+{
+    return access("/sys/class/powercap/intel-rapl:0/energy_uj", R_OK) == 0 ? "rapl"
+                                                                           : "estimate";
+}
+
+/* The `energy` object of summary.json and profile --json: fields, labels,
+ * and by_type + unattributed_j == total_j, by_type == closure * total_j. */
+static void check_energy(const cJSON *en, const char *source, int steps, int images)
+{
+    assert_string_equal(str(en, "source"), source);
+    assert_string_equal(str(en, "status"), "ok");
+    assert_true(cJSON_IsTrue(get(en, "valid")));
+    const double total = num(en, "total_j");
+    assert_true(total > 0);
+    assert_true(num(en, "seconds") > 0);
+    assert_true(num(en, "steps") == steps);
+    assert_true(num(en, "images") == images);
+    assert_true(cJSON_IsNull(get(en, "idle_w")));
+    assert_non_null(strstr(str(en, "notes"), "idle"));
+    const char *method = str(en, "method");
+    if (!strcmp(source, "estimate")) assert_string_equal(method, "exact");
+    assert_true(cJSON_IsBool(get(en, "aggregated")));
+    const double closure = num(en, "closure");
+    assert_true(closure > 0.5 && closure <= 1.0 + 1e-9);
+    if (!strcmp(source, "estimate")) assert_true(num(en, "assumed_w_per_core") > 0);
+
+    const cJSON *bt = get(en, "by_type");
+    assert_int_equal(cJSON_GetArraySize(bt), NTYPES);
+    double sum = 0;
+    for (int t = 0; t < NTYPES; t++) {
+        const cJSON *o = get(bt, types[t]);
+        const double f = num(o, "forward_j"), b = num(o, "backward_j");
+        assert_true(f >= 0 && b >= 0);
+        sum += f + b;
+        if (!strcmp(types[t], "optimizer") || !strcmp(types[t], "data"))
+            assert_true(b == 0); /* documented: their joules are in forward_j */
+    }
+    assert_true(num(get(bt, "conv"), "forward_j") > 0);
+    assert_true(num(get(bt, "conv"), "backward_j") > 0);
+    assert_true(fabs(sum - closure * total) <= SUM_RTOL * total);
+    assert_true(fabs(sum + num(en, "unattributed_j") - total) <= SUM_RTOL * total);
+
+    const cJSON *ls = get(en, "layers");
+    assert_int_equal(cJSON_GetArraySize(ls), N_REGIONS);
+    double lsum = 0;
+    const cJSON *l;
+    cJSON_ArrayForEach(l, ls) {
+        lsum += num(l, "j");
+        assert_true(num(l, "count") == steps);
+        assert_true(num(l, "seconds") >= 0);
+        str(l, "kind");
+        str(l, "phase");
+        assert_true(cJSON_IsBool(get(l, "aggregated")));
+    }
+    assert_true(fabs(lsum - sum) <= SUM_RTOL * total);
+}
+
+/* Rows of a CSV after its exact header; every row starts with source. */
+static int csv_rows(const char *path, const char *header, const char *source)
+{
+    char *text = read_text(path);
+    assert_true(!strncmp(text, header, strlen(header)));
+    int rows = 0;
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "%s,", source);
+    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        assert_true(!strncmp(line + 1, prefix, strlen(prefix)));
+        rows++;
+    }
+    free(text);
+    return rows;
+}
+
+/* Sum of the joules column (7th) of energy_types.csv. */
+static double types_csv_joules(const char *path)
+{
+    char *text = read_text(path);
+    double sum = 0;
+    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        const char *p = line + 1;
+        for (int k = 0; k < 6; k++) p = strchr(p, ',') + 1;
+        sum += strtod(p, NULL);
+    }
+    free(text);
+    return sum;
+}
+
+/* Recomputes the step energy from energy_trace.jsonl: per step line, the
+ * counted zones' ext_uj at the step's end minus at its begin. */
+static double trace_step_j(const char *path, int *steps)
+{
+    char *text = read_text(path);
+    char *save = NULL, *line = strtok_r(text, "\n", &save);
+    cJSON *h = cJSON_Parse(line);
+    assert_non_null(h);
+    assert_string_equal(str(h, "format"), "joulegrad-energy-trace");
+    assert_string_equal(str(h, "source"), "estimate");
+    assert_string_equal(str(h, "energy_unit"), "uJ");
+    assert_int_equal(cJSON_GetArraySize(get(h, "regions")), N_REGIONS);
+    const int nz = cJSON_GetArraySize(get(h, "zones"));
+    assert_int_equal(nz, 1);
+    assert_true(cJSON_IsTrue(get(cJSON_GetArrayItem(get(h, "zones"), 0), "counted")));
+    assert_int_equal(cJSON_GetArraySize(get(h, "mark_columns")), 3 + 4 * nz);
+    assert_true(num(h, "step_region") == -1);
+    cJSON_Delete(h);
+    double uj = 0;
+    *steps = 0;
+    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+        cJSON *s = cJSON_Parse(line);
+        assert_non_null(s);
+        assert_true(num(s, "images") == BATCH);
+        const cJSON *marks = get(s, "marks");
+        assert_int_equal(cJSON_GetArraySize(marks), 2 * N_REGIONS + 2);
+        double begin = NAN, end = NAN;
+        int64_t last_t = 0;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, marks) {
+            assert_int_equal(cJSON_GetArraySize(m), 3 + 4 * nz);
+            const int region = cJSON_GetArrayItem(m, 0)->valueint;
+            const int is_end = cJSON_GetArrayItem(m, 1)->valueint;
+            const int64_t t = (int64_t)cJSON_GetArrayItem(m, 2)->valuedouble;
+            assert_true(t >= last_t); /* in time order */
+            last_t = t;
+            const double ext_uj = cJSON_GetArrayItem(m, 3)->valuedouble;
+            if (region == -1 && is_end) end = ext_uj;
+            else if (region == -1) begin = ext_uj;
+        }
+        assert_false(isnan(begin) || isnan(end));
+        uj += end - begin;
+        (*steps)++;
+        cJSON_Delete(s);
+    }
+    free(text);
+    return uj * 1e-6;
+}
+
+static void test_train_writes_breakdown(void **state)
+{
+    (void)state;
+    char args[2048];
+    const char *dir = path_of("on");
+    snprintf(args, sizeof args, TRAIN_FLAGS " --energy estimate --out %s", dir);
+    assert_int_equal(jg_cli_run(NULL, args, 1, out), 0);
+
+    char *text = read_text(path_of("on/summary.json"));
+    cJSON *s = cJSON_Parse(text);
+    free(text);
+    assert_non_null(s);
+    const cJSON *en = get(s, "energy");
+    check_energy(en, "estimate", STEPS, STEPS * BATCH);
+    assert_true(num(en, "loop_j") >= num(en, "total_j"));
+    const double total = num(en, "total_j");
+
+    assert_int_equal(csv_rows(path_of("on/energy_layers.csv"), LAYERS_HEADER, "estimate"),
+                     N_REGIONS);
+    // conv, batchnorm, relu, pool, other, linear and loss, forward and backward, plus
+    // optimizer, data and unattributed.
+    const int type_rows = csv_rows(path_of("on/energy_types.csv"), TYPES_HEADER, "estimate");
+    assert_int_equal(type_rows, 2 * 7 + 2 + 1);
+    assert_true(fabs(types_csv_joules(path_of("on/energy_types.csv")) - total) <=
+                SUM_RTOL * total + 1e-6);
+
+    int steps = 0;
+    const double trace_j = trace_step_j(path_of("on/energy_trace.jsonl"), &steps);
+    assert_int_equal(steps, STEPS);
+    assert_true(fabs(trace_j - total) <= 1e-6 * STEPS + SUM_RTOL * total);
+    assert_false(exists(path_of("on/energy_trace.jsonl.part")));
+    cJSON_Delete(s);
+}
+
+static void test_energy_off_writes_nothing(void **state)
+{
+    (void)state;
+    char args[2048];
+    snprintf(args, sizeof args, TRAIN_FLAGS " --energy off --out %s", path_of("off"));
+    assert_int_equal(jg_cli_run(NULL, args, 1, out), 0);
+    assert_true(exists(path_of("off/summary.json")));
+    assert_false(exists(path_of("off/energy_layers.csv")));
+    assert_false(exists(path_of("off/energy_types.csv")));
+    assert_false(exists(path_of("off/energy_trace.jsonl")));
+    assert_false(exists(path_of("off/energy_trace.jsonl.part")));
+    char *text = read_text(path_of("off/summary.json"));
+    cJSON *s = cJSON_Parse(text);
+    free(text);
+    const cJSON *en = get(s, "energy");
+    assert_string_equal(str(en, "source"), "off");
+    assert_null(cJSON_GetObjectItemCaseSensitive(en, "by_type"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(en, "total_j"));
+    cJSON_Delete(s);
+}
+
+static void test_train_prints_tables(void **state)
+{
+    (void)state;
+    char args[2048];
+    snprintf(args, sizeof args, "train " FLAGS " --batch 32 --train-limit 320 --epochs 1 "
+             "--test-limit 100 --energy estimate --out %s", path_of("loud"));
+    assert_int_equal(jg_cli_run(NULL, args, 0, out), 0);
+    assert_non_null(strstr(out, "energy by layer type [estimate]\n  source: estimate ("));
+    assert_non_null(strstr(out, "energy by layer [estimate]"));
+    assert_non_null(strstr(out, "share of step energy by type [estimate]"));
+    assert_non_null(strstr(out, "  batchnorm  |"));
+}
+
+static void test_profile_json(void **state)
+{
+    (void)state;
+    assert_int_equal(jg_cli_run(NULL, "profile " FLAGS " --batches 4 --batch 32 --energy estimate --json",
+                                0, out),
+                     0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    const double seconds = num(j, "seconds");
+    assert_true(seconds > 0);
+    const cJSON *en = get(j, "energy");
+    check_energy(en, "estimate", 4, 4 * BATCH);
+    assert_true(num(en, "seconds") == seconds);
+    assert_true(num(j, "batches") == 4);
+    cJSON_Delete(j);
+}
+
+static void test_profile_text_and_usage(void **state)
+{
+    (void)state;
+    assert_int_equal(jg_cli_run(NULL, "profile " FLAGS " --batches 3 --batch 16", 0, out), 0);
+    char head[64];
+    snprintf(head, sizeof head, "energy by layer type [%s]", expected_auto_source());
+    assert_non_null(strstr(out, head));
+    assert_non_null(strstr(out, "  conv "));
+    assert_non_null(strstr(out, "unattrib."));
+    assert_int_equal(jg_cli_run(NULL, "profile --energy off", 1, out), 2);
+    assert_non_null(strstr(out, "--energy"));
+    assert_int_equal(jg_cli_run(NULL, "profile --batches 0", 1, out), 2);
+    assert_int_equal(jg_cli_run(NULL, "profile --help", 0, out), 0);
+    assert_non_null(strstr(out, "--batches N"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_train_writes_breakdown),
+        cmocka_unit_test(test_energy_off_writes_nothing),
+        cmocka_unit_test(test_train_prints_tables),
+        cmocka_unit_test(test_profile_json),
+        cmocka_unit_test(test_profile_text_and_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
