@@ -10,22 +10,38 @@
  * A 1x1, stride-1, unpadded conv needs no im2col: col_n is x_n itself, and
  * backward-data accumulates straight into dx_n (beta = 1).
  *
- * Threads: the images are split statically into `slices` contiguous chunks,
- * one per thread, each with its own slice of the caller's workspace and the
- * serial SGEMM inside. Weight gradients go to per-slice partial buffers that
- * are added in slice order, so results are bit-identical for a fixed thread
- * count. When there are fewer images than threads (or the work is tiny) one
- * slice runs and the SGEMM itself parallelises. Measured on Zen 5 for the
- * second default layer (one thread): 64 per-image GEMMs (64x196x288) take
- * within 3% of one batched GEMM (64x12544x288), and batching would add a
- * 14 MB column matrix and NCHW <-> (K, N*P) transposes; per image, col_n
- * stays in L2.
+ * The filter operand (W, or W^T for backward-data) is packed for the GEMM
+ * once per call into the workspace, not once per image (one thread, second
+ * default layer: backward-data 5.98 -> 5.71 ms, forward within noise).
+ *
+ * Threads: images are handed out one at a time to whichever thread is free
+ * (OpenMP dynamic schedule), each thread with its own slice of the caller's
+ * workspace and the serial SGEMM inside; an image's output does not depend
+ * on which thread computed it. Weight gradients go to CONV_WCHUNKS fixed
+ * image chunks, each with its own partial dW, handed out the same way and
+ * added in chunk order, so results are bit-identical for a fixed thread
+ * count. On a quiet machine this measures the same as one static slice per
+ * thread; with one vCPU shared with a busy process (bench conv, 2 threads,
+ * second default layer, sum of the three passes) static slices took 20.4 ms
+ * and the dynamic schedule 15.0 ms, because the fast thread takes over the
+ * slow one's images. When there are fewer images than threads (or the work
+ * is tiny) one thread runs and the SGEMM itself parallelises. Measured on
+ * Zen 5 for the second default layer (one thread): 64 per-image GEMMs
+ * (64x196x288) take within 3% of one batched GEMM (64x12544x288), and
+ * batching would add a 14 MB column matrix and NCHW <-> (K, N*P)
+ * transposes; per image, col_n stays in L2.
  *
  * Few input channels (the first layer, C = 1, CKK = 9) give GEMMs far too
  * shallow to run well; ISAs with a direct kernel use it for those shapes
  * (first default layer, 64 images, one thread: forward 0.19 ms direct vs
  * 0.28 ms im2col+GEMM, dW 0.26 ms vs 1.43 ms). Backward-data always goes
- * through GEMM + col2im. AVX-512 also has its own im2col/col2im (masked
+ * through GEMM + col2im. Tried and dropped for stride 1: backward-data as a
+ * forward conv of dy with the flipped filter, dx_n (C, HW) = W' (C, K*KH*KW)
+ * x im2col(dy_n, pad KH-1-ph) (deeper GEMM, no scatter): second default
+ * layer, one thread, 7.5-8.2 ms against 5.8-6.1 ms for GEMM + col2im; its
+ * column matrix is K/C = 2x larger and the GEMM has only C = 32 rows. At
+ * K = C = 32 it was 3.8 vs 3.3-4.5 ms, at C = 64, K = 32 6.6-7.8 vs 6.8 ms:
+ * no consistent win. AVX-512 also has its own im2col/col2im (masked
  * row copies from a padded plane): 5.8 vs 17.8 us and 7.1 vs 10.8 us per
  * image of the second default layer against the portable versions.
  */
@@ -34,11 +50,17 @@
 #include "conv.h"
 #include "gemm/gemm.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 /* Below this many multiply-adds a parallel region costs more than it saves. */
 #define CONV_PAR_MIN_MACS (1L << 18)
-/* Slices start on 64-byte boundaries so threads do not share cache lines. */
+/* Buffers start on 64-byte boundaries so threads do not share cache lines. */
 #define CONV_ALIGN_FLOATS 16
-
+/* Weight gradients with more than one thread: images in this many fixed
+ * chunks, one dW partial each, summed in chunk order. */
+#define CONV_WCHUNKS 8
 static struct {
     jg_conv2d_direct_fwd_fn fwd;   /* NULL: always im2col + GEMM */
     jg_conv2d_direct_bwdw_fn bwdw;
@@ -85,13 +107,16 @@ static int needs_col(const jg_conv2d_shape_t *s)
              s->pad_h == 0 && s->pad_w == 0);
 }
 
-/* Workspace plan shared by the sizing function and the kernels. */
+/* Workspace plan shared by the sizing function and the kernels. Layout:
+ * [packed filter | nchunks dW partials | nthr x (col, pad)]. */
 typedef struct {
     int oh, ow;
-    int slices;          /* threads over images (1: SGEMM parallelises) */
-    size_t col;          /* floats per slice: col_n (0 for a 1x1 unpadded conv) */
-    size_t pad;          /* floats per slice: a padded input plane (im2col, direct) */
-    size_t partial;      /* floats per slice: dW + dbias partials (0 if 1 slice) */
+    int nthr;            /* threads over images (1: SGEMM parallelises) */
+    int chunks;          /* dW partials (0 with one thread) */
+    size_t apack;        /* floats: the filter packed for the GEMM (fwd, bwd-data) */
+    size_t partial;      /* floats per chunk: dW (K, CKK) then db (K) */
+    size_t col;          /* floats per thread: a column matrix (0 for 1x1 unpadded) */
+    size_t pad;          /* floats per thread: a padded plane (im2col, direct) */
 } conv_plan_t;
 
 static int plan(const jg_conv2d_shape_t *s, conv_plan_t *p)
@@ -101,7 +126,7 @@ static int plan(const jg_conv2d_shape_t *s, conv_plan_t *p)
     const size_t ckk = (size_t)s->c * s->kh * s->kw, ohw = (size_t)p->oh * p->ow;
     const double macs = (double)s->n * s->k * (double)ckk * (double)ohw;
     const int t = jg_nthreads();
-    p->slices = (t > 1 && s->n >= t && macs >= (double)CONV_PAR_MIN_MACS) ? t : 1;
+    p->nthr = (t > 1 && s->n >= t && macs >= (double)CONV_PAR_MIN_MACS) ? t : 1;
     /* sized for every ISA's variants so the size does not depend on the ISA */
     p->col = needs_col(s) ? round_up(ckk * ohw) : 0;
     p->pad = 0;
@@ -110,13 +135,18 @@ static int plan(const jg_conv2d_shape_t *s, conv_plan_t *p)
         const size_t d = round_up(jg_conv2d_direct_scratch_floats(s, p->oh, p->ow));
         if (d > p->pad) p->pad = d;
     }
-    p->partial = p->slices > 1 ? round_up((size_t)s->k * ckk + (size_t)s->k) : 0;
+    const size_t a_fwd = jg_sgemm_packed_a_floats(s->k, (int)ckk);
+    const size_t a_bwd = jg_sgemm_packed_a_floats((int)ckk, s->k);
+    /* none for a 1x1 unpadded conv on one thread, which needs no workspace */
+    p->apack = needs_col(s) || p->nthr > 1 ? round_up(a_fwd > a_bwd ? a_fwd : a_bwd) : 0;
+    p->chunks = p->nthr > 1 ? (s->n < CONV_WCHUNKS ? s->n : CONV_WCHUNKS) : 0;
+    p->partial = p->chunks ? round_up((size_t)s->k * ckk + (size_t)s->k) : 0;
     return 0;
 }
 
 static size_t plan_floats(const conv_plan_t *p)
 {
-    return (size_t)p->slices * (p->col + p->pad + p->partial);
+    return p->apack + (size_t)p->chunks * p->partial + (size_t)p->nthr * (p->col + p->pad);
 }
 
 /* Depends on the shape and on the current thread count (jg_nthreads): call it
@@ -140,13 +170,14 @@ typedef struct {
     const float *x, *w, *bias, *dy;
 } conv_ops_t;
 
-/* Everything a slice needs: the plan, the operands and the workspace. */
+/* Everything an image needs: the plan, the operands and the workspace. */
 typedef struct {
     const jg_conv2d_shape_t *s;
     conv_plan_t p;
     conv_ops_t op;
     float *ws;
     gemm_fn gemm;
+    int par;
     int ckk, ohw;
 } conv_ctx_t;
 
@@ -159,47 +190,62 @@ static int ctx_init(conv_ctx_t *cx, const jg_conv2d_shape_t *s, void *workspace,
     cx->s = s;
     cx->op = *op;
     cx->ws = workspace;
-    cx->gemm = cx->p.slices > 1 ? jg_sgemm_serial : jg_sgemm;
+    cx->gemm = cx->p.nthr > 1 ? jg_sgemm_serial : jg_sgemm;
+    cx->par = cx->p.nthr == 1; /* the SGEMM parallelises only with one image thread */
     cx->ckk = s->c * s->kh * s->kw;
     cx->ohw = cx->p.oh * cx->p.ow;
     return 0;
 }
 
-/* Slice t: images [n0, n1) and its part of the workspace: col_n, then the
- * padded plane, then the dW partials (returned by slice_partial). */
+/* Thread t's scratch: a column matrix and a padded plane. */
 typedef struct {
-    int n0, n1;
     float *col, *pad;
-} conv_slice_t;
+} conv_scratch_t;
 
-static conv_slice_t slice_of(const conv_ctx_t *cx, int t)
+static conv_scratch_t scratch_of(const conv_ctx_t *cx, int t)
 {
-    const int n = cx->s->n, sl = cx->p.slices;
-    conv_slice_t sc = {(int)((long)n * t / sl), (int)((long)n * (t + 1) / sl), NULL, NULL};
+    conv_scratch_t sc = {NULL, NULL};
     if (cx->ws) {
-        sc.col = cx->ws + (size_t)t * (cx->p.col + cx->p.pad + cx->p.partial);
+        sc.col = cx->ws + cx->p.apack + (size_t)cx->p.chunks * cx->p.partial +
+                 (size_t)t * (cx->p.col + cx->p.pad);
         sc.pad = sc.col + cx->p.col;
     }
     return sc;
 }
 
-static float *slice_partial(const conv_ctx_t *cx, int t)
+static float *chunk_partial(const conv_ctx_t *cx, int c)
 {
-    return slice_of(cx, t).pad + cx->p.pad;
+    return cx->ws + cx->p.apack + (size_t)c * cx->p.partial;
 }
 
-typedef int (*slice_fn)(const conv_ctx_t *cx, int t);
-
-/* fn on every slice, one thread each (or inline for one slice); returns an
- * error of a failing slice, else 0. */
-static int run_slices(const conv_ctx_t *cx, slice_fn fn)
+static int thread_id(void)
 {
-    if (cx->p.slices == 1) return fn(cx, 0);
-    const int slices = cx->p.slices;
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Work item i (an image, or a dW chunk) with the caller's scratch. */
+typedef int (*item_fn)(const conv_ctx_t *cx, int i, const conv_scratch_t *sc);
+
+/* fn on items [0, count): inline with one thread, else handed out one at a
+ * time to whichever thread is free (items write disjoint outputs, so the
+ * schedule cannot change a result, and a slowed vCPU does not hold up the
+ * other). Returns an error of a failing item, else 0. */
+static int run_items(const conv_ctx_t *cx, int count, item_fn fn)
+{
     int err = 0;
-#pragma omp parallel for num_threads(slices) schedule(static)
-    for (int t = 0; t < slices; t++) {
-        const int e = fn(cx, t);
+    if (cx->p.nthr == 1) {
+        const conv_scratch_t sc = scratch_of(cx, 0);
+        for (int i = 0; i < count && !err; i++) err = fn(cx, i, &sc);
+        return err;
+    }
+#pragma omp parallel for num_threads(cx->p.nthr) schedule(dynamic, 1)
+    for (int i = 0; i < count; i++) {
+        const conv_scratch_t sc = scratch_of(cx, thread_id());
+        const int e = fn(cx, i, &sc);
         if (e) {
 #pragma omp atomic write
             err = e;
@@ -208,37 +254,44 @@ static int run_slices(const conv_ctx_t *cx, slice_fn fn)
     return err;
 }
 
+/* c (m, n) = op(W) (m, k) x b (k, n) + beta * c, op(W) = W (K, CKK) or W^T;
+ * from the filter packed once per call when there is workspace for it. */
+static int gemm_w(const conv_ctx_t *cx, jg_trans_t ta, int m, int n, int k, const float *b,
+                  float beta, float *c)
+{
+    if (cx->p.apack)
+        return jg_sgemm_packed_a(cx->par, m, n, k, 1.0f, cx->ws, JG_NOTRANS, b, n, beta, c, n);
+    return cx->gemm(ta, JG_NOTRANS, m, n, k, 1.0f, cx->op.w, ta == JG_NOTRANS ? k : m, b, n,
+                    beta, c, n);
+}
+
 /* ---- forward --------------------------------------------------------- */
 
-static int fwd_slice(const conv_ctx_t *cx, int t)
+static int fwd_image(const conv_ctx_t *cx, int n, const conv_scratch_t *sc)
 {
     const jg_conv2d_shape_t *s = cx->s;
     const int K = s->k, P = cx->ohw, CKK = cx->ckk;
-    const float *w = cx->op.w, *bias = cx->op.bias;
-    const conv_slice_t sc = slice_of(cx, t);
-    for (int n = sc.n0; n < sc.n1; n++) {
-        float *yn = cx->op.y + (size_t)n * K * P;                    // (K, P)
-        const float *xn = cx->op.x + (size_t)n * s->c * s->h * s->w; // (C, H, W)
-        /* a direct kernel returns 1 for shapes it does not take */
-        if (conv_table.fwd && conv_table.fwd(yn, xn, w, bias, s, cx->p.oh, cx->p.ow, sc.pad) == 0)
-            continue;
-        const float *b = xn;
-        if (needs_col(s)) {
-            conv_table.im2col(sc.col, xn, s, cx->p.oh, cx->p.ow, sc.pad);
-            b = sc.col;
-        }
-        float beta = 0;
-        if (bias) {
-            /* y starts at the bias and the GEMM adds onto it. */
-            for (int k = 0; k < K; k++)
-                for (int q = 0; q < P; q++) yn[(size_t)k * P + q] = bias[k];
-            beta = 1;
-        }
-        const int err = cx->gemm(JG_NOTRANS, JG_NOTRANS, K, P, CKK, 1.0f, w, CKK, b, P,
-                                 beta, yn, P);
-        if (err) return err;
+    const float *bias = cx->op.bias;
+    float *yn = cx->op.y + (size_t)n * K * P;                    // (K, P)
+    const float *xn = cx->op.x + (size_t)n * s->c * s->h * s->w; // (C, H, W)
+    /* a direct kernel returns 1 for shapes it does not take */
+    if (conv_table.fwd &&
+        conv_table.fwd(yn, xn, cx->op.w, bias, s, cx->p.oh, cx->p.ow, sc->pad) == 0)
+        return 0;
+    const float *b = xn;
+    if (needs_col(s)) {
+        conv_table.im2col(sc->col, xn, s, cx->p.oh, cx->p.ow, sc->pad);
+        b = sc->col;
     }
-    return 0;
+    float beta = 0;
+    if (bias) {
+        /* y starts at the bias and the GEMM adds onto it. */
+        for (int k = 0; k < K; k++)
+            for (int q = 0; q < P; q++) yn[(size_t)k * P + q] = bias[k];
+        beta = 1;
+    }
+    /* y_n (K, P) = W (K, CKK) x col_n (CKK, P) */
+    return gemm_w(cx, JG_NOTRANS, K, P, CKK, b, beta, yn);
 }
 
 int jg_conv2d_forward(float *y, const float *x, const float *w, const float *bias,
@@ -248,34 +301,29 @@ int jg_conv2d_forward(float *y, const float *x, const float *w, const float *bia
     jg_kernels_ensure_init();
     const conv_ops_t op = {.y = y, .x = x, .w = w, .bias = bias};
     conv_ctx_t cx;
-    const int err = ctx_init(&cx, s, workspace, &op);
-    return err ? err : run_slices(&cx, fwd_slice);
+    int err = ctx_init(&cx, s, workspace, &op);
+    /* the packed filter leads the workspace */
+    if (!err && cx.p.apack)
+        err = jg_sgemm_pack_a(cx.ws, JG_NOTRANS, s->k, cx.ohw, cx.ckk, w, cx.ckk);
+    return err ? err : run_items(&cx, s->n, fwd_image);
 }
 
 /* ---- backward-data --------------------------------------------------- */
 
-static int bwdd_slice(const conv_ctx_t *cx, int t)
+static int bwdd_image(const conv_ctx_t *cx, int n, const conv_scratch_t *sc)
 {
     const jg_conv2d_shape_t *s = cx->s;
     const int K = s->k, P = cx->ohw, CKK = cx->ckk;
-    const float *w = cx->op.w;
-    const conv_slice_t sc = slice_of(cx, t);
-    for (int n = sc.n0; n < sc.n1; n++) {
-        float *dxn = cx->op.dx + (size_t)n * s->c * s->h * s->w;     // (C, H, W)
-        const float *dyn = cx->op.dy + (size_t)n * K * P;            // (K, P)
-        int err;
-        if (!needs_col(s)) {
-            /* dx_n (C, HW) += W^T (C, K) x dy_n (K, HW) */
-            err = cx->gemm(JG_TRANS, JG_NOTRANS, CKK, P, K, 1.0f, w, CKK, dyn, P, 1.0f,
-                           dxn, P);
-        } else {
-            err = cx->gemm(JG_TRANS, JG_NOTRANS, CKK, P, K, 1.0f, w, CKK, dyn, P, 0.0f,
-                           sc.col, P);
-            if (!err) conv_table.col2im(dxn, sc.col, s, cx->p.oh, cx->p.ow, sc.pad);
-        }
-        if (err) return err;
+    float *dxn = cx->op.dx + (size_t)n * s->c * s->h * s->w;     // (C, H, W)
+    const float *dyn = cx->op.dy + (size_t)n * K * P;            // (K, P)
+    if (!needs_col(s)) {
+        /* dx_n (C, HW) += W^T (C, K) x dy_n (K, HW) */
+        return gemm_w(cx, JG_TRANS, CKK, P, K, dyn, 1.0f, dxn);
     }
-    return 0;
+    /* dcol (CKK, P) = W^T (CKK, K) x dy_n (K, P) */
+    const int err = gemm_w(cx, JG_TRANS, CKK, P, K, dyn, 0.0f, sc->col);
+    if (!err) conv_table.col2im(dxn, sc->col, s, cx->p.oh, cx->p.ow, sc->pad);
+    return err;
 }
 
 int jg_conv2d_backward_data(float *dx, const float *dy, const float *w,
@@ -285,8 +333,10 @@ int jg_conv2d_backward_data(float *dx, const float *dy, const float *w,
     jg_kernels_ensure_init();
     const conv_ops_t op = {.dx = dx, .dy = dy, .w = w};
     conv_ctx_t cx;
-    const int err = ctx_init(&cx, s, workspace, &op);
-    return err ? err : run_slices(&cx, bwdd_slice);
+    int err = ctx_init(&cx, s, workspace, &op);
+    if (!err && cx.p.apack)
+        err = jg_sgemm_pack_a(cx.ws, JG_TRANS, cx.ckk, cx.ohw, s->k, w, cx.ckk);
+    return err ? err : run_items(&cx, s->n, bwdd_image);
 }
 
 /* ---- backward-weights ------------------------------------------------ */
@@ -309,33 +359,46 @@ static void bias_grad_image(float *db, const float *dy, int K, int P)
     }
 }
 
-/* Sums this slice's images into dw/db itself with one slice, else into the
- * slice's zeroed partials dW (K, CKK), db (K). */
-static int bwdw_slice(const conv_ctx_t *cx, int t)
+/* dW (K, CKK) += dy_n (K, P) x col_n^T (P, CKK); db (K) += row sums of dy_n,
+ * or NULL. */
+static int bwdw_image(const conv_ctx_t *cx, int n, float *dw, float *db,
+                      const conv_scratch_t *sc)
 {
     const jg_conv2d_shape_t *s = cx->s;
     const int K = s->k, P = cx->ohw, CKK = cx->ckk;
-    const conv_slice_t sc = slice_of(cx, t);
-    float *dw_t = cx->op.dw, *db_t = cx->op.db;
-    if (cx->p.slices > 1) {
-        dw_t = slice_partial(cx, t);
-        memset(dw_t, 0, sizeof(float) * ((size_t)K * CKK + (size_t)K));
-        db_t = db_t ? dw_t + (size_t)K * CKK : NULL;
+    const float *dyn = cx->op.dy + (size_t)n * K * P;            // (K, P)
+    const float *xn = cx->op.x + (size_t)n * s->c * s->h * s->w; // (C, H, W)
+    if (db) bias_grad_image(db, dyn, K, P);
+    if (conv_table.bwdw && conv_table.bwdw(dw, dyn, xn, s, cx->p.oh, cx->p.ow, sc->pad) == 0)
+        return 0;
+    const float *b = xn;
+    if (needs_col(s)) {
+        conv_table.im2col(sc->col, xn, s, cx->p.oh, cx->p.ow, sc->pad);
+        b = sc->col;
     }
-    for (int n = sc.n0; n < sc.n1; n++) {
-        const float *dyn = cx->op.dy + (size_t)n * K * P;            // (K, P)
-        const float *xn = cx->op.x + (size_t)n * s->c * s->h * s->w; // (C, H, W)
-        if (db_t) bias_grad_image(db_t, dyn, K, P);
-        if (conv_table.bwdw && conv_table.bwdw(dw_t, dyn, xn, s, cx->p.oh, cx->p.ow, sc.pad) == 0)
-            continue;
-        const float *b = xn;
-        if (needs_col(s)) {
-            conv_table.im2col(sc.col, xn, s, cx->p.oh, cx->p.ow, sc.pad);
-            b = sc.col;
-        }
-        /* dW (K, CKK) += dy_n (K, P) x col_n^T (P, CKK) */
-        const int err = cx->gemm(JG_NOTRANS, JG_TRANS, K, CKK, P, 1.0f, dyn, P, b, P,
-                                 1.0f, dw_t, CKK);
+    return cx->gemm(JG_NOTRANS, JG_TRANS, K, CKK, P, 1.0f, dyn, P, b, P, 1.0f, dw, CKK);
+}
+
+/* Chunk c: its images, in order, into its zeroed partials dW (K, CKK), db (K). */
+static int bwdw_chunk(const conv_ctx_t *cx, int c, const conv_scratch_t *sc)
+{
+    const int K = cx->s->k, n = cx->s->n, nch = cx->p.chunks;
+    float *dw = chunk_partial(cx, c), *db = dw + (size_t)K * cx->ckk;
+    memset(dw, 0, sizeof(float) * ((size_t)K * cx->ckk + (size_t)K));
+    const int n0 = (int)((long)n * c / nch), n1 = (int)((long)n * (c + 1) / nch);
+    for (int i = n0; i < n1; i++) {
+        const int err = bwdw_image(cx, i, dw, cx->op.db ? db : NULL, sc);
+        if (err) return err;
+    }
+    return 0;
+}
+
+/* One thread: every image straight into dw/db. */
+static int bwdw_serial(const conv_ctx_t *cx)
+{
+    const conv_scratch_t sc = scratch_of(cx, 0);
+    for (int n = 0; n < cx->s->n; n++) {
+        const int err = bwdw_image(cx, n, cx->op.dw, cx->op.db, &sc);
         if (err) return err;
     }
     return 0;
@@ -350,15 +413,16 @@ int jg_conv2d_backward_weights(float *dw, float *dbias, const float *dy,
     const conv_ops_t op = {.dw = dw, .db = dbias, .dy = dy, .x = x};
     conv_ctx_t cx;
     int err = ctx_init(&cx, s, workspace, &op);
-    if (!err) err = run_slices(&cx, bwdw_slice);
-    if (err || cx.p.slices == 1) return err;
-    /* Fixed order: partials summed in slice order, then added once. */
+    if (err) return err;
+    if (cx.p.nthr == 1) return bwdw_serial(&cx);
+    err = run_items(&cx, cx.p.chunks, bwdw_chunk);
+    if (err) return err;
+    /* Fixed order: partials summed in chunk order, then added once. */
     const size_t nw = (size_t)s->k * cx.ckk, nsum = nw + (dbias ? (size_t)s->k : 0);
-    const size_t stride = cx.p.col + cx.p.pad + cx.p.partial; /* between slices */
-    const float *p0 = slice_partial(&cx, 0);                 // dW (K, CKK), db (K)
+    const float *p0 = chunk_partial(&cx, 0);                 // dW (K, CKK), db (K)
     for (size_t e = 0; e < nsum; e++) {
         float acc = p0[e];
-        for (int t = 1; t < cx.p.slices; t++) acc += p0[(size_t)t * stride + e];
+        for (int c = 1; c < cx.p.chunks; c++) acc += p0[(size_t)c * cx.p.partial + e];
         if (e < nw)
             dw[e] += acc;
         else

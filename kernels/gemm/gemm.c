@@ -52,6 +52,7 @@ typedef struct {
     const float *a, *b;
     float *c;
     int lda, ldb, ldc;
+    const float *ap; /* op(A) packed by jg_sgemm_pack_a, or NULL: pack here */
 } gemm_args_t;
 
 static int imin(int x, int y) { return x < y ? x : y; }
@@ -214,8 +215,12 @@ static void gemm_thread(const jg_sgemm_config_t *cf, const gemm_args_t *g,
             pack_b(bp, cf, g, pc, kc, jc, nc, nr, np0, np1);
             for (int ic = m0; ic < m1; ic += mc_step) {
                 const int mc = imin(mc_step, m1 - ic);
-                pack_a(ap, cf, g, ic, mc, pc, kc, mr);
-                macro_kernel(cf, g, ap, bp, ic, mc, jc, nc, kc, np0, np1, beta);
+                const float *a_blk = ap;
+                if (g->ap)
+                    a_blk = g->ap + round_up((size_t)g->m, (size_t)mr) * pc + (size_t)ic * kc;
+                else
+                    pack_a(ap, cf, g, ic, mc, pc, kc, mr);
+                macro_kernel(cf, g, a_blk, bp, ic, mc, jc, nc, kc, np0, np1, beta);
             }
         }
     }
@@ -265,7 +270,7 @@ static gemm_args_t make_args(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
                              float alpha, const float *a, int lda, const float *b,
                              int ldb, float beta, float *c, int ldc)
 {
-    gemm_args_t g = {ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc};
+    gemm_args_t g = {ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, NULL};
     return g;
 }
 
@@ -282,43 +287,24 @@ const jg_sgemm_config_t *jg_sgemm_pick(const jg_sgemm_config_t *cf, int m, int n
     return cf;
 }
 
-int jg_sgemm_serial(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
-                    float alpha, const float *a, int lda, const float *b, int ldb,
-                    float beta, float *c, int ldc)
+/* g on the calling thread, or on up to jg_nthreads() threads when `par`. */
+static int gemm_run(const gemm_args_t *g, int par)
 {
-    const int err = jg_sgemm_check(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
-    if (err) return err;
     jg_kernels_ensure_init();
-    const jg_sgemm_config_t *cf = jg_sgemm_pick(gemm_cfg, m, n);
-    const gemm_args_t g = make_args(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    int nthr = par ? jg_nthreads() : 1;
+    if ((double)g->m * g->n * g->k < JG_SGEMM_PAR_MIN_MACS) nthr = 1;
+    const jg_sgemm_config_t *cf = jg_sgemm_pick(gemm_cfg, g->m, g->n);
     size_t af, bf;
-    pack_sizes(cf, &g, &af, &bf);
-    float *buf = buf_reserve(&tls_buf, af + bf);
-    if (!buf) return -ENOMEM;
-    gemm_thread(cf, &g, buf, buf + af, 0, 1, 1);
-    return 0;
-}
-
-int jg_sgemm(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
-             float alpha, const float *a, int lda, const float *b, int ldb,
-             float beta, float *c, int ldc)
-{
-    const int err = jg_sgemm_check(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
-    if (err) return err;
-    jg_kernels_ensure_init();
-    int nthr = jg_nthreads();
-    if ((double)m * n * k < JG_SGEMM_PAR_MIN_MACS) nthr = 1;
-    if (nthr == 1)
-        return jg_sgemm_serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-
-    const jg_sgemm_config_t *cf = jg_sgemm_pick(gemm_cfg, m, n);
-    const gemm_args_t g = make_args(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    size_t af, bf;
-    pack_sizes(cf, &g, &af, &bf);
-    /* The caller's buffer holds every thread's A and B blocks, so the
-     * parallel region allocates nothing and cannot fail. */
+    pack_sizes(cf, g, &af, &bf);
+    if (g->ap) af = 0;
+    /* One buffer holds every thread's A and B blocks, so the parallel
+     * region allocates nothing and cannot fail. */
     float *buf = buf_reserve(&tls_buf, (size_t)nthr * (af + bf));
     if (!buf) return -ENOMEM;
+    if (nthr == 1) {
+        gemm_thread(cf, g, buf, buf + af, 0, 1, 1);
+        return 0;
+    }
 #pragma omp parallel num_threads(nthr)
     {
         int tid = 0, team = 1;
@@ -327,9 +313,66 @@ int jg_sgemm(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
         team = omp_get_num_threads(); /* may be fewer than asked (nesting) */
 #endif
         int tm = 1, tn = 1;
-        thread_grid(cf, m, n, team, &tm, &tn);
+        thread_grid(cf, g->m, g->n, team, &tm, &tn);
         float *mine = buf + (size_t)tid * (af + bf);
-        gemm_thread(cf, &g, mine, mine + af, tid, tm, tn);
+        gemm_thread(cf, g, mine, mine + af, tid, tm, tn);
     }
     return 0;
+}
+
+int jg_sgemm_serial(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
+                    float alpha, const float *a, int lda, const float *b, int ldb,
+                    float beta, float *c, int ldc)
+{
+    const int err = jg_sgemm_check(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+    if (err) return err;
+    const gemm_args_t g = make_args(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return gemm_run(&g, 0);
+}
+
+int jg_sgemm(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
+             float alpha, const float *a, int lda, const float *b, int ldb,
+             float beta, float *c, int ldc)
+{
+    const int err = jg_sgemm_check(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+    if (err) return err;
+    const gemm_args_t g = make_args(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return gemm_run(&g, 1);
+}
+
+/* ---- pre-packed A ------------------------------------------------------ */
+
+size_t jg_sgemm_packed_a_floats(int m, int k)
+{
+    return ((size_t)m + JG_SGEMM_MR_MAX) * (size_t)k;
+}
+
+/* Layout: the KC blocks of op(A) one after another, each (round_up(m, MR),
+ * kc) as MR-row micro-panels, so block pc, rows ic.. start at
+ * round_up(m, MR) * pc + ic * kc: what gemm_thread reads. */
+int jg_sgemm_pack_a(float *ap, jg_trans_t ta, int m, int n, int k, const float *a, int lda)
+{
+    JG_CHECK(ap);
+    /* only A is read; a stands in for B and C in the shared check */
+    const int err = jg_sgemm_check(ta, JG_NOTRANS, m, n, k, a, lda, a, n, a, n);
+    if (err) return err;
+    jg_kernels_ensure_init();
+    const jg_sgemm_config_t *cf = jg_sgemm_pick(gemm_cfg, m, n);
+    const gemm_args_t g = make_args(ta, JG_NOTRANS, m, n, k, 1.0f, a, lda, NULL, 0, 0.0f,
+                                    NULL, 0);
+    const int kc_step = balanced_block(k, cf->kc, 1);
+    const size_t rows = round_up((size_t)m, (size_t)cf->mr);
+    for (int pc = 0; pc < k; pc += kc_step)
+        pack_a(ap + rows * pc, cf, &g, 0, m, pc, imin(kc_step, k - pc), cf->mr);
+    return 0;
+}
+
+int jg_sgemm_packed_a(int par, int m, int n, int k, float alpha, const float *ap,
+                      jg_trans_t tb, const float *b, int ldb, float beta, float *c, int ldc)
+{
+    const int err = jg_sgemm_check(JG_NOTRANS, tb, m, n, k, ap, k, b, ldb, c, ldc);
+    if (err) return err;
+    gemm_args_t g = make_args(JG_NOTRANS, tb, m, n, k, alpha, NULL, k, b, ldb, beta, c, ldc);
+    g.ap = ap;
+    return gemm_run(&g, par);
 }

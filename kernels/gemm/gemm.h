@@ -30,6 +30,18 @@ int jg_sgemm_serial(jg_trans_t ta, jg_trans_t tb, int m, int n, int k,
                     float alpha, const float *a, int lda, const float *b, int ldb,
                     float beta, float *c, int ldc);
 
+/* Pre-packed A, for callers that multiply one A by many B (conv2d: the
+ * filter times every image's column matrix). jg_sgemm_pack_a packs op(A)
+ * (m, k) for products with n columns (n picks the tile) into ap, which needs
+ * jg_sgemm_packed_a_floats(m, k) floats (a bound for every ISA; the
+ * micro-kernels broadcast A, so any float alignment). jg_sgemm_packed_a is then jg_sgemm (par = 1) or jg_sgemm_serial
+ * (par = 0) with that A, bit-identical to them; m, n, k and the ISA must be
+ * the ones it was packed for. 0 or -EINVAL / -ENOMEM. */
+size_t jg_sgemm_packed_a_floats(int m, int k);
+int jg_sgemm_pack_a(float *ap, jg_trans_t ta, int m, int n, int k, const float *a, int lda);
+int jg_sgemm_packed_a(int par, int m, int n, int k, float alpha, const float *ap,
+                      jg_trans_t tb, const float *b, int ldb, float beta, float *c, int ldc);
+
 /* One full MR x NR tile: C = alpha * A_panel * B_panel + beta * C, where
  * a: (kc, MR) and b: (kc, NR) are packed micro-panels, c: (MR, ldc >= NR).
  * beta == 0 must not read C. kc >= 1. */

@@ -60,6 +60,14 @@ static const conv_case_t cases[] = {
     {"kernel = input", 2, 3, 5, 5, 4, 5, 5, 1, 1, 0, 0},
     {"pad > kernel", 1, 1, 4, 4, 2, 3, 3, 2, 2, 3, 3},
     {"C=32 deep (CKK 288)", 2, 32, 6, 7, 40, 3, 3, 1, 1, 1, 1},
+    /* N > 8 and above the parallel threshold: with 2 threads the images are
+     * handed out one at a time and dW goes through 8 uneven chunks */
+    {"N=11 3x3 s1 p1 chunks", 11, 8, 10, 10, 16, 3, 3, 1, 1, 1, 1},
+    {"N=9 5x5 s2 p2 chunks", 9, 4, 13, 13, 12, 5, 5, 2, 2, 2, 2},
+    {"N=10 1x1 s2 chunks", 10, 32, 16, 16, 32, 1, 1, 2, 2, 0, 0},
+    {"N=13 1x1 s1 no col", 13, 32, 8, 8, 32, 1, 1, 1, 1, 0, 0},
+    {"N=12 C=1 3x3 p0 chunks", 12, 1, 28, 28, 16, 3, 3, 1, 1, 0, 0},
+    {"N=9 C=3 3x3 s2 p0", 9, 3, 17, 17, 32, 3, 3, 2, 2, 0, 0},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -290,13 +298,14 @@ static void test_threads_bit_identical(void **state)
     const int nisa = jg_test_isas(isas);
     const jg_isa_t before = jg_kernels_isa();
     const int threads = jg_kernels_threads();
-    /* odd N: uneven static split over images (both shapes are above the
-     * parallel threshold); C=1 takes the direct path where there is one;
-     * N=1 runs one slice with the parallel SGEMM */
+    /* odd N: uneven dW chunks, images handed out dynamically (all but the
+     * N=1 shape are above the parallel threshold); C=1 takes the direct path
+     * where there is one; N=1 runs one thread with the parallel SGEMM */
     const jg_conv2d_shape_t shapes[] = {
         {5, 8, 12, 13, 16, 3, 3, 1, 1, 1, 1},
         {5, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1},
         {1, 16, 15, 15, 32, 3, 3, 1, 1, 1, 1},
+        {19, 8, 10, 10, 16, 3, 3, 1, 1, 1, 1}, /* more images than dW chunks */
     };
     for (int i = 0; i < nisa; i++) {
         assert_int_equal(jg_kernels_set_isa(isas[i]), 0);

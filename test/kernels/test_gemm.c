@@ -2,8 +2,8 @@
 /* SGEMM: every ISA's jg_sgemm / jg_sgemm_serial and micro-kernel against the
  * double-accumulating jg_sgemm_ref over edge-case shapes (tile, block and
  * vector-width boundaries, all transposes, strided operands, alpha/beta),
- * NaN-safety of beta = 0, bit-exact results across thread counts, and
- * argument checks. */
+ * NaN-safety of beta = 0, bit-exact results across thread counts and with a
+ * pre-packed A, and argument checks. */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -298,6 +298,61 @@ static void test_serial_inside_parallel_region(void **state)
     free(a), free(b), free(want), free(c);
 }
 
+/* jg_sgemm_packed_a with A packed once (conv2d's filter) matches
+ * jg_sgemm_serial bit for bit: several KC and MC blocks, edge rows, both
+ * transposes of A and B, beta 0 and 1, serial and threaded; ap is allocated
+ * at exactly jg_sgemm_packed_a_floats (ASan catches an overrun). */
+static void test_packed_a_bit_exact(void **state)
+{
+    (void)state;
+    jg_isa_t isas[JG_ISA_COUNT];
+    const int nisa = jg_test_isas(isas);
+    const jg_isa_t before = jg_kernels_isa();
+    const int threads = jg_kernels_threads();
+    /* {m, n, k}: k > KC (two depth blocks), m > MC, m % MR != 0, tiny */
+    static const int shapes[][3] = {{64, 196, 288}, {211, 45, 400}, {13, 70, 9}, {1, 5, 1}};
+    assert_int_equal(jg_kernels_set_threads(test_threads), 0);
+    for (int i = 0; i < nisa; i++) {
+        assert_int_equal(jg_kernels_set_isa(isas[i]), 0);
+        for (int sh = 0; sh < 4; sh++) {
+            const int m = shapes[sh][0], n = shapes[sh][1], k = shapes[sh][2];
+            float *a = jg_test_alloc((size_t)m * k), *b = jg_test_alloc((size_t)k * n);
+            float *ap = jg_test_alloc(jg_sgemm_packed_a_floats(m, k));
+            float *want = jg_test_alloc((size_t)m * n), *got = jg_test_alloc((size_t)m * n);
+            jg_test_fill_uniform(a, (size_t)m * k, -1, 1, 41 + sh);
+            jg_test_fill_uniform(b, (size_t)k * n, -1, 1, 51 + sh);
+            for (int ta = 0; ta < 2; ta++) {
+                const jg_trans_t tra = ta ? JG_TRANS : JG_NOTRANS;
+                const int lda = ta ? m : k;
+                assert_int_equal(jg_sgemm_pack_a(ap, tra, m, n, k, a, lda), 0);
+                for (int tb = 0; tb < 2; tb++) {
+                    const jg_trans_t trb = tb ? JG_TRANS : JG_NOTRANS;
+                    const int ldb = tb ? k : n;
+                    for (int bi = 0; bi < 2; bi++) {
+                        for (int par = 0; par < 2; par++) {
+                            jg_test_fill_uniform(want, (size_t)m * n, -1, 1, 61);
+                            memcpy(got, want, (size_t)m * n * sizeof *got);
+                            assert_int_equal(jg_sgemm_serial(tra, trb, m, n, k, 0.5f, a, lda, b,
+                                                             ldb, (float)bi, want, n), 0);
+                            assert_int_equal(jg_sgemm_packed_a(par, m, n, k, 0.5f, ap, trb, b,
+                                                               ldb, (float)bi, got, n), 0);
+                            assert_memory_equal(want, got, (size_t)m * n * sizeof *got);
+                        }
+                    }
+                }
+            }
+            free(a), free(b), free(ap), free(want), free(got);
+        }
+    }
+    float x[4] = {0};
+    assert_int_equal(jg_sgemm_pack_a(NULL, JG_NOTRANS, 1, 1, 1, x, 1), -EINVAL);
+    assert_int_equal(jg_sgemm_pack_a(x, JG_NOTRANS, 1, 1, 1, NULL, 1), -EINVAL);
+    assert_int_equal(jg_sgemm_pack_a(x, JG_NOTRANS, 2, 1, 2, x, 1), -EINVAL); /* lda < k */
+    assert_int_equal(jg_sgemm_packed_a(0, 1, 1, 1, 1, NULL, JG_NOTRANS, x, 1, 0, x, 1), -EINVAL);
+    assert_int_equal(jg_kernels_set_threads(threads), 0);
+    assert_int_equal(jg_kernels_set_isa(before), 0);
+}
+
 static void test_invalid_args(void **state)
 {
     (void)state;
@@ -334,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_sgemm_vs_ref),
         cmocka_unit_test(test_threads_bit_exact),
         cmocka_unit_test(test_serial_inside_parallel_region),
+        cmocka_unit_test(test_packed_a_bit_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
