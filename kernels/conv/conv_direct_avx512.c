@@ -90,26 +90,60 @@ static void fwd_tile8(float *y, const float *xp, const float *w, const float *bi
     FWD_STORE(7, a70, a71);
 }
 
-/* y(k, oy, ox0 .. ox0+31) for one channel (the K % 8 tail). */
-static void fwd_tile1(float *y, const float *xp, const float *w, const float *bias,
-                      int k0, int oy, int ox0, int oh, int ow, int C, int KH, int KW,
-                      int Hp, int Wp)
+/* y(k0 .. k0+kb-1, oy, ox0 .. ox0+31) for the K % 8 tail, kb in 1..7: 2*kb
+ * accumulators, so each input vector feeds 2*kb independent FMA chains (one
+ * channel at a time left only 2 chains, latency-bound: the 3-channel first
+ * layer of paper-simplecnn ran at ~9 GFLOPS). kb is a constant after
+ * inlining, which keeps the arrays in registers. */
+static inline __attribute__((always_inline)) void
+fwd_tile_kb(const int kb, float *y, const float *xp, const float *w, const float *bias, int k0,
+            int oy, int ox0, int oh, int ow, int C, int KH, int KW, int Hp, int Wp)
 {
     const __mmask16 m0 = tail_mask(ow - ox0);
     const __mmask16 m1 = ow - ox0 > 16 ? tail_mask(ow - ox0 - 16) : 0;
-    __m512 lo = _mm512_set1_ps(bias ? bias[k0] : 0.0f), hi = lo;
-    const float *wt = w + (size_t)k0 * C * KH * KW;
+    const int ckk = C * KH * KW;
+    __m512 lo[FWD_KB], hi[FWD_KB];
+#pragma GCC unroll 8
+    for (int kk = 0; kk < kb; kk++) lo[kk] = hi[kk] = _mm512_set1_ps(bias ? bias[k0 + kk] : 0.0f);
+    const float *wt = w + (size_t)k0 * ckk;                     // w(k0, tap)
     for (int c = 0; c < C; c++) {
         for (int i = 0; i < KH; i++) {
             const float *row = xp + ((size_t)c * Hp + oy + i) * Wp + ox0;
             for (int j = 0; j < KW; j++, wt++) {
-                const __m512 wv = _mm512_set1_ps(*wt);
-                lo = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m0, row + j), lo);
-                hi = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m1, row + j + 16), hi);
+                const __m512 x0 = _mm512_maskz_loadu_ps(m0, row + j);
+                const __m512 x1 = _mm512_maskz_loadu_ps(m1, row + j + 16);
+#pragma GCC unroll 8
+                for (int kk = 0; kk < kb; kk++) {
+                    const __m512 wv = _mm512_set1_ps(wt[(size_t)kk * ckk]);
+                    lo[kk] = _mm512_fmadd_ps(wv, x0, lo[kk]);
+                    hi[kk] = _mm512_fmadd_ps(wv, x1, hi[kk]);
+                }
             }
         }
     }
-    FWD_STORE(0, lo, hi);
+#pragma GCC unroll 8
+    for (int kk = 0; kk < kb; kk++) FWD_STORE(kk, lo[kk], hi[kk]);
+}
+
+#define FWD_TAIL(n)                                                                        \
+    case n:                                                                                \
+        fwd_tile_kb(n, y, xp, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);            \
+        break
+
+static void fwd_tail(int kb, float *y, const float *xp, const float *w, const float *bias,
+                     int k0, int oy, int ox0, int oh, int ow, int C, int KH, int KW, int Hp,
+                     int Wp)
+{
+    switch (kb) {
+        FWD_TAIL(1);
+        FWD_TAIL(2);
+        FWD_TAIL(3);
+        FWD_TAIL(4);
+        FWD_TAIL(5);
+        FWD_TAIL(6);
+        FWD_TAIL(7);
+    default: break;
+    }
 }
 
 int jg_f32_conv2d_direct_fwd_avx512(float *y, const float *x, const float *w,
@@ -125,8 +159,8 @@ int jg_f32_conv2d_direct_fwd_avx512(float *y, const float *x, const float *w,
             int k0 = 0;
             for (; k0 + FWD_KB <= K; k0 += FWD_KB)
                 fwd_tile8(y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);
-            for (; k0 < K; k0++)
-                fwd_tile1(y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);
+            if (k0 < K)
+                fwd_tail(K - k0, y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);
         }
     }
     return 0;
