@@ -73,6 +73,13 @@ typedef int (*jg_conv2d_direct_bwdw_fn)(float *dw, const float *dy,
                                         int ow, float *scratch);
 
 /* 1 when the direct kernels take this shape (same rule for every ISA). */
+/* Largest GEMM depth C*KH*KW the direct kernels take. Measured (Zen 4 guest,
+ * 2 threads, bench conv, medians of 2): paper-simplecnn's second conv
+ * (512,3,14,14) -> 9 3x3, CKK 27: forward 0.85 ms direct vs 1.14 ms
+ * im2col+GEMM; the first default layer has CKK 9. Deeper filters (CKK 288)
+ * go through the GEMM. */
+#define JG_CONV_DIRECT_MAX_CKK 32
+
 int jg_conv2d_direct_ok(const jg_conv2d_shape_t *s, int oh, int ow);
 /* Per-thread scratch of the direct kernels: a zero-padded input plane. */
 size_t jg_conv2d_direct_scratch_floats(const jg_conv2d_shape_t *s, int oh, int ow);

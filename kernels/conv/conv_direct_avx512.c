@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * conv_direct_avx512.c - direct conv2d for shallow filters (C*KH*KW <= 16,
- * stride 1) with AVX-512F. Twin: conv_direct_ref.c.
+ * conv_direct_avx512.c - direct conv2d for shallow filters (C*KH*KW <=
+ * JG_CONV_DIRECT_MAX_CKK, stride 1) with AVX-512F. Twin: conv_direct_ref.c.
  *
  * The input plane is zero-padded once per image, so every tap is an
  * unguarded (masked at the row end) 16-wide load.
  *  forward: a tile of 8 output channels x 32 output columns of one row
  *           (16 accumulators); each input vector feeds 8 FMAs.
- *  dW:      2 output channels x 9 taps (C = 1, 3x3; 18 accumulators), or
- *           1 channel x up to 9 taps otherwise, summed over the image and
- *           reduced horizontally once at the end.
+ *  dW:      2 output channels x up to 9 taps (18 accumulators), 1 channel
+ *           for an odd K's last one, summed over the image and reduced
+ *           horizontally once at the end.
  */
 #include <immintrin.h>
 
@@ -189,26 +189,17 @@ static void bwdw_tile1(float *dw, const float *dy, const float *xp, const size_t
         dw[(size_t)k0 * ckk + t0 + tt] += _mm512_reduce_add_ps(acc[tt]);
 }
 
-/* The same for channels k0, k0+1 and exactly 9 taps (C = 1, 3x3: the first
- * default layer): 18 named accumulators, so they stay in registers. */
-#define BWD_TAP(t)                                                            \
-    do {                                                                      \
-        const __m512 xv = _mm512_maskz_loadu_ps(m, xr + tap_off[t] + ox);     \
-        p##t = _mm512_fmadd_ps(d0, xv, p##t);                                 \
-        q##t = _mm512_fmadd_ps(d1, xv, q##t);                                 \
-    } while (0)
-#define BWD_OUT(t)                                                            \
-    do {                                                                      \
-        dw[(size_t)k0 * 9 + (t)] += _mm512_reduce_add_ps(p##t);               \
-        dw[(size_t)(k0 + 1) * 9 + (t)] += _mm512_reduce_add_ps(q##t);         \
-    } while (0)
-
-static void bwdw_tile2x9(float *dw, const float *dy, const float *xp, const size_t *tap_off,
-                         int k0, int oh, int ow, int Wp)
+/* The same for channels k0, k0+1 and taps t0 .. t0+nt-1, nt in 1..9: each
+ * x vector feeds both channels, so 2*nt FMAs take nt + 2 loads (one channel
+ * at a time needs two loads per FMA). nt is a constant after inlining, which
+ * keeps the 2*nt accumulators in registers. */
+static inline __attribute__((always_inline)) void
+bwdw_tile2(const int nt, float *dw, const float *dy, const float *xp, const size_t *tap_off,
+           int k0, int t0, int ckk, int oh, int ow, int Wp)
 {
-    __m512 p0, p1, p2, p3, p4, p5, p6, p7, p8, q0, q1, q2, q3, q4, q5, q6, q7, q8;
-    p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = p8 = _mm512_setzero_ps();
-    q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = q8 = _mm512_setzero_ps();
+    __m512 p[BWD_MAXT], q[BWD_MAXT];
+#pragma GCC unroll 9
+    for (int tt = 0; tt < nt; tt++) p[tt] = q[tt] = _mm512_setzero_ps();
     const float *dy0 = dy + (size_t)k0 * oh * ow, *dy1 = dy0 + (size_t)oh * ow;
     for (int oy = 0; oy < oh; oy++) {
         const float *xr = xp + (size_t)oy * Wp;
@@ -216,26 +207,41 @@ static void bwdw_tile2x9(float *dw, const float *dy, const float *xp, const size
             const __mmask16 m = tail_mask(ow - ox);
             const __m512 d0 = _mm512_maskz_loadu_ps(m, dy0 + (size_t)oy * ow + ox);
             const __m512 d1 = _mm512_maskz_loadu_ps(m, dy1 + (size_t)oy * ow + ox);
-            BWD_TAP(0);
-            BWD_TAP(1);
-            BWD_TAP(2);
-            BWD_TAP(3);
-            BWD_TAP(4);
-            BWD_TAP(5);
-            BWD_TAP(6);
-            BWD_TAP(7);
-            BWD_TAP(8);
+#pragma GCC unroll 9
+            for (int tt = 0; tt < nt; tt++) {
+                const __m512 xv = _mm512_maskz_loadu_ps(m, xr + tap_off[t0 + tt] + ox);
+                p[tt] = _mm512_fmadd_ps(d0, xv, p[tt]);
+                q[tt] = _mm512_fmadd_ps(d1, xv, q[tt]);
+            }
         }
     }
-    BWD_OUT(0);
-    BWD_OUT(1);
-    BWD_OUT(2);
-    BWD_OUT(3);
-    BWD_OUT(4);
-    BWD_OUT(5);
-    BWD_OUT(6);
-    BWD_OUT(7);
-    BWD_OUT(8);
+#pragma GCC unroll 9
+    for (int tt = 0; tt < nt; tt++) {
+        dw[(size_t)k0 * ckk + t0 + tt] += _mm512_reduce_add_ps(p[tt]);
+        dw[(size_t)(k0 + 1) * ckk + t0 + tt] += _mm512_reduce_add_ps(q[tt]);
+    }
+}
+
+#define BWD_TILE2(n)                                                                       \
+    case n:                                                                                \
+        bwdw_tile2(n, dw, dy, xp, tap_off, k0, t0, ckk, oh, ow, Wp);                       \
+        break
+
+static void bwdw_pair(int nt, float *dw, const float *dy, const float *xp, const size_t *tap_off,
+                      int k0, int t0, int ckk, int oh, int ow, int Wp)
+{
+    switch (nt) {
+        BWD_TILE2(1);
+        BWD_TILE2(2);
+        BWD_TILE2(3);
+        BWD_TILE2(4);
+        BWD_TILE2(5);
+        BWD_TILE2(6);
+        BWD_TILE2(7);
+        BWD_TILE2(8);
+        BWD_TILE2(9);
+    default: break;
+    }
 }
 
 int jg_f32_conv2d_direct_bwdw_avx512(float *dw, const float *dy, const float *x,
@@ -245,15 +251,18 @@ int jg_f32_conv2d_direct_bwdw_avx512(float *dw, const float *dy, const float *x,
     if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
     const int C = s->c, K = s->k, KH = s->kh, KW = s->kw, ckk = C * KH * KW;
     const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
-    size_t tap_off[16];
-    if (ckk > 16) return 1;
+    size_t tap_off[JG_CONV_DIRECT_MAX_CKK];
+    if (ckk > JG_CONV_DIRECT_MAX_CKK) return 1;
     for (int c = 0, t = 0; c < C; c++)
         for (int i = 0; i < KH; i++)
             for (int j = 0; j < KW; j++, t++) tap_off[t] = ((size_t)c * Hp + i) * Wp + j;
     jg_conv2d_pad_input(scratch, x, s);                         // (C, Hp, Wp)
     int k0 = 0;
-    if (ckk == 9)
-        for (; k0 + 2 <= K; k0 += 2) bwdw_tile2x9(dw, dy, scratch, tap_off, k0, oh, ow, Wp);
+    for (; k0 + 2 <= K; k0 += 2)
+        for (int t0 = 0; t0 < ckk; t0 += BWD_MAXT) {
+            const int nt = ckk - t0 < BWD_MAXT ? ckk - t0 : BWD_MAXT;
+            bwdw_pair(nt, dw, dy, scratch, tap_off, k0, t0, ckk, oh, ow, Wp);
+        }
     for (; k0 < K; k0++)
         for (int t0 = 0; t0 < ckk; t0 += BWD_MAXT) {
             const int nt = ckk - t0 < BWD_MAXT ? ckk - t0 : BWD_MAXT;

@@ -8,10 +8,6 @@
 
 #include "conv.h"
 
-/* Largest GEMM depth C*KH*KW the direct kernels take: above it im2col + GEMM
- * wins (the first default layer has 9). */
-#define CONV_DIRECT_MAX_CKK 16
-
 int jg_conv2d_direct_ok(const jg_conv2d_shape_t *s, int oh, int ow)
 {
     (void)oh;
@@ -19,7 +15,7 @@ int jg_conv2d_direct_ok(const jg_conv2d_shape_t *s, int oh, int ow)
     /* 1x1 unpadded: the GEMM reads x in place and needs no workspace */
     const int pointwise = s->kh == 1 && s->kw == 1 && s->pad_h == 0 && s->pad_w == 0;
     return s->stride_h == 1 && s->stride_w == 1 && !pointwise &&
-           s->c * s->kh * s->kw <= CONV_DIRECT_MAX_CKK;
+           s->c * s->kh * s->kw <= JG_CONV_DIRECT_MAX_CKK;
 }
 
 size_t jg_conv2d_direct_scratch_floats(const jg_conv2d_shape_t *s, int oh, int ow)
