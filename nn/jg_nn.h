@@ -146,9 +146,11 @@ int jg_model_forward(jg_model_t *model, const float *x, int batch, int training,
  * labels: (batch) in [0, classes); must stay valid until backward. */
 int jg_model_loss(jg_model_t *model, const int32_t *labels, float *loss);
 
-/* Zero the gradient arena and every activation gradient, then
- * backpropagate the last loss through every layer (the first layer skips its
- * input gradient unless jg_model_set_input_grad is on). Needs a training
+/* Backpropagate the last loss through every layer (the first layer skips its
+ * input gradient unless jg_model_set_input_grad is on). Each layer zeroes
+ * its parameter gradients and its input gradient inside its own probe
+ * bracket before accumulating into them, so the step's energy is all
+ * inside layer brackets. Needs a training
  * forward and a loss first (-EINVAL otherwise). */
 int jg_model_backward(jg_model_t *model);
 

@@ -324,17 +324,21 @@ int jg_model_backward(jg_model_t *m)
 {
     if (!m || !m->have_loss || !m->trained_forward) return -EINVAL;
     const int L = m->n_layers, B = m->batch;
-    memset(m->grads, 0, m->n_params_alloc * sizeof(float));
-    for (int i = 0; i < L; i++)
-        memset(m->layers[i].dout, 0, (size_t)B * m->layers[i].out_n * sizeof(float));
-    memset(m->dinput, 0, (size_t)B * m->layers[0].in_n * sizeof(float));
+    /* Every backward accumulates (+=), so each buffer it writes is zeroed
+     * first, inside the bracket of the layer that writes it: the energy of
+     * zeroing belongs to that layer, and per-layer figures add up to the
+     * whole step. */
     probe_begin(m, L, JG_NN_PHASE_BACKWARD);
-    int rc = jg_softmax_xent_backward(m->layers[L - 1].dout, m->probs, m->labels, B,
-                                      m->classes, 1.0f);
+    jg_layer_t *last = &m->layers[L - 1];
+    memset(last->dout, 0, (size_t)B * last->out_n * sizeof(float));
+    int rc = jg_softmax_xent_backward(last->dout, m->probs, m->labels, B, m->classes, 1.0f);
     probe_end(m, L, JG_NN_PHASE_BACKWARD);
     for (int i = L - 1; i >= 0 && rc == 0; i--) {
         jg_layer_t *l = &m->layers[i];
         probe_begin(m, i, JG_NN_PHASE_BACKWARD);
+        if (l->n_w) memset(m->grads + l->w_off, 0, l->n_w * sizeof(float));
+        if (l->n_b) memset(m->grads + l->b_off, 0, l->n_b * sizeof(float));
+        if (l->din) memset(l->din, 0, (size_t)B * l->in_n * sizeof(float));
         rc = jg_nn_ops(l->spec.kind)->backward(m, l, B);
         probe_end(m, i, JG_NN_PHASE_BACKWARD);
     }
