@@ -2,7 +2,8 @@
 /*
  * cmd_profile.c - `joulegrad profile`: N training steps of a model with every
  * layer bracketed by the energy meter, then the per-type and per-layer
- * breakdown (the quick demo for a class). Nothing is written to disk.
+ * breakdown (the quick demo for a class). Nothing is written to disk unless
+ * --out DIR asks for the CSVs, the raw trace and the gnuplot figures.
  *
  * Output: the tables on stdout, or with --json one object
  * {seconds, energy: {...as in summary.json...}, model, spec, ...}.
@@ -35,6 +36,9 @@ typedef struct {
     jg_cli_data_t data;
     jg_energy_mode_t energy;
     double assume_w;
+    double idle_watts; /* estimate: modelled idle W per wall second */
+    double idle_s;   /* idle baseline before the steps, s; 0: none */
+    const char *out; /* NULL: write nothing */
 } opts_t;
 
 typedef struct {
@@ -52,8 +56,8 @@ static void usage(FILE *f)
 "backward, the loss, the optimizer step and data gathering bracketed by the\n"
 "energy meter, and prints where the joules went: per layer type and per layer,\n"
 "forward vs backward, with seconds, average watts, FLOPs and J/GFLOP. Writes\n"
-"nothing. Every figure is labelled with its source (rapl, or estimate when no\n"
-"counter is readable).\n"
+"nothing unless --out is given. Every figure is labelled with its source (rapl,\n"
+"or estimate when no counter is readable).\n"
 "\n"
 "  --model SPEC          preset name ('joulegrad models') or spec text (default: default)\n"
 "  --batches N           training steps, 1..%d (default 50)\n"
@@ -65,6 +69,14 @@ static void usage(FILE *f)
 "  --energy MODE         auto, rapl or estimate (default auto: rapl, else a labelled\n"
 "                        estimate)\n"
 "  --assume-watts W      estimate: watts per busy core (default %g)\n"
+"  --idle-watts W        estimate: watts added per wall-clock second, its model of\n"
+"                        idle power (default 0)\n"
+"  --idle-seconds S      measure idle power for S seconds in [0, 3600] before the\n"
+"                        steps and add net-of-idle figures (default 0: none, every\n"
+"                        figure gross; use 2 or more on a quiet machine with rapl)\n"
+"  --out DIR             also write energy_layers.csv, energy_types.csv,\n"
+"                        energy_trace.jsonl and, when gnuplot is installed,\n"
+"                        energy_types.png and power.png (+ .svg, .gp, .dat) to DIR\n"
 "  --seed S              initialisation, shuffling and the images used (default 1)\n"
 "  --threads T           kernel threads, 1..%d\n"
 "  --json                one JSON object: seconds (bracketed) and the energy object\n"
@@ -83,7 +95,7 @@ static int bad(const char *flag, const char *what, const char *text)
 static int parse_opts(int argc, char **argv, opts_t *o)
 {
     enum { O_MODEL = 256, O_BATCHES, O_BATCH, O_DATA, O_DATA_DIR, O_SIZE, O_CHANNELS,
-           O_ENERGY, O_WATTS, O_SEED, O_THREADS, O_JSON, O_HELP };
+           O_ENERGY, O_WATTS, O_SEED, O_THREADS, O_JSON, O_IDLE, O_IDLE_W, O_OUT, O_HELP };
     static const struct option opts[] = {
         {"model", required_argument, NULL, O_MODEL},
         {"batches", required_argument, NULL, O_BATCHES},
@@ -97,6 +109,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"seed", required_argument, NULL, O_SEED},
         {"threads", required_argument, NULL, O_THREADS},
         {"json", no_argument, NULL, O_JSON},
+        {"idle-seconds", required_argument, NULL, O_IDLE},
+        {"idle-watts", required_argument, NULL, O_IDLE_W},
+        {"out", required_argument, NULL, O_OUT},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -159,6 +174,15 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             break;
         }
         case O_JSON: o->json = 1; break;
+        case O_IDLE:
+            if (jg_cli_parse_double(optarg, 0, 3600, &o->idle_s))
+                return bad("--idle-seconds", "a number of seconds in [0, 3600]", optarg);
+            break;
+        case O_IDLE_W:
+            if (jg_cli_parse_double(optarg, 0, 1e6, &o->idle_watts))
+                return bad("--idle-watts", "a number of watts in [0, 1e6]", optarg);
+            break;
+        case O_OUT: o->out = optarg; break;
         case O_HELP: usage(stdout); return 0;
         default:
             fprintf(stderr, PROG ": %s '%s'; run '" PROG " --help'\n",
@@ -180,8 +204,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         fprintf(stderr, PROG ": --data folder needs --image-size HxW (images are resized)\n");
         return 2;
     }
-    if (o->assume_w > 0 && o->energy == JG_ENERGY_MODE_RAPL) {
-        fprintf(stderr, PROG ": --assume-watts applies to the estimate source only\n");
+    if ((o->assume_w > 0 || o->idle_watts > 0) && o->energy == JG_ENERGY_MODE_RAPL) {
+        fprintf(stderr, PROG ": %s applies to the estimate source only\n",
+                o->assume_w > 0 ? "--assume-watts" : "--idle-watts");
         return 2;
     }
     return -1;
@@ -272,6 +297,7 @@ int jg_cli_profile(int argc, char **argv)
     jg_energy_cfg_default(&ecfg);
     ecfg.mode = o.energy;
     ecfg.assume_w_per_core = o.assume_w;
+    ecfg.idle_w = o.idle_watts;
     jg_energy_status_t est;
     memset(&est, 0, sizeof est);
     char line[JG_ENERGY_TEXT_MAX * 3];
@@ -285,11 +311,26 @@ int jg_cli_profile(int argc, char **argv)
         jg_energy_status_line(&est, line, sizeof line);
         fprintf(stderr, "%s\n", line);
     }
-    rc = jg_cli_eprobe_create(&r.ep, model, meter, NULL,
+    char tpath[4400];
+    if (o.out) {
+        rc = jg_cli_mkdir_p(o.out);
+        if (rc) {
+            fprintf(stderr, PROG ": cannot create --out %s: %s\n", o.out, strerror(-rc));
+            goto done;
+        }
+        snprintf(tpath, sizeof tpath, "%s/energy_trace.jsonl", o.out);
+    }
+    rc = jg_cli_eprobe_create(&r.ep, model, meter, o.out ? tpath : NULL,
                               o.assume_w > 0 ? o.assume_w : JG_ESTIMATE_DEFAULT_W_PER_CORE);
     if (rc) {
         fprintf(stderr, PROG ": cannot set up the energy trace: %s\n", strerror(-rc));
         goto done;
+    }
+    if (o.idle_s > 0) {
+        const int irc = jg_cli_eprobe_idle(r.ep, o.idle_s);
+        if (irc)
+            fprintf(stderr, PROG ": no idle baseline (%s during the idle window); the figures "
+                            "stay gross\n", irc == -EIO ? "a meter zone faulted" : strerror(-irc));
     }
 
     rc = jg_trainer_run(tr);
@@ -300,9 +341,18 @@ int jg_cli_profile(int argc, char **argv)
         goto done;
     }
     if (!rc) rc = jg_cli_eprobe_finish(r.ep);
+    if (!rc && o.out) rc = jg_cli_eprobe_write_csv(r.ep, o.out);
     if (rc) {
         fprintf(stderr, PROG ": %s\n", strerror(-rc));
         goto done;
+    }
+    char fig_msg[JG_ENERGY_TEXT_MAX * 10] = "";
+    int fig_rc = 0;
+    if (o.out) { // figures never fail the run: the line says what is missing
+        fig_rc = jg_cli_eprobe_write_figures(r.ep, o.out, fig_msg, sizeof fig_msg);
+        if (fig_rc < 0)
+            snprintf(fig_msg, sizeof fig_msg, "figures: cannot write the data and scripts in "
+                                              "%s: %s", o.out, strerror(-fig_rc));
     }
     double total_j, seconds;
     int valid;
@@ -337,7 +387,11 @@ int jg_cli_profile(int argc, char **argv)
                    jg_energy_source_name(jg_meter_source(meter)), seconds);
         else
             printf("\nenergy not valid (a zone faulted): see the source line above\n");
+        if (o.out)
+            printf("wrote %s/energy_{layers,types}.csv and energy_trace.jsonl\n", o.out);
     }
+    // With --json stdout holds only the object: the figures line goes to stderr.
+    if (fig_msg[0]) fprintf(fig_rc || o.json ? stderr : stdout, "%s\n", fig_msg);
     exit_code = 0;
 
 done:

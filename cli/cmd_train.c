@@ -59,6 +59,7 @@ typedef struct {
     const char *out;
     int resume, ckpt_every, quiet;
     jg_energy_mode_t energy;
+    double idle_s;      /* idle baseline before training, s; 0: none */
 } opts_t;
 
 /* Everything the trainer callbacks need. */
@@ -152,7 +153,13 @@ static void usage(FILE *f, int threads)
 "                        labelled estimate); unless off, every layer is bracketed\n"
 "                        and the breakdown goes to DIR/energy_layers.csv,\n"
 "                        DIR/energy_types.csv, DIR/energy_trace.jsonl (raw reads)\n"
-"                        and summary.json (docs/energy.md)\n"
+"                        and summary.json (docs/energy.md), with gnuplot figures\n"
+"                        DIR/energy_types.png and DIR/power.png when gnuplot is\n"
+"                        installed (the .gp scripts and .dat data always)\n"
+"  --idle-seconds S      measure idle power for S seconds in [0, 3600] before\n"
+"                        training and report net-of-idle energy beside the gross\n"
+"                        figures (default 0: no baseline, every figure gross; a few\n"
+"                        seconds on a quiet machine give a usable rapl baseline)\n"
 "  --quiet               no progress bar and no per-epoch lines\n"
 "  --help                this text\n",
             MAX_EPOCHS, MAX_BATCH, MAX_THREADS, threads, JG_DATA_FASHION_MNIST_DIR,
@@ -167,8 +174,8 @@ enum {
     O_MODEL = 256, O_EPOCHS, O_BATCH, O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_BETA1,
     O_BETA2, O_EPS, O_WD, O_SCHEDULE, O_STEP_SIZE, O_GAMMA, O_MIN_LR, O_SEED, O_THREADS,
     O_TRAIN_LIMIT, O_TEST_LIMIT, O_VAL_FRACTION, O_PATIENCE, O_DATA, O_DATA_DIR,
-    O_IMAGE_SIZE, O_CHANNELS, O_OUT, O_RESUME, O_CKPT, O_NO_CKPT, O_ENERGY, O_QUIET, O_HELP,
-    O_END
+    O_IMAGE_SIZE, O_CHANNELS, O_OUT, O_RESUME, O_CKPT, O_NO_CKPT, O_ENERGY, O_IDLE, O_QUIET,
+    O_HELP, O_END
 };
 
 static int bad_int(const char *flag, const char *text, long lo, long hi)
@@ -235,6 +242,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"checkpoint-every-epoch", no_argument, NULL, O_CKPT},
         {"no-checkpoint-every-epoch", no_argument, NULL, O_NO_CKPT},
         {"energy", required_argument, NULL, O_ENERGY},
+        {"idle-seconds", required_argument, NULL, O_IDLE},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -347,6 +355,13 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 rc = 2;
             }
             break;
+        case O_IDLE:
+            if (jg_cli_parse_double(optarg, 0, 3600, &o->idle_s)) {
+                fprintf(stderr, PROG ": --idle-seconds must be a number of seconds in [0, 3600], "
+                                "got '%s'\n", optarg);
+                rc = 2;
+            }
+            break;
         case O_QUIET: o->quiet = 1; break;
         case O_HELP: usage(stdout, jg_kernels_threads()); return 0;
         default:
@@ -435,6 +450,10 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     if (o->patience > 0 && o->val_fraction <= 0) {
         fprintf(stderr, PROG ": --patience needs a validation set: add --val-fraction F "
                         "(e.g. 0.1)\n");
+        return 2;
+    }
+    if (o->idle_s > 0 && o->energy == JG_ENERGY_MODE_OFF) {
+        fprintf(stderr, PROG ": --idle-seconds needs an energy source: drop --energy off\n");
         return 2;
     }
     if (o->resume && !o->out) {
@@ -818,6 +837,8 @@ int jg_cli_train(int argc, char **argv)
     char spec[4096];
     float mean[4], std[4];
     int exit_code = 1;
+    char fig_msg[JG_ENERGY_TEXT_MAX * 10] = "";
+    int fig_rc = 0;
 
     if (o.resume) {
         rc = jg_checkpoint_load(r.ckpt, &ck, &nerr);
@@ -1017,6 +1038,15 @@ int jg_cli_train(int argc, char **argv)
             fprintf(stderr, "train: resuming %s after epoch %d of %d\n", r.ckpt, done_before,
                     o.epochs);
     }
+    if (r.ep && o.idle_s > 0) {
+        if (!o.quiet)
+            fprintf(stderr, "train: measuring idle power for %g s (keep the machine quiet)\n",
+                    o.idle_s);
+        const int irc = jg_cli_eprobe_idle(r.ep, o.idle_s);
+        if (irc)
+            fprintf(stderr, PROG ": no idle baseline (%s during the idle window); the figures "
+                            "stay gross\n", irc == -EIO ? "a meter zone faulted" : strerror(-irc));
+    }
 
     struct sigaction sa, old_sa;
     memset(&sa, 0, sizeof sa);
@@ -1083,6 +1113,11 @@ int jg_cli_train(int argc, char **argv)
                     strerror(-rc));
             goto done;
         }
+        // Figures never fail the run: the line says what is missing.
+        fig_rc = jg_cli_eprobe_write_figures(r.ep, r.dir, fig_msg, sizeof fig_msg);
+        if (fig_rc < 0)
+            snprintf(fig_msg, sizeof fig_msg, "figures: cannot write the data and scripts in "
+                                              "%s: %s", r.dir, strerror(-fig_rc));
     }
 
     // Test set, report, summary.
@@ -1120,10 +1155,11 @@ int jg_cli_train(int argc, char **argv)
         fprintf(stderr, PROG ": %s: %s\n", path, strerror(-rc));
         goto done;
     }
-    if (r.ep)
+    if (r.ep) {
         printf("wrote %s, %s, %s and energy_{layers,types}.csv, energy_trace.jsonl\n", r.ckpt,
                r.csv, path);
-    else
+        fprintf(fig_rc ? stderr : stdout, "%s\n", fig_msg);
+    } else
         printf("wrote %s, %s and %s\n", r.ckpt, r.csv, path);
     exit_code = 0;
 

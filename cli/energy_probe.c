@@ -6,11 +6,16 @@
  * and file formats: docs/energy.md.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_util.h"
@@ -23,6 +28,11 @@ static const char *const type_name[NTYPES] = {"conv", "linear", "relu", "pool", 
                                               "loss", "optimizer", "data", "other"};
 static const char *const phase_name[2] = {"forward", "backward"};
 #define BAR_WIDTH 40
+/* Points of the power-over-time series: when full, neighbours are merged
+ * and each point covers twice as many steps, so memory stays fixed. */
+#define PW_MAX_POINTS 4096
+
+extern char **environ;
 
 typedef struct {
     int layer;              /* model layer (n_layers: the loss), -1 optimizer/data */
@@ -31,6 +41,15 @@ typedef struct {
     const char *kind;       /* "conv2d", ..., "softmax_xent", "optimizer", "data" */
     double flops_per_image; /* 0 when not counted (optimizer, data) */
 } region_desc_t;
+
+/* One point of the power series: consecutive steps merged. */
+typedef struct {
+    uint64_t step;   /* first step, from 1 */
+    double t_s;      /* its begin, s since the first step's begin */
+    double busy_s;   /* sum of valid step brackets, s */
+    double j;        /* energy inside them, J */
+    int steps;       /* steps merged (valid or not) */
+} pw_point_t;
 
 /* Accumulated figures of one table row. */
 typedef struct {
@@ -56,6 +75,15 @@ struct jg_cli_eprobe {
     int64_t images;
     uint64_t steps;
     int finished;
+    /* Idle baseline (jg_cli_eprobe_idle). */
+    int have_idle, idle_slices;
+    double idle_w, idle_s, idle_noise_w, idle_min_w, idle_max_w;
+    /* Power series from each step's own bracket. */
+    pw_point_t *pw;              /* (PW_MAX_POINTS) */
+    int npw, pw_stride;          /* points used; steps per point */
+    int64_t t0_ns;               /* first step's begin */
+    jg_energy_sample_t sb, se;   /* this step's bracket */
+    int got_sb, got_se;
     /* Raw trace file. */
     FILE *tf;
     char *path, *part;
@@ -193,8 +221,10 @@ int jg_cli_eprobe_create(jg_cli_eprobe_t **out, jg_model_t *model, jg_meter_t *m
     ep->nzones = jg_meter_nzones(meter);
     ep->desc = calloc((size_t)nregions, sizeof *ep->desc);
     ep->reg = calloc((size_t)nregions, sizeof *ep->reg);
+    ep->pw = calloc(PW_MAX_POINTS, sizeof *ep->pw);
+    ep->pw_stride = 1;
     // Room for four steps of marks: one per flush is needed.
-    int rc = ep->desc && ep->reg ? jg_trace_create(&ep->trace, meter, nregions,
+    int rc = ep->desc && ep->reg && ep->pw ? jg_trace_create(&ep->trace, meter, nregions,
                                                     4 * (2 * nregions + 2))
                                  : -ENOMEM;
     for (int z = 0; !rc && z < ep->nzones; z++) {
@@ -246,15 +276,26 @@ void jg_cli_eprobe_destroy(jg_cli_eprobe_t *ep)
     jg_trace_destroy(ep->trace);
     free(ep->desc);
     free(ep->reg);
+    free(ep->pw);
     free(ep->path);
     free(ep->part);
     free(ep);
 }
 
-static void write_mark(void *ctx, int region, int end, const jg_energy_sample_t *s)
+/* Keeps the step bracket's samples for the power series and writes every
+ * mark to the trace file when there is one. */
+static void visit_mark(void *ctx, int region, int end, const jg_energy_sample_t *s)
 {
     jg_cli_eprobe_t *ep = ctx;
+    if (region == JG_TRACE_STEP && end) {
+        ep->se = *s;
+        ep->got_se = 1;
+    } else if (region == JG_TRACE_STEP) {
+        ep->sb = *s;
+        ep->got_sb = 1;
+    }
     FILE *f = ep->tf;
+    if (!f || ep->werr) return;
     fprintf(f, "%s[%d,%d,%lld", ep->first_mark ? "" : ",", region, end, (long long)s->t_ns);
     for (int z = 0; z < ep->nzones; z++)
         fprintf(f, ",%llu,%llu,%u,%u", (unsigned long long)s->ext_uj[z],
@@ -263,20 +304,103 @@ static void write_mark(void *ctx, int region, int end, const jg_energy_sample_t 
     ep->first_mark = 0;
 }
 
+/* Adds this step's bracket (E and t between its two marks) to the power
+ * series; a faulted step adds time to the point but no joules. */
+static void add_power_point(jg_cli_eprobe_t *ep)
+{
+    if (!ep->got_sb || !ep->got_se) return; /* a mark was dropped */
+    jg_energy_figure_t fig;
+    if (jg_meter_figure(ep->meter, &ep->sb, &ep->se, JG_ZONE_TOTAL, &fig)) return;
+    if (!ep->npw) ep->t0_ns = ep->sb.t_ns;
+    if (ep->npw == PW_MAX_POINTS && ep->pw[ep->npw - 1].steps >= ep->pw_stride) {
+        for (int i = 0; i < ep->npw / 2; i++) {
+            pw_point_t a = ep->pw[2 * i];
+            const pw_point_t *b = &ep->pw[2 * i + 1];
+            a.busy_s += b->busy_s;
+            a.j += b->j;
+            a.steps += b->steps;
+            ep->pw[i] = a;
+        }
+        ep->npw /= 2;
+        ep->pw_stride *= 2;
+    }
+    if (!ep->npw || ep->pw[ep->npw - 1].steps >= ep->pw_stride)
+        ep->pw[ep->npw++] = (pw_point_t){ep->steps, 1e-9 * (double)(ep->sb.t_ns - ep->t0_ns),
+                                         0, 0, 0};
+    pw_point_t *p = &ep->pw[ep->npw - 1];
+    p->steps++;
+    if (fig.valid) {
+        p->busy_s += 1e-9 * (double)(ep->se.t_ns - ep->sb.t_ns);
+        p->j += fig.j;
+    }
+}
+
 int jg_cli_eprobe_step_done(jg_cli_eprobe_t *ep, int images)
 {
     if (!ep || images < 0) return -EINVAL;
     ep->steps++;
     ep->images += images;
+    ep->got_sb = ep->got_se = 0;
     if (ep->tf && !ep->werr) {
         fprintf(ep->tf, "{\"step\":%llu,\"images\":%d,\"marks\":[",
                 (unsigned long long)ep->steps, images);
         ep->first_mark = 1;
-        jg_trace_visit(ep->trace, write_mark, ep);
-        if (fputs("]}\n", ep->tf) < 0) ep->werr = -EIO;
     }
+    jg_trace_visit(ep->trace, visit_mark, ep);
+    if (ep->tf && !ep->werr && fputs("]}\n", ep->tf) < 0) ep->werr = -EIO;
+    add_power_point(ep);
     jg_trace_flush(ep->trace);
     return ep->werr;
+}
+
+/* Sleeps until CLOCK_MONOTONIC reaches t_ns (a signal resumes the sleep). */
+static void sleep_until_ns(int64_t t_ns)
+{
+    const struct timespec t = {(time_t)(t_ns / 1000000000), (long)(t_ns % 1000000000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR) {
+    }
+}
+
+int jg_cli_eprobe_idle(jg_cli_eprobe_t *ep, double seconds)
+{
+    if (!ep || !(seconds > 0 && seconds <= 3600) || ep->steps) return -EINVAL;
+    const int n = (int)ceil(seconds / JG_CLI_IDLE_SLICE_S - 1e-9);
+    const int64_t slice_ns = (int64_t)(seconds / n * 1e9);
+    jg_energy_sample_t first, prev, cur;
+    jg_energy_figure_t fig;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    int64_t due_ns = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec +
+                     (int64_t)(JG_CLI_IDLE_SETTLE_S * 1e9);
+    sleep_until_ns(due_ns);
+    jg_meter_read(ep->meter, &first);
+    prev = first;
+    double sum = 0, sum2 = 0, lo = INFINITY, hi = -INFINITY;
+    int ok = 1;
+    for (int k = 1; k <= n && ok; k++) {
+        due_ns += slice_ns;
+        sleep_until_ns(due_ns);
+        jg_meter_read(ep->meter, &cur);
+        jg_meter_figure(ep->meter, &prev, &cur, JG_ZONE_TOTAL, &fig);
+        ok = fig.valid && fig.dt_s > 0;
+        const double w = ok ? fig.j / fig.dt_s : 0;
+        sum += w;
+        sum2 += w * w;
+        lo = fmin(lo, w);
+        hi = fmax(hi, w);
+        prev = cur;
+    }
+    jg_meter_figure(ep->meter, &first, &cur, JG_ZONE_TOTAL, &fig);
+    if (!ok || !fig.valid || !(fig.dt_s > 0)) return -EIO;
+    const double mean = sum / n;
+    ep->have_idle = 1;
+    ep->idle_slices = n;
+    ep->idle_s = fig.dt_s;
+    ep->idle_w = fig.j / fig.dt_s;
+    ep->idle_noise_w = n > 1 ? sqrt(fmax(0, (sum2 - n * mean * mean) / (n - 1))) : 0;
+    ep->idle_min_w = lo;
+    ep->idle_max_w = hi;
+    return 0;
 }
 
 static void add_row(row_t *row, const jg_region_energy_t *re, double flops, int nzones)
@@ -342,6 +466,36 @@ static int aggregated_s(const jg_cli_eprobe_t *ep, double s)
            s < JG_ATTRIB_MIN_PERIODS * 1e-9 * (double)ep->sum.update_period_ns;
 }
 
+/* Net of idle: j - idle_w * s (J); meaningful only with a baseline. */
+static double net(const jg_cli_eprobe_t *ep, double j, double s)
+{
+    return j - ep->idle_w * s;
+}
+
+/* Seconds inside the steps but in no region. */
+static double unattributed_s(const jg_cli_eprobe_t *ep)
+{
+    double region_s = 0;
+    for (int r = 0; r < ep->nregions; r++) region_s += ep->reg[r].seconds;
+    return ep->sum.step_s - region_s;
+}
+
+/* One line about the idle baseline, or that there is none. */
+static void idle_line(const jg_cli_eprobe_t *ep, char *buf, size_t cap)
+{
+    const char *src = jg_energy_source_name(ep->sum.source);
+    if (!ep->have_idle) {
+        snprintf(buf, cap, "idle: not measured (--idle-seconds S); every figure is gross "
+                           "(idle power included)");
+        return;
+    }
+    snprintf(buf, cap, "idle: %.3f W (%s%s) over %.3f s, noise %.3f W (std of %d slices; "
+                       "%.3f..%.3f W); net J = J - idle W x seconds",
+             ep->idle_w, src, is_estimate(ep) ? ": the estimate's modelled idle, not a "
+                                                "measurement" : "",
+             ep->idle_s, ep->idle_noise_w, ep->idle_slices, ep->idle_min_w, ep->idle_max_w);
+}
+
 /* One line that says where every figure comes from. */
 static void source_line(const jg_cli_eprobe_t *ep, char *buf, size_t cap)
 {
@@ -372,24 +526,31 @@ void jg_cli_eprobe_print(const jg_cli_eprobe_t *ep, FILE *f)
     source_line(ep, line, sizeof line);
     const char *src = jg_energy_source_name(ep->sum.source);
     fprintf(f, "energy by layer type [%s]\n  %s\n", src, line);
-    fprintf(f, "  %-10s %10s %10s %10s %7s %9s %8s %10s %9s\n", "type", "fwd J", "bwd J",
-            "total J", "share", "seconds", "avg W", "GFLOP", "J/GFLOP");
+    idle_line(ep, line, sizeof line);
+    fprintf(f, "  %s\n", line);
+    const int ni = ep->have_idle; /* adds a "net J" column */
+    fprintf(f, "  %-10s %10s %10s %10s", "type", "fwd J", "bwd J", "total J");
+    if (ni) fprintf(f, " %10s", "net J");
+    fprintf(f, " %7s %9s %8s %10s %9s\n", "share", "seconds", "avg W", "GFLOP", "J/GFLOP");
     for (int t = 0; t < NTYPES; t++) {
         const row_t *a = &ep->types[t][0], *b = &ep->types[t][1];
         if (!a->count && !b->count) continue;
         const double j = a->j + b->j, s = a->s + b->s, fl = a->flops + b->flops;
         fmt_opt(w, sizeof w, "%8.2f", s > 0 ? j / s : 0, s > 0);
         fmt_opt(jg, sizeof jg, "%9.3f", fl > 0 ? j / (fl * 1e-9) : 0, fl > 0);
-        fprintf(f, "  %-10s %10.4f %10.4f %10.4f %6.1f%% %9.4f %8s %10.3f %9s%s%s\n",
-                type_name[t], a->j, b->j, j, 100 * share(ep, j), s, w, fl * 1e-9, jg,
-                aggregated_s(ep, s) ? " aggregated" : "",
+        fprintf(f, "  %-10s %10.4f %10.4f %10.4f", type_name[t], a->j, b->j, j);
+        if (ni) fprintf(f, " %10.4f", net(ep, j, s));
+        fprintf(f, " %6.1f%% %9.4f %8s %10.3f %9s%s%s\n", 100 * share(ep, j), s, w, fl * 1e-9,
+                jg, aggregated_s(ep, s) ? " aggregated" : "",
                 a->valid && b->valid ? "" : " invalid");
     }
     const double un = ep->sum.step_j - ep->sum.regions_j;
-    fprintf(f, "  %-10s %10s %10s %10.4f %6.1f%%   (between regions inside the steps)\n",
-            "unattrib.", "", "", un, 100 * share(ep, un));
-    fprintf(f, "  %-10s %10s %10s %10.4f %6.1f%% %9.4f %8.2f\n", "total", "", "",
-            ep->sum.step_j, ep->sum.step_j > 0 ? 100.0 : 0.0, ep->sum.step_s,
+    fprintf(f, "  %-10s %10s %10s %10.4f", "unattrib.", "", "", un);
+    if (ni) fprintf(f, " %10.4f", net(ep, un, unattributed_s(ep)));
+    fprintf(f, " %6.1f%%   (between regions inside the steps)\n", 100 * share(ep, un));
+    fprintf(f, "  %-10s %10s %10s %10.4f", "total", "", "", ep->sum.step_j);
+    if (ni) fprintf(f, " %10.4f", net(ep, ep->sum.step_j, ep->sum.step_s));
+    fprintf(f, " %6.1f%% %9.4f %8.2f\n", ep->sum.step_j > 0 ? 100.0 : 0.0, ep->sum.step_s,
             ep->sum.step_s > 0 ? ep->sum.step_j / ep->sum.step_s : 0);
     if (ep->nzones > 1) {
         fprintf(f, "  per zone (J) [%s]:\n  %-10s", src, "type");
@@ -405,8 +566,9 @@ void jg_cli_eprobe_print(const jg_cli_eprobe_t *ep, FILE *f)
     }
 
     fprintf(f, "\nenergy by layer [%s]\n", src);
-    fprintf(f, "  %5s %-13s %-8s %10s %7s %9s %8s %10s %9s\n", "layer", "kind", "phase", "J",
-            "share", "seconds", "avg W", "GFLOP", "J/GFLOP");
+    fprintf(f, "  %5s %-13s %-8s %10s", "layer", "kind", "phase", "J");
+    if (ni) fprintf(f, " %10s", "net J");
+    fprintf(f, " %7s %9s %8s %10s %9s\n", "share", "seconds", "avg W", "GFLOP", "J/GFLOP");
     for (int r = 0; r < ep->nregions; r++) {
         const region_desc_t *d = &ep->desc[r];
         const jg_region_energy_t *re = &ep->reg[r];
@@ -418,9 +580,10 @@ void jg_cli_eprobe_print(const jg_cli_eprobe_t *ep, FILE *f)
         fmt_opt(w, sizeof w, "%8.2f", re->seconds > 0 ? re->j / re->seconds : 0,
                 re->seconds > 0);
         fmt_opt(jg, sizeof jg, "%9.3f", fl > 0 ? re->j / (fl * 1e-9) : 0, fl > 0);
-        fprintf(f, "  %5s %-13s %-8s %10.4f %6.1f%% %9.4f %8s %10.3f %9s%s%s\n", idx, d->kind,
-                phase_name[d->backward], re->j, 100 * share(ep, re->j), re->seconds, w,
-                fl * 1e-9, jg, re->aggregated ? " aggregated" : "",
+        fprintf(f, "  %5s %-13s %-8s %10.4f", idx, d->kind, phase_name[d->backward], re->j);
+        if (ni) fprintf(f, " %10.4f", net(ep, re->j, re->seconds));
+        fprintf(f, " %6.1f%% %9.4f %8s %10.3f %9s%s%s\n", 100 * share(ep, re->j), re->seconds,
+                w, fl * 1e-9, jg, re->aggregated ? " aggregated" : "",
                 re->valid ? "" : " invalid");
     }
 
@@ -497,6 +660,8 @@ static void csv_figures(sbuf_t *b, const jg_cli_eprobe_t *ep, uint64_t count, do
     csv_num(jg, sizeof jg, flops > 0 ? j / (flops * 1e-9) : 0, valid && flops > 0);
     sb_printf(b, "%llu,%.9g,%s,%s,%s,%s,%s,%d,%d", (unsigned long long)count, s, js, sh, w, fl,
               jg, aggregated, valid);
+    csv_num(js, sizeof js, net(ep, j, s), valid && ep->have_idle);
+    sb_printf(b, ",%s", js);
     for (int z = 0; z < ep->nzones; z++) {
         csv_num(js, sizeof js, zone_j ? zone_j[z] : 0, valid && zone_j);
         sb_printf(b, ",%s", js);
@@ -507,7 +672,7 @@ static void csv_figures(sbuf_t *b, const jg_cli_eprobe_t *ep, uint64_t count, do
 static void csv_header(sbuf_t *b, const jg_cli_eprobe_t *ep, const char *ident)
 {
     sb_printf(b, "source,method,%s,count,seconds,joules,share,avg_w,flops,j_per_gflop,"
-                 "aggregated,valid", ident);
+                 "aggregated,valid,net_joules", ident);
     for (int z = 0; z < ep->nzones; z++) sb_printf(b, ",zone_%s_j", ep->zone_col[z]);
     sb_printf(b, "\n");
 }
@@ -554,9 +719,7 @@ int jg_cli_eprobe_write_csv(const jg_cli_eprobe_t *ep, const char *dir)
         }
     // Inside the steps but in no region; with the rows it adds up to the total.
     sb_printf(&t, "%s,%s,unattributed,none,", src, method);
-    double region_s = 0;
-    for (int r = 0; r < ep->nregions; r++) region_s += ep->reg[r].seconds;
-    csv_figures(&t, ep, ep->sum.steps, ep->sum.step_s - region_s,
+    csv_figures(&t, ep, ep->sum.steps, unattributed_s(ep),
                 ep->sum.step_j - ep->sum.regions_j, 0, 0, ep->sum.valid, NULL);
     return write_file(dir, "energy_types.csv", &t);
 }
@@ -583,13 +746,36 @@ cJSON *jg_cli_eprobe_json(const jg_cli_eprobe_t *ep)
                                          "gathering to the end of the optimizer step");
     cJSON_AddNumberToObject(en, "steps", (double)s->steps);
     cJSON_AddNumberToObject(en, "images", (double)ep->images);
-    cJSON_AddNullToObject(en, "idle_w");
-    cJSON_AddStringToObject(en, "notes",
-                            "idle_w is null: no idle baseline is measured yet, so every figure "
-                            "is gross (idle power included). by_type: optimizer and data have "
-                            "no backward pass, their energy is in forward_j (backward_j 0); "
-                            "loss forward_j is the softmax cross-entropy forward, backward_j "
-                            "its gradient. by_type plus unattributed_j adds up to total_j.");
+    const int ni = ep->have_idle;
+    if (ni) {
+        cJSON_AddNumberToObject(en, "idle_w", ep->idle_w);
+        cJSON_AddNumberToObject(en, "idle_seconds", ep->idle_s);
+        cJSON_AddNumberToObject(en, "idle_noise_w", ep->idle_noise_w);
+        cJSON_AddNumberToObject(en, "idle_min_w", ep->idle_min_w);
+        cJSON_AddNumberToObject(en, "idle_max_w", ep->idle_max_w);
+        cJSON_AddNumberToObject(en, "idle_slices", ep->idle_slices);
+        cJSON_AddStringToObject(en, "idle_source", jg_energy_source_name(s->source));
+        add_num(en, "net_total_j", net(ep, s->step_j, s->step_s), s->valid);
+        add_num(en, "net_unattributed_j",
+                net(ep, s->step_j - s->regions_j, unattributed_s(ep)), s->valid);
+    } else {
+        cJSON_AddNullToObject(en, "idle_w");
+    }
+    char notes[1024];
+    snprintf(notes, sizeof notes, "%s by_type: optimizer and data have no backward pass, their "
+                                  "energy is in forward_j (backward_j 0); loss forward_j is the "
+                                  "softmax cross-entropy forward, backward_j its gradient. "
+                                  "by_type plus unattributed_j adds up to total_j.",
+             !ni ? "idle_w is null: no idle baseline was measured (--idle-seconds S), so every "
+                   "figure is gross (idle power included)."
+             : s->source == JG_ENERGY_SOURCE_ESTIMATE
+                 ? "idle_w is the estimate's modelled idle power while the process slept (plus "
+                   "the wake-ups' CPU time), not a measurement. *_net_j = gross - idle_w x "
+                   "seconds; the gross figures include idle power."
+                 : "idle_w was measured over idle_seconds before training, idle_noise_w is the "
+                   "standard deviation of its slices. *_net_j = gross - idle_w x seconds (may "
+                   "be negative within the noise); the gross figures include idle power.");
+    cJSON_AddStringToObject(en, "notes", notes);
     cJSON_AddStringToObject(en, "method", jg_attrib_method_name(s->method));
     add_num(en, "closure", s->closure, s->valid);
     add_num(en, "regions_j", s->regions_j, s->valid);
@@ -618,6 +804,10 @@ cJSON *jg_cli_eprobe_json(const jg_cli_eprobe_t *ep)
         cJSON *o = cJSON_AddObjectToObject(bt, type_name[t]);
         add_num(o, "forward_j", a->j, a->valid);
         add_num(o, "backward_j", b->j, b->valid);
+        if (ni) {
+            add_num(o, "forward_net_j", net(ep, a->j, a->s), a->valid);
+            add_num(o, "backward_net_j", net(ep, b->j, b->s), b->valid);
+        }
         cJSON_AddNumberToObject(o, "forward_s", a->s);
         cJSON_AddNumberToObject(o, "backward_s", b->s);
         add_num(o, "share", share(ep, a->j + b->j), a->valid && b->valid);
@@ -637,6 +827,7 @@ cJSON *jg_cli_eprobe_json(const jg_cli_eprobe_t *ep)
         cJSON_AddStringToObject(o, "phase", phase_name[d->backward]);
         cJSON_AddNumberToObject(o, "count", (double)re->count);
         add_num(o, "j", re->j, re->valid);
+        if (ni) add_num(o, "net_j", net(ep, re->j, re->seconds), re->valid);
         add_num(o, "share", share(ep, re->j), re->valid);
         cJSON_AddNumberToObject(o, "seconds", re->seconds);
         add_num(o, "avg_w", re->seconds > 0 ? re->j / re->seconds : 0,
@@ -653,4 +844,187 @@ cJSON *jg_cli_eprobe_json(const jg_cli_eprobe_t *ep)
         cJSON_AddItemToArray(ls, o);
     }
     return en;
+}
+
+/* ---- gnuplot figures ---------------------------------------------------- */
+
+/* Absolute path of an executable name on PATH into buf; 0 or -ENOENT. */
+static int find_on_path(const char *name, char *buf, size_t cap)
+{
+    const char *p = getenv("PATH");
+    while (p && *p) {
+        const char *colon = strchr(p, ':');
+        const size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        if (n > 0 && snprintf(buf, cap, "%.*s/%s", (int)n, p, name) < (int)cap &&
+            access(buf, X_OK) == 0)
+            return 0;
+        p = colon ? colon + 1 : NULL;
+    }
+    return -ENOENT;
+}
+
+/* Runs `gnuplot script` with no shell, stdin/stdout/stderr on /dev/null.
+ * Returns its exit status (0 ok), or a negative errno when it did not run. */
+static int run_gnuplot(const char *gnuplot, const char *script)
+{
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa)) return -ENOMEM;
+    for (int fd = 0; fd <= 2; fd++)
+        posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
+    char *argv[] = {"gnuplot", (char *)script, NULL};
+    pid_t pid;
+    int rc = -posix_spawn(&pid, gnuplot, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc) return rc;
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -errno;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* dir as a gnuplot single-quoted string body ('' is a quote). */
+static void gp_quote(sbuf_t *b, const char *dir)
+{
+    for (const char *c = dir; *c; c++) {
+        if (*c == '\'') sb_printf(b, "''");
+        else sb_printf(b, "%c", *c);
+    }
+}
+
+/* Script head: the data directory (absolute, overridable with
+ * gnuplot -e "dir='...'") and the PNG terminal. */
+static void gp_head(sbuf_t *b, const char *absdir, const char *what, const char *name)
+{
+    sb_printf(b, "# joulegrad: %s. Re-run: gnuplot %s/%s.gp\n"
+                 "# (gnuplot -e \"dir='OTHER'\" %s.gp reads and writes OTHER instead)\n"
+                 "if (!exists(\"dir\")) dir = '", what, absdir, name, name);
+    gp_quote(b, absdir);
+    sb_printf(b, "'\n"
+                 "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+                 "    set terminal pngcairo size 960,540 noenhanced\n"
+                 "} else {\n"
+                 "    set terminal png size 960,540 noenhanced\n"
+                 "}\n"
+                 "set output dir.'/%s.png'\n", name);
+}
+
+/* Script tail: the same plot as SVG. */
+static void gp_tail(sbuf_t *b, const char *name)
+{
+    sb_printf(b, "set terminal svg size 960,540 noenhanced\n"
+                 "set output dir.'/%s.svg'\n"
+                 "replot\n"
+                 "unset output\n", name);
+}
+
+int jg_cli_eprobe_write_figures(const jg_cli_eprobe_t *ep, const char *dir, char *msg,
+                                size_t cap)
+{
+    if (!ep || !dir || !msg || !cap || !ep->finished) return -EINVAL;
+    char absdir[PATH_MAX];
+    if (!realpath(dir, absdir)) return -errno;
+    const char *src = jg_energy_source_name(ep->sum.source);
+    char idle[160];
+    if (ep->have_idle)
+        snprintf(idle, sizeof idle, "idle baseline %.3g W (%s), noise %.3g W", ep->idle_w, src,
+                 ep->idle_noise_w);
+    else
+        snprintf(idle, sizeof idle, "gross: idle power included (no baseline)");
+
+    // energy_types: gross joules per type, forward stacked under backward.
+    sbuf_t d = {0};
+    sb_printf(&d, "# joulegrad energy by layer type [source: %s], J inside the training steps; "
+                  "%s\n# type forward_j backward_j forward_net_j backward_net_j\n", src, idle);
+    for (int t = 0; t < NTYPES; t++) {
+        const row_t *a = &ep->types[t][0], *b = &ep->types[t][1];
+        if (!a->count && !b->count) continue;
+        if (ep->have_idle)
+            sb_printf(&d, "%s %.9g %.9g %.9g %.9g\n", type_name[t], a->j, b->j,
+                      net(ep, a->j, a->s), net(ep, b->j, b->s));
+        else
+            sb_printf(&d, "%s %.9g %.9g NaN NaN\n", type_name[t], a->j, b->j);
+    }
+    int rc = write_file(dir, "energy_types.dat", &d);
+    sbuf_t g = {0};
+    gp_head(&g, absdir, "joules by layer type, forward vs backward", "energy_types");
+    sb_printf(&g, "set title \"energy by layer type, forward vs backward [source: %s]\\n"
+                  "%llu steps, %lld images, %.3f J in %.3f s; %s\"\n"
+                  "set style data histograms\n"
+                  "set style histogram rowstacked\n"
+                  "set style fill solid 0.85 border -1\n"
+                  "set boxwidth 0.7\n"
+                  "set ylabel 'energy (J)'\n"
+                  "set yrange [0:*]\n"
+                  "set grid ytics\n"
+                  "set key top right\n"
+                  "plot dir.'/energy_types.dat' using 2:xtic(1) title 'forward' \\\n"
+                  "     lc rgb '#4472c4', '' using 3 title 'backward' lc rgb '#ed7d31'\n",
+              src, (unsigned long long)ep->sum.steps, (long long)ep->images, ep->sum.step_j,
+              ep->sum.step_s, idle);
+    gp_tail(&g, "energy_types");
+    if (!rc) rc = write_file(dir, "energy_types.gp", &g);
+    else free(g.p);
+
+    // power: average W over each point's step brackets vs time.
+    sbuf_t p = {0};
+    sb_printf(&p, "# joulegrad power during the training steps [source: %s]; one row per %d "
+                  "step(s)\n# first_step t_s busy_s joules avg_w\n", src, ep->pw_stride);
+    for (int i = 0; i < ep->npw; i++) {
+        const pw_point_t *q = &ep->pw[i];
+        if (q->busy_s > 0)
+            sb_printf(&p, "%llu %.9g %.9g %.9g %.9g\n", (unsigned long long)q->step, q->t_s,
+                      q->busy_s, q->j, q->j / q->busy_s);
+        else
+            sb_printf(&p, "%llu %.9g 0 NaN NaN\n", (unsigned long long)q->step, q->t_s);
+    }
+    if (!rc) rc = write_file(dir, "power.dat", &p);
+    else free(p.p);
+    sbuf_t h = {0};
+    gp_head(&h, absdir, "average power per step vs time", "power");
+    sb_printf(&h, "set title \"power during the training steps [source: %s]\\n"
+                  "average over each step's bracket, one point per %d step(s); %s\"\n"
+                  "set xlabel 'time since the first step (s)'\n"
+                  "set ylabel 'power (W)'\n"
+                  "set yrange [0:*]\n"
+                  "set grid\n"
+                  "set key bottom right\n",
+              src, ep->pw_stride, idle);
+    if (ep->have_idle)
+        sb_printf(&h, "plot dir.'/power.dat' using 2:5 with linespoints pt 7 ps 0.5 "
+                      "title 'steps (%s)', %.9g with lines dt 2 lw 2 title 'idle baseline'\n",
+                  src, ep->idle_w);
+    else
+        sb_printf(&h, "plot dir.'/power.dat' using 2:5 with linespoints pt 7 ps 0.5 "
+                      "title 'steps (%s)'\n", src);
+    gp_tail(&h, "power");
+    if (!rc) rc = write_file(dir, "power.gp", &h);
+    else free(h.p);
+    if (rc) return rc;
+
+    char gnuplot[PATH_MAX];
+    if (find_on_path("gnuplot", gnuplot, sizeof gnuplot)) {
+        snprintf(msg, cap, "figures: gnuplot not found (apt-get install gnuplot-nox); data "
+                           "and scripts are in %s", dir);
+        return 1;
+    }
+    if (!ep->npw) {
+        snprintf(msg, cap, "figures: no complete step was traced; data and scripts are in %s",
+                 dir);
+        return 1;
+    }
+    static const char *const names[2] = {"energy_types", "power"};
+    for (int k = 0; k < 2; k++) {
+        char script[PATH_MAX + 32];
+        snprintf(script, sizeof script, "%s/%s.gp", absdir, names[k]);
+        const int st = run_gnuplot(gnuplot, script);
+        if (st) {
+            snprintf(msg, cap, "figures: gnuplot failed on %s (%s %d); run it by hand to see "
+                               "why; data and scripts are in %s", script,
+                     st < 0 ? "error" : "exit status", st < 0 ? -st : st, dir);
+            return 1;
+        }
+    }
+    snprintf(msg, cap, "figures: %s/energy_types.png and power.png (.svg beside them; re-run "
+                       "with gnuplot %s/energy_types.gp)", dir, dir);
+    return 0;
 }

@@ -55,6 +55,21 @@ int jg_cli_eprobe_step_done(jg_cli_eprobe_t *ep, int images);
  * file. Returns 0 or a negative errno. */
 int jg_cli_eprobe_finish(jg_cli_eprobe_t *ep);
 
+/* Idle baseline, before the first step: sleeps JG_CLI_IDLE_SETTLE_S
+ * (not counted: worker threads stop spin-waiting, cores reach idle states),
+ * then seconds (in (0, 3600]) in slices of JG_CLI_IDLE_SLICE_S, reading the
+ * meter after each.
+ *   idle_w = E(window) / t(window)            (counted zones, W)
+ *   noise  = standard deviation of the per-slice powers (W), with min, max
+ * For `estimate` the process is asleep, so idle_w is the estimate's own
+ * modelled idle power (0 unless configured) plus the wake-ups' CPU time:
+ * not a measurement. Afterwards every figure also has a net-of-idle twin,
+ * net_j = j - idle_w * seconds. Returns 0, -EINVAL, or -EIO when a zone
+ * faulted during the window (no baseline is kept). */
+#define JG_CLI_IDLE_SLICE_S 0.1
+#define JG_CLI_IDLE_SETTLE_S 0.2
+int jg_cli_eprobe_idle(jg_cli_eprobe_t *ep, double seconds);
+
 /* After finish: the breakdown's total (J, energy inside the step brackets)
  * and bracketed time (s); *valid is 0 when a zone faulted. */
 void jg_cli_eprobe_totals(const jg_cli_eprobe_t *ep, double *total_j, double *seconds,
@@ -67,6 +82,17 @@ void jg_cli_eprobe_print(const jg_cli_eprobe_t *ep, FILE *f);
 /* After finish: writes dir/energy_layers.csv and dir/energy_types.csv
  * atomically. Returns 0 or a negative errno. */
 int jg_cli_eprobe_write_csv(const jg_cli_eprobe_t *ep, const char *dir);
+
+/* After finish: gnuplot figures in dir: energy_types.{dat,gp,png,svg}
+ * (stacked bars by layer type, forward vs backward, J) and
+ * power.{dat,gp,png,svg} (average W per traced interval of steps vs time).
+ * The data and scripts are always written; gnuplot (found on PATH) is run
+ * on each script when present. msg receives one line for people: what was
+ * written, or why the images are missing. Returns 0 when the images were
+ * made, 1 when only data and scripts were (no gnuplot, or it failed), or a
+ * negative errno when they could not be written. */
+int jg_cli_eprobe_write_figures(const jg_cli_eprobe_t *ep, const char *dir, char *msg,
+                                size_t cap);
 
 /* After finish: the `energy` object of summary.json and `profile --json`
  * (docs/energy.md lists its fields). NULL when out of memory. */

@@ -6,8 +6,11 @@
  * which the step energy is recomputed here) and the summary.json `energy`
  * object whose by_type adds up to total_j within its closure; `--energy off`
  * writes none of it; `joulegrad profile` prints the labelled tables and its
- * --json has the fields. Synthetic 16x16 data keeps each run well under a
- * second.
+ * --json has the fields. --idle-seconds adds an idle baseline and net
+ * figures (net = gross - idle_w x seconds everywhere); without it idle_w is
+ * null and no net field exists. Figures: with gnuplot on PATH the PNGs are
+ * made, without it the run still succeeds and says so. Synthetic 16x16 data
+ * keeps each run well under a second.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,9 +37,20 @@
 /* Relative tolerance of sums of figures printed with 9 significant digits. */
 #define SUM_RTOL 1e-6
 #define LAYERS_HEADER "source,method,layer,kind,type,phase,count,seconds,joules,share,avg_w," \
-                      "flops,j_per_gflop,aggregated,valid,zone_cpu_j\n"
+                      "flops,j_per_gflop,aggregated,valid,net_joules,zone_cpu_j\n"
 #define TYPES_HEADER "source,method,type,phase,count,seconds,joules,share,avg_w,flops," \
-                     "j_per_gflop,aggregated,valid,zone_cpu_j\n"
+                     "j_per_gflop,aggregated,valid,net_joules,zone_cpu_j\n"
+/* Idle baseline of the idle tests and the estimate's modelled idle power. */
+#define IDLE_S 0.3
+#define IDLE_WATTS 5.0
+/* CPU the estimate may count while the process sleeps: 3 threads (main and
+ * --threads 2 workers) x the default 10 W per busy core. */
+#define IDLE_CPU_MAX_W 30.0
+/* net = gross - idle_w * seconds, all printed with cJSON's 15-17 digits. */
+#define NET_ATOL 1e-9
+#define NO_GNUPLOT_LINE "figures: gnuplot not found (apt-get install gnuplot-nox); data and " \
+                        "scripts are in "
+#define PNG_MAGIC "\x89PNG\r\n\x1a\n"
 
 static const char *const types[] = {"conv", "linear", "relu", "pool", "batchnorm",
                                     "loss", "optimizer", "data", "other"};
@@ -133,7 +147,8 @@ static const char *expected_auto_source(void)
 
 /* The `energy` object of summary.json and profile --json: fields, labels,
  * and by_type + unattributed_j == total_j, by_type == closure * total_j. */
-static void check_energy(const cJSON *en, const char *source, int steps, int images)
+static void check_energy(const cJSON *en, const char *source, int steps, int images,
+                         int idle)
 {
     assert_string_equal(str(en, "source"), source);
     assert_string_equal(str(en, "status"), "ok");
@@ -143,8 +158,14 @@ static void check_energy(const cJSON *en, const char *source, int steps, int ima
     assert_true(num(en, "seconds") > 0);
     assert_true(num(en, "steps") == steps);
     assert_true(num(en, "images") == images);
-    assert_true(cJSON_IsNull(get(en, "idle_w")));
     assert_non_null(strstr(str(en, "notes"), "idle"));
+    if (!idle) {
+        assert_true(cJSON_IsNull(get(en, "idle_w")));
+        assert_null(cJSON_GetObjectItemCaseSensitive(en, "net_total_j"));
+        assert_null(cJSON_GetObjectItemCaseSensitive(en, "idle_noise_w"));
+        assert_null(cJSON_GetObjectItemCaseSensitive(get(get(en, "by_type"), "conv"),
+                                                     "forward_net_j"));
+    }
     const char *method = str(en, "method");
     if (!strcmp(source, "estimate")) assert_string_equal(method, "exact");
     assert_true(cJSON_IsBool(get(en, "aggregated")));
@@ -181,6 +202,38 @@ static void check_energy(const cJSON *en, const char *source, int steps, int ima
         assert_true(cJSON_IsBool(get(l, "aggregated")));
     }
     assert_true(fabs(lsum - sum) <= SUM_RTOL * total);
+}
+
+/* The idle fields of an `energy` object measured with --idle-seconds IDLE_S:
+ * idle_w in [lo_w, hi_w], and every net figure = gross - idle_w x seconds. */
+static void check_idle(const cJSON *en, double lo_w, double hi_w)
+{
+    const double idle_w = num(en, "idle_w");
+    assert_true(idle_w >= lo_w && idle_w <= hi_w);
+    assert_true(num(en, "idle_noise_w") >= 0);
+    assert_true(num(en, "idle_min_w") <= idle_w + 1e-9 && idle_w <= num(en, "idle_max_w") + 1e-9);
+    assert_true(num(en, "idle_slices") == 3); /* 0.3 s in 0.1 s slices */
+    const double idle_s = num(en, "idle_seconds");
+    assert_true(idle_s >= IDLE_S - 1e-3 && idle_s < IDLE_S + 1.0);
+    const double total = num(en, "total_j"), seconds = num(en, "seconds");
+    assert_true(fabs(num(en, "net_total_j") - (total - idle_w * seconds)) <= NET_ATOL);
+    const cJSON *bt = get(en, "by_type");
+    double net_sum = num(en, "net_unattributed_j");
+    for (int t = 0; t < NTYPES; t++) {
+        const cJSON *o = get(bt, types[t]);
+        const double f = num(o, "forward_net_j"), b = num(o, "backward_net_j");
+        assert_true(fabs(f - (num(o, "forward_j") - idle_w * num(o, "forward_s"))) <= NET_ATOL);
+        assert_true(fabs(b - (num(o, "backward_j") - idle_w * num(o, "backward_s"))) <=
+                    NET_ATOL);
+        net_sum += f + b;
+    }
+    // The net figures add up like the gross ones.
+    assert_true(fabs(net_sum - num(en, "net_total_j")) <= SUM_RTOL * total + NET_ATOL);
+    const cJSON *l;
+    cJSON_ArrayForEach(l, get(en, "layers")) {
+        assert_true(fabs(num(l, "net_j") - (num(l, "j") - idle_w * num(l, "seconds"))) <=
+                    NET_ATOL);
+    }
 }
 
 /* Rows of a CSV after its exact header; every row starts with source. */
@@ -275,7 +328,7 @@ static void test_train_writes_breakdown(void **state)
     free(text);
     assert_non_null(s);
     const cJSON *en = get(s, "energy");
-    check_energy(en, "estimate", STEPS, STEPS * BATCH);
+    check_energy(en, "estimate", STEPS, STEPS * BATCH, 0);
     assert_true(num(en, "loop_j") >= num(en, "total_j"));
     const double total = num(en, "total_j");
 
@@ -296,6 +349,155 @@ static void test_train_writes_breakdown(void **state)
     cJSON_Delete(s);
 }
 
+/* 1 when gnuplot is on this test's PATH, as the program looks for it. */
+static int have_gnuplot(void)
+{
+    const char *p = getenv("PATH");
+    char buf[1024];
+    while (p && *p) {
+        const char *colon = strchr(p, ':');
+        const int n = colon ? (int)(colon - p) : (int)strlen(p);
+        snprintf(buf, sizeof buf, "%.*s/gnuplot", n, p);
+        if (n > 0 && access(buf, X_OK) == 0) return 1;
+        p = colon ? colon + 1 : NULL;
+    }
+    return 0;
+}
+
+static void assert_png(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("no %s", path);
+    char head[8] = {0};
+    const size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    assert_int_equal(n, 8);
+    assert_memory_equal(head, PNG_MAGIC, 8);
+}
+
+/* The figures' data and scripts in dir, labelled with the source. */
+static void check_figure_sources(const char *dir)
+{
+    static const char *const files[] = {"energy_types.dat", "energy_types.gp", "power.dat",
+                                        "power.gp"};
+    for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", dir, files[k]);
+        assert_true(exists(p));
+    }
+    char p[600];
+    snprintf(p, sizeof p, "%s/energy_types.dat", dir);
+    char *text = read_text(p);
+    assert_non_null(strstr(text, "[source: estimate]"));
+    assert_non_null(strstr(text, "\nconv "));
+    free(text);
+    snprintf(p, sizeof p, "%s/power.gp", dir);
+    text = read_text(p);
+    assert_non_null(strstr(text, "power during the training steps [source: estimate]"));
+    assert_non_null(strstr(text, "set terminal svg"));
+    free(text);
+}
+
+static void test_figures_with_gnuplot(void **state)
+{
+    (void)state;
+    if (!have_gnuplot()) {
+        print_message("skipped: gnuplot is not installed (apt-get install gnuplot-nox)\n");
+        skip();
+    }
+    char args[1024];
+    const char *dir = path_of("fig");
+    snprintf(args, sizeof args, TRAIN_FLAGS " --energy estimate --out %s", dir);
+    assert_int_equal(jg_cli_run(NULL, args, 0, out), 0);
+    assert_non_null(strstr(out, "figures: "));
+    assert_null(strstr(out, "gnuplot not found"));
+    check_figure_sources(dir);
+    assert_png(path_of("fig/energy_types.png"));
+    assert_png(path_of("fig/power.png"));
+    char *svg = read_text(path_of("fig/power.svg"));
+    assert_non_null(strstr(svg, "<svg"));
+    free(svg);
+    assert_true(exists(path_of("fig/energy_types.svg")));
+}
+
+/* No gnuplot on PATH: the run succeeds, says so in one line, and leaves the
+ * data and scripts. Also the idle baseline in the text tables. */
+static void test_figures_without_gnuplot(void **state)
+{
+    (void)state;
+    char args[1024];
+    const char *dir = path_of("nofig");
+    snprintf(args, sizeof args, "profile " FLAGS " --batches 3 --batch 16 --energy estimate "
+             "--idle-watts 5 --idle-seconds 0.3 --out %s", dir);
+    assert_int_equal(jg_cli_run("PATH=/nonexistent", args, 1, out), 0);
+    char line[700];
+    snprintf(line, sizeof line, NO_GNUPLOT_LINE "%s\n", dir);
+    assert_non_null(strstr(out, line));
+    check_figure_sources(dir);
+    assert_false(exists(path_of("nofig/energy_types.png")));
+    assert_false(exists(path_of("nofig/power.png")));
+    assert_true(exists(path_of("nofig/energy_types.csv")));
+    assert_true(exists(path_of("nofig/energy_trace.jsonl")));
+    assert_non_null(strstr(out, "  idle: "));
+    assert_non_null(strstr(out, " W (estimate: the estimate's modelled idle, not a "));
+    assert_non_null(strstr(out, "net J"));
+}
+
+static void test_train_idle_baseline(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, TRAIN_FLAGS " --energy estimate --idle-seconds 0.3 --out %s",
+             path_of("idle"));
+    assert_int_equal(jg_cli_run(NULL, args, 1, out), 0);
+    char *text = read_text(path_of("idle/summary.json"));
+    cJSON *s = cJSON_Parse(text);
+    free(text);
+    assert_non_null(s);
+    const cJSON *en = get(s, "energy");
+    check_energy(en, "estimate", STEPS, STEPS * BATCH, 1);
+    // Asleep, the estimate counts only CPU time (idle model 0 W): its wake-ups, about
+    // 0.005 W here, up to OpenMP workers still spin-waiting on a loaded machine.
+    check_idle(en, 0, IDLE_CPU_MAX_W);
+    assert_string_equal(str(en, "idle_source"), "estimate");
+    assert_non_null(strstr(str(en, "notes"), "not a measurement"));
+    cJSON_Delete(s);
+    // The CSVs carry the net column, filled.
+    text = read_text(path_of("idle/energy_types.csv"));
+    assert_true(!strncmp(text, TYPES_HEADER, strlen(TYPES_HEADER)));
+    assert_null(strstr(text, ",1,,")); /* valid rows have a net_joules value */
+    free(text);
+}
+
+static void test_profile_idle_json(void **state)
+{
+    (void)state;
+    assert_int_equal(jg_cli_run(NULL, "profile " FLAGS " --batches 4 --batch 32 --energy "
+                                      "estimate --idle-watts 5 --idle-seconds 0.3 --json",
+                                0, out),
+                     0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    const cJSON *en = get(j, "energy");
+    check_energy(en, "estimate", 4, 4 * BATCH, 1);
+    // The estimate's idle model (5 W) plus CPU time as above.
+    check_idle(en, IDLE_WATTS - 1e-6, IDLE_WATTS + IDLE_CPU_MAX_W);
+    assert_true(num(en, "net_total_j") < num(en, "total_j"));
+    cJSON_Delete(j);
+}
+
+static void test_idle_usage(void **state)
+{
+    (void)state;
+    assert_int_equal(jg_cli_run(NULL, "train --idle-seconds -1", 1, out), 2);
+    assert_non_null(strstr(out, "--idle-seconds"));
+    assert_int_equal(jg_cli_run(NULL, "train --idle-seconds 1 --energy off", 1, out), 2);
+    assert_non_null(strstr(out, "--idle-seconds needs an energy source"));
+    assert_int_equal(jg_cli_run(NULL, "profile --idle-seconds x", 1, out), 2);
+    assert_int_equal(jg_cli_run(NULL, "profile --energy rapl --idle-watts 3", 1, out), 2);
+    assert_non_null(strstr(out, "--idle-watts applies to the estimate source only"));
+}
+
 static void test_energy_off_writes_nothing(void **state)
 {
     (void)state;
@@ -307,6 +509,8 @@ static void test_energy_off_writes_nothing(void **state)
     assert_false(exists(path_of("off/energy_types.csv")));
     assert_false(exists(path_of("off/energy_trace.jsonl")));
     assert_false(exists(path_of("off/energy_trace.jsonl.part")));
+    assert_false(exists(path_of("off/energy_types.gp")));
+    assert_false(exists(path_of("off/power.png")));
     char *text = read_text(path_of("off/summary.json"));
     cJSON *s = cJSON_Parse(text);
     free(text);
@@ -341,7 +545,7 @@ static void test_profile_json(void **state)
     const double seconds = num(j, "seconds");
     assert_true(seconds > 0);
     const cJSON *en = get(j, "energy");
-    check_energy(en, "estimate", 4, 4 * BATCH);
+    check_energy(en, "estimate", 4, 4 * BATCH, 0);
     assert_true(num(en, "seconds") == seconds);
     assert_true(num(j, "batches") == 4);
     cJSON_Delete(j);
@@ -371,6 +575,11 @@ int main(void)
         cmocka_unit_test(test_train_prints_tables),
         cmocka_unit_test(test_profile_json),
         cmocka_unit_test(test_profile_text_and_usage),
+        cmocka_unit_test(test_train_idle_baseline),
+        cmocka_unit_test(test_profile_idle_json),
+        cmocka_unit_test(test_idle_usage),
+        cmocka_unit_test(test_figures_with_gnuplot),
+        cmocka_unit_test(test_figures_without_gnuplot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
