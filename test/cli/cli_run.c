@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli_run.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+
+#include <cjson/cJSON.h>
 
 #include "harness.h"
 
@@ -25,4 +30,61 @@ int jg_cli_count_lines(const char *s)
     int n = 0;
     for (; *s; s++) n += *s == '\n';
     return n;
+}
+
+static char scratch_root[256];
+
+static void scratch_cleanup(void)
+{
+    if (scratch_root[0]) jg_test_rm_rf(scratch_root);
+}
+
+const char *jg_cli_path(const char *rel)
+{
+    static char ring[8][512];
+    static int next;
+    if (!scratch_root[0]) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(scratch_root, sizeof scratch_root, "%s/jg_cli_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(scratch_root)) fail_msg("mkdtemp: %s", strerror(errno));
+        atexit(scratch_cleanup);
+    }
+    char *p = ring[next++ % 8];
+    snprintf(p, 512, "%s/%s", scratch_root, rel);
+    return p;
+}
+
+char *jg_cli_read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    const long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = jg_test_alloc_bytes((size_t)n + 1);
+    if (n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n) fail_msg("short read %s", path);
+    p[n] = '\0';
+    fclose(f);
+    return p;
+}
+
+const cJSON *jg_cli_json_get(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) fail_msg("no \"%s\"", key);
+    return v;
+}
+
+double jg_cli_json_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = jg_cli_json_get(o, key);
+    if (!cJSON_IsNumber(v)) fail_msg("\"%s\" is not a number", key);
+    return v->valuedouble;
+}
+
+const char *jg_cli_json_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = jg_cli_json_get(o, key);
+    if (!cJSON_IsString(v)) fail_msg("\"%s\" is not a string", key);
+    return v->valuestring;
 }

@@ -13,4 +13,19 @@ int jg_cli_run(const char *env, const char *args, int merge_stderr, char *out);
 /* Newlines in s. */
 int jg_cli_count_lines(const char *s);
 
+/* tmpdir/rel, where tmpdir is one mkdtemp directory per test program
+ * ($TMPDIR or /tmp, prefix jg_cli_), removed at exit. The result lives in
+ * one of 8 rotating buffers. */
+const char *jg_cli_path(const char *rel);
+
+/* The whole file, NUL-terminated (free it); the test fails if unreadable. */
+char *jg_cli_read_text(const char *path);
+
+/* Members of a cJSON object; the test fails when the key is missing or of
+ * another type. */
+struct cJSON;
+const struct cJSON *jg_cli_json_get(const struct cJSON *o, const char *key);
+double jg_cli_json_num(const struct cJSON *o, const char *key);
+const char *jg_cli_json_str(const struct cJSON *o, const char *key);
+
 #endif

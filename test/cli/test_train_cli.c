@@ -41,28 +41,6 @@
 #define WAIT_TIMEOUT_S 120.0
 
 static char out[JG_CLI_OUT_MAX];
-static char root[256];
-
-static void cleanup(void)
-{
-    if (root[0]) jg_test_rm_rf(root);
-}
-
-/* root/rel in one of a few rotating buffers. */
-static const char *path_of(const char *rel)
-{
-    static char ring[8][512];
-    static int next;
-    if (!root[0]) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(root, sizeof root, "%s/jg_train_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(root)) fail_msg("mkdtemp: %s", strerror(errno));
-        atexit(cleanup);
-    }
-    char *p = ring[next++ % 8];
-    snprintf(p, 512, "%s/%s", root, rel);
-    return p;
-}
 
 /* Runs `joulegrad <args>`; returns the exit code. */
 static int run(int merge_stderr, const char *fmt, ...)
@@ -76,23 +54,9 @@ static int run(int merge_stderr, const char *fmt, ...)
     return jg_cli_run(NULL, args, merge_stderr, out);
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    const long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = jg_test_alloc_bytes((size_t)n + 1);
-    if (n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n) fail_msg("short read %s", path);
-    p[n] = '\0';
-    fclose(f);
-    return p;
-}
-
 static cJSON *read_json(const char *path)
 {
-    char *text = read_text(path);
+    char *text = jg_cli_read_text(path);
     cJSON *j = cJSON_Parse(text);
     free(text);
     if (!j) fail_msg("%s is not JSON", path);
@@ -102,7 +66,7 @@ static cJSON *read_json(const char *path)
 /* Rows of epochs.csv after its header. */
 static int csv_rows(const char *path)
 {
-    char *text = read_text(path);
+    char *text = jg_cli_read_text(path);
     assert_non_null(strstr(text, "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,"
                                  "seconds,images\n"));
     const int rows = jg_cli_count_lines(text) - 1;
@@ -110,40 +74,19 @@ static int csv_rows(const char *path)
     return rows;
 }
 
-static const cJSON *get(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v) fail_msg("summary lacks \"%s\"", key);
-    return v;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = get(o, key);
-    if (!cJSON_IsNumber(v)) fail_msg("\"%s\" is not a number", key);
-    return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-    const cJSON *v = get(o, key);
-    if (!cJSON_IsString(v)) fail_msg("\"%s\" is not a string", key);
-    return v->valuestring;
-}
-
 /* Every field summary.json promises, with sane types and values. */
 static void check_summary(const cJSON *s, const char *model, int epochs, int n_train,
                           int n_val, int n_test, int classes)
 {
-    assert_string_equal(str(s, "model"), model);
-    assert_non_null(strstr(str(s, "spec"), "linear(10)"));
-    const double acc = num(s, "test_accuracy");
+    assert_string_equal(jg_cli_json_str(s, "model"), model);
+    assert_non_null(strstr(jg_cli_json_str(s, "spec"), "linear(10)"));
+    const double acc = jg_cli_json_num(s, "test_accuracy");
     assert_true(acc >= 0 && acc <= 1);
-    assert_true(num(s, "test_loss") > 0);
-    const cJSON *ca = get(s, "class_accuracy");
+    assert_true(jg_cli_json_num(s, "test_loss") > 0);
+    const cJSON *ca = jg_cli_json_get(s, "class_accuracy");
     assert_true(cJSON_IsObject(ca));
     assert_int_equal(cJSON_GetArraySize(ca), classes);
-    const cJSON *conf = get(s, "confusion");
+    const cJSON *conf = jg_cli_json_get(s, "confusion");
     assert_int_equal(cJSON_GetArraySize(conf), classes);
     double total = 0, diag = 0;
     for (int k = 0; k < classes; k++) {
@@ -157,44 +100,44 @@ static void check_summary(const cJSON *s, const char *model, int epochs, int n_t
     }
     assert_true(total == n_test);
     assert_true(fabs(diag / total - acc) < 1e-12);
-    assert_true(num(s, "epochs") == epochs);
-    assert_true(cJSON_IsBool(get(s, "stopped_early")));
-    assert_true(num(s, "train_seconds") > 0);
-    assert_true(num(s, "seconds_per_epoch") > 0);
-    assert_true(num(s, "images_per_second") > 0);
-    assert_true(strlen(str(s, "isa")) > 0);
-    assert_true(num(s, "threads") >= 1);
-    assert_true(num(s, "seed") >= 0);
-    const cJSON *opt = get(s, "optimizer");
-    assert_string_equal(str(opt, "kind"), "adam");
-    assert_true(num(opt, "lr") == 0.001);
-    assert_true(num(opt, "beta1") == 0.9 && num(opt, "beta2") == 0.999);
-    assert_true(num(opt, "eps") == 1e-8 && num(opt, "weight_decay") == 0);
-    assert_true(num(opt, "momentum") == 0 && cJSON_IsBool(get(opt, "nesterov")));
-    assert_string_equal(str(opt, "schedule"), "constant");
-    num(opt, "step_size");
-    num(opt, "gamma");
-    num(opt, "min_lr");
-    assert_true(num(s, "batch") >= 1);
-    assert_true(num(s, "train_images") == n_train);
-    assert_true(num(s, "val_images") == n_val);
-    assert_true(num(s, "test_images") == n_test);
-    const cJSON *data = get(s, "data");
-    str(data, "name");
-    str(data, "dir");
-    assert_int_equal(cJSON_GetArraySize(get(data, "mean")), 1);
-    const cJSON *sd = get(data, "std");
+    assert_true(jg_cli_json_num(s, "epochs") == epochs);
+    assert_true(cJSON_IsBool(jg_cli_json_get(s, "stopped_early")));
+    assert_true(jg_cli_json_num(s, "train_seconds") > 0);
+    assert_true(jg_cli_json_num(s, "seconds_per_epoch") > 0);
+    assert_true(jg_cli_json_num(s, "images_per_second") > 0);
+    assert_true(strlen(jg_cli_json_str(s, "isa")) > 0);
+    assert_true(jg_cli_json_num(s, "threads") >= 1);
+    assert_true(jg_cli_json_num(s, "seed") >= 0);
+    const cJSON *opt = jg_cli_json_get(s, "optimizer");
+    assert_string_equal(jg_cli_json_str(opt, "kind"), "adam");
+    assert_true(jg_cli_json_num(opt, "lr") == 0.001);
+    assert_true(jg_cli_json_num(opt, "beta1") == 0.9 && jg_cli_json_num(opt, "beta2") == 0.999);
+    assert_true(jg_cli_json_num(opt, "eps") == 1e-8 && jg_cli_json_num(opt, "weight_decay") == 0);
+    assert_true(jg_cli_json_num(opt, "momentum") == 0 && cJSON_IsBool(jg_cli_json_get(opt, "nesterov")));
+    assert_string_equal(jg_cli_json_str(opt, "schedule"), "constant");
+    jg_cli_json_num(opt, "step_size");
+    jg_cli_json_num(opt, "gamma");
+    jg_cli_json_num(opt, "min_lr");
+    assert_true(jg_cli_json_num(s, "batch") >= 1);
+    assert_true(jg_cli_json_num(s, "train_images") == n_train);
+    assert_true(jg_cli_json_num(s, "val_images") == n_val);
+    assert_true(jg_cli_json_num(s, "test_images") == n_test);
+    const cJSON *data = jg_cli_json_get(s, "data");
+    jg_cli_json_str(data, "name");
+    jg_cli_json_str(data, "dir");
+    assert_int_equal(cJSON_GetArraySize(jg_cli_json_get(data, "mean")), 1);
+    const cJSON *sd = jg_cli_json_get(data, "std");
     assert_int_equal(cJSON_GetArraySize(sd), 1);
     assert_true(cJSON_GetArrayItem(sd, 0)->valuedouble > 0);
-    assert_true(strlen(str(s, "joulegrad_version")) > 0);
-    const cJSON *en = get(s, "energy");
-    const char *src = str(en, "source");
+    assert_true(strlen(jg_cli_json_str(s, "joulegrad_version")) > 0);
+    const cJSON *en = jg_cli_json_get(s, "energy");
+    const char *src = jg_cli_json_str(en, "source");
     if (strcmp(src, "off") != 0) {
         assert_true(!strcmp(src, "rapl") || !strcmp(src, "estimate"));
-        const cJSON *j = get(en, "total_j");
+        const cJSON *j = jg_cli_json_get(en, "total_j");
         assert_true(cJSON_IsNull(j) || (cJSON_IsNumber(j) && j->valuedouble >= 0));
-        assert_true(num(en, "seconds") > 0);
-        str(en, "status");
+        assert_true(jg_cli_json_num(en, "seconds") > 0);
+        jg_cli_json_str(en, "status");
     }
 }
 
@@ -228,7 +171,7 @@ static void assert_same_weights(const char *a, const char *b)
 static const char *reference_run(void)
 {
     static int done;
-    const char *dir = path_of("ref3");
+    const char *dir = jg_cli_path("ref3");
     if (!done) {
         assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 3 --out %s", dir), 0);
         done = 1;
@@ -313,16 +256,16 @@ static void test_models(void **state)
     assert_int_equal(run(0, "models --json"), 0);
     cJSON *j = cJSON_Parse(out);
     assert_non_null(j);
-    const cJSON *in = get(j, "input");
-    assert_true(num(in, "c") == 1 && num(in, "h") == 28 && num(in, "classes") == 10);
-    const cJSON *list = get(j, "models");
+    const cJSON *in = jg_cli_json_get(j, "input");
+    assert_true(jg_cli_json_num(in, "c") == 1 && jg_cli_json_num(in, "h") == 28 && jg_cli_json_num(in, "classes") == 10);
+    const cJSON *list = jg_cli_json_get(j, "models");
     assert_true(cJSON_GetArraySize(list) >= 2);
     const cJSON *d = cJSON_GetArrayItem(list, 0);
-    assert_string_equal(str(d, "name"), "default");
-    assert_non_null(strstr(str(d, "spec"), "linear(10)"));
+    assert_string_equal(jg_cli_json_str(d, "name"), "default");
+    assert_non_null(strstr(jg_cli_json_str(d, "spec"), "linear(10)"));
     // conv 1->32 3x3, conv 32->64 3x3, linear 3136->128, linear 128->10 (with biases).
-    assert_true(num(d, "params") == 320 + 18496 + 401536 + 1290);
-    assert_true(num(d, "forward_flops_per_image") > 1e6);
+    assert_true(jg_cli_json_num(d, "params") == 320 + 18496 + 401536 + 1290);
+    assert_true(jg_cli_json_num(d, "forward_flops_per_image") > 1e6);
     cJSON_Delete(j);
     assert_int_equal(run(0, "models"), 0);
     assert_non_null(strstr(out, "lenet5"));
@@ -332,30 +275,30 @@ static void test_models(void **state)
 static void test_synthetic_run(void **state)
 {
     (void)state;
-    const char *dir = path_of("syn");
+    const char *dir = jg_cli_path("syn");
     assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 2 --val-fraction 0.125 --patience 5 "
                             "--train-limit 2048 --out %s", dir), 0);
     char p[600];
     snprintf(p, sizeof p, "%s/summary.json", dir);
     cJSON *s = read_json(p);
     check_summary(s, SYN_SPEC, 2, 1792, 256, 500, 10);
-    assert_true(num(s, "test_accuracy") > 0.5);  // the blobs are easy
-    assert_string_equal(str(get(s, "energy"), "source"), "off");
+    assert_true(jg_cli_json_num(s, "test_accuracy") > 0.5);  // the blobs are easy
+    assert_string_equal(jg_cli_json_str(jg_cli_json_get(s, "energy"), "source"), "off");
     snprintf(p, sizeof p, "%s/epochs.csv", dir);
     assert_int_equal(csv_rows(p), 2);
-    char *csv = read_text(p);
+    char *csv = jg_cli_read_text(p);
     assert_null(strstr(csv, ",,"));  // validation columns are filled
     free(csv);
 
     // eval reproduces the summary's figures exactly (same batches).
-    const double acc = num(s, "test_accuracy"), loss = num(s, "test_loss");
+    const double acc = jg_cli_json_num(s, "test_accuracy"), loss = jg_cli_json_num(s, "test_loss");
     assert_int_equal(run(0, "eval --checkpoint %s/checkpoint.jgc --test-limit 500 --threads 2 "
                             "--json", dir), 0);
     cJSON *e = cJSON_Parse(out);
     assert_non_null(e);
-    assert_true(num(e, "test_accuracy") == acc);
-    assert_true(num(e, "test_loss") == loss);
-    assert_true(num(e, "test_images") == 500);
+    assert_true(jg_cli_json_num(e, "test_accuracy") == acc);
+    assert_true(jg_cli_json_num(e, "test_loss") == loss);
+    assert_true(jg_cli_json_num(e, "test_images") == 500);
     cJSON_Delete(e);
     assert_int_equal(run(0, "eval --checkpoint %s/checkpoint.jgc --test-limit 500", dir), 0);
     assert_non_null(strstr(out, "test accuracy"));
@@ -363,7 +306,7 @@ static void test_synthetic_run(void **state)
     cJSON_Delete(s);
 
     // predict on a PNG: one line with the top 3 classes.
-    const char *png = path_of("blob.png");
+    const char *png = jg_cli_path("blob.png");
     unsigned char px[20 * 20];
     for (int i = 0; i < 20 * 20; i++) px[i] = (unsigned char)(25 + (i % 20 < 10 ? 200 : 0));
     assert_true(stbi_write_png(png, 20, 20, 1, px, 20) != 0);
@@ -372,7 +315,7 @@ static void test_synthetic_run(void **state)
     assert_non_null(strstr(out, png));
     assert_non_null(strstr(out, "class "));
     assert_non_null(strstr(out, "%"));
-    const char *junk = path_of("junk.png");
+    const char *junk = jg_cli_path("junk.png");
     FILE *f = fopen(junk, "wb");
     assert_non_null(f);
     fputs("not a png", f);
@@ -389,7 +332,7 @@ static void test_synthetic_run(void **state)
 static void test_resume_matches_straight(void **state)
 {
     (void)state;
-    const char *a = path_of("straight2"), *b = path_of("resumed2");
+    const char *a = jg_cli_path("straight2"), *b = jg_cli_path("resumed2");
     assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 2 --out %s", a), 0);
     assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 1 --out %s", b), 0);
     char pb[600];
@@ -430,9 +373,9 @@ static void test_resume_matches_straight(void **state)
     snprintf(pa, sizeof pa, "%s/summary.json", a);
     snprintf(pb, sizeof pb, "%s/summary.json", b);
     cJSON *sa = read_json(pa), *sb = read_json(pb);
-    assert_true(num(sa, "test_accuracy") == num(sb, "test_accuracy"));
-    assert_true(num(sa, "test_loss") == num(sb, "test_loss"));
-    assert_true(cJSON_IsTrue(get(sb, "resumed")));
+    assert_true(jg_cli_json_num(sa, "test_accuracy") == jg_cli_json_num(sb, "test_accuracy"));
+    assert_true(jg_cli_json_num(sa, "test_loss") == jg_cli_json_num(sb, "test_loss"));
+    assert_true(cJSON_IsTrue(jg_cli_json_get(sb, "resumed")));
     cJSON_Delete(sa);
     cJSON_Delete(sb);
 }
@@ -490,8 +433,8 @@ static void test_kill9_resume(void **state)
 {
     (void)state;
     const char *ref = reference_run();
-    const char *dir = path_of("killed");
-    const int status = interrupt_run(dir, path_of("killed.err"), SIGKILL);
+    const char *dir = jg_cli_path("killed");
+    const int status = interrupt_run(dir, jg_cli_path("killed.err"), SIGKILL);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     // The checkpoint left behind is complete and from before the kill.
     char ck[600];
@@ -512,11 +455,11 @@ static void test_sigint_resume(void **state)
 {
     (void)state;
     const char *ref = reference_run();
-    const char *dir = path_of("interrupted"), *errfile = path_of("interrupted.err");
+    const char *dir = jg_cli_path("interrupted"), *errfile = jg_cli_path("interrupted.err");
     const int status = interrupt_run(dir, errfile, SIGINT);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 130);
-    char *err = read_text(errfile);
+    char *err = jg_cli_read_text(errfile);
     assert_int_equal(jg_cli_count_lines(err), 1);
     assert_non_null(strstr(err, "interrupted"));
     assert_non_null(strstr(err, "--resume"));
@@ -546,7 +489,7 @@ static void test_corrupt_checkpoint(void **state)
         assert_int_equal(fread(good, 1, len, f), len);
         fclose(f);
     }
-    const char *bad = path_of("bad.jgc");
+    const char *bad = jg_cli_path("bad.jgc");
     const struct {
         size_t len;
         size_t flip; /* byte to flip, or len for none */
@@ -564,10 +507,10 @@ static void test_corrupt_checkpoint(void **state)
         assert_int_equal(run(1, "predict --checkpoint %s %s", bad, bad), 1);
         assert_int_equal(jg_cli_count_lines(out), 1);
     }
-    assert_int_equal(run(1, "eval --checkpoint %s", path_of("missing.jgc")), 1);
+    assert_int_equal(run(1, "eval --checkpoint %s", jg_cli_path("missing.jgc")), 1);
     assert_int_equal(jg_cli_count_lines(out), 1);
     // --resume of a directory without a checkpoint.
-    assert_int_equal(run(1, "train " SYN_FLAGS " --resume --out %s", path_of("nothing")), 1);
+    assert_int_equal(run(1, "train " SYN_FLAGS " --resume --out %s", jg_cli_path("nothing")), 1);
     assert_int_equal(jg_cli_count_lines(out), 1);
     free(good);
 }
@@ -581,7 +524,7 @@ static void test_fashion_mnist(void **state)
                       "dataset-fashion-mnist)\n");
         skip();
     }
-    const char *dir = path_of("fm");
+    const char *dir = jg_cli_path("fm");
     assert_int_equal(run(1, "train --epochs 1 --train-limit 2000 --test-limit 1000 --out %s",
                          dir), 0);
     assert_non_null(strstr(out, "Ankle boot"));
@@ -589,10 +532,10 @@ static void test_fashion_mnist(void **state)
     snprintf(p, sizeof p, "%s/summary.json", dir);
     cJSON *s = read_json(p);
     check_summary(s, "default", 1, 2000, 0, 1000, 10);
-    const double acc = num(s, "test_accuracy");
+    const double acc = jg_cli_json_num(s, "test_accuracy");
     if (!(acc > FM_MIN_ACCURACY)) fail_msg("test accuracy %.4f <= %.2f", acc, FM_MIN_ACCURACY);
-    assert_true(num(get(s, "class_accuracy"), "T-shirt/top") >= 0);
-    assert_string_equal(str(get(s, "data"), "name"), "fashion-mnist");
+    assert_true(jg_cli_json_num(jg_cli_json_get(s, "class_accuracy"), "T-shirt/top") >= 0);
+    assert_string_equal(jg_cli_json_str(jg_cli_json_get(s, "data"), "name"), "fashion-mnist");
     snprintf(p, sizeof p, "%s/epochs.csv", dir);
     assert_int_equal(csv_rows(p), 1);
 
@@ -600,12 +543,12 @@ static void test_fashion_mnist(void **state)
                      0);
     cJSON *e = cJSON_Parse(out);
     assert_non_null(e);
-    assert_true(num(e, "test_accuracy") == acc);
+    assert_true(jg_cli_json_num(e, "test_accuracy") == acc);
     cJSON_Delete(e);
     cJSON_Delete(s);
 
     // A trouser-like PNG: two vertical bars on black.
-    const char *png = path_of("trouser.png");
+    const char *png = jg_cli_path("trouser.png");
     unsigned char px[28 * 28] = {0};
     for (int y = 2; y < 26; y++)
         for (int x = 8; x < 20; x++)
