@@ -95,7 +95,11 @@ static void check_energy(const cJSON *en, const char *source, int steps, int ima
     if (!strcmp(source, "estimate")) assert_string_equal(method, "exact");
     assert_true(cJSON_IsBool(jg_cli_json_get(en, "aggregated")));
     const double closure = jg_cli_json_num(en, "closure");
-    assert_true(closure > 0.5 && closure <= 1.0 + 1e-9);
+    /* The regions lie inside the step's bracket, but every read is rounded
+     * down to whole microjoules (as a RAPL counter is to its unit), so with
+     * ~50 region boundaries per step the sum of regions can exceed the step
+     * by a few counts. The issue's bound is closure within 2%. */
+    assert_true(closure > 0.5 && closure <= 1.02);
     if (!strcmp(source, "estimate")) assert_true(jg_cli_json_num(en, "assumed_w_per_core") > 0);
 
     const cJSON *bt = jg_cli_json_get(en, "by_type");
@@ -139,9 +143,10 @@ static void check_idle(const cJSON *en, double lo_w, double hi_w)
     assert_true(jg_cli_json_num(en, "idle_min_w") <= idle_w + 1e-9 && idle_w <= jg_cli_json_num(en, "idle_max_w") + 1e-9);
     assert_true(jg_cli_json_num(en, "idle_slices") == 3); /* 0.3 s in 0.1 s slices */
     const double idle_s = jg_cli_json_num(en, "idle_seconds");
-    /* the window is measured, not assumed: on a loaded machine sleeps
-     * overshoot, so the upper bound is only a sanity check */
-    assert_true(idle_s >= IDLE_S - 1e-3 && idle_s < IDLE_S + 10.0);
+    /* the window is measured between the first and last meter reads, not
+     * assumed: on a loaded machine the first read can come late (the window
+     * shrinks) and sleeps overshoot, so the bounds are sanity checks only */
+    assert_true(idle_s > 0.5 * IDLE_S && idle_s < IDLE_S + 10.0);
     const double total = jg_cli_json_num(en, "total_j"), seconds = jg_cli_json_num(en, "seconds");
     assert_true(fabs(jg_cli_json_num(en, "net_total_j") - (total - idle_w * seconds)) <= NET_ATOL);
     const cJSON *bt = jg_cli_json_get(en, "by_type");
