@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jg_tuning.h - hyperparameter tuning with energy as a first-class metric:
+ * search spaces, proposal strategies (grid, random/quasi-random, Bayesian
+ * optimisation with a Gaussian process) and an append-only trial log.
+ *
+ * Contract: every function that can fail returns 0 or a negative errno and
+ * fills a caller-provided jg_tune_error_t (may be NULL) with one line; nothing
+ * prints or exits. Every strategy is seeded: the same seed gives the same
+ * proposals on every run.
+ */
+#ifndef JG_TUNING_H
+#define JG_TUNING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    char msg[256];
+} jg_tune_error_t;
+
+/* ---- search spaces, grid and random strategies, trial log ---------------- */
+
+/*
+ * Search space: a comma-separated list of dimensions (docs/tuning.md has the
+ * grammar), e.g. "lr=log:1e-5:1e-1,beta1=0.1:0.999,batch=int:32:512,
+ * opt=cat:adam|sgd". Bounds are inclusive.
+ *
+ * A point is one double per dimension, in the space's order: the value itself
+ * for lin/log/int dimensions (ints hold an exact integer), the 0-based
+ * category index for cat dimensions.
+ *
+ * Unit cube: u in [0,1] per dimension.
+ *   lin: u = (x - lo) / (hi - lo)
+ *   log: u = (ln x - ln lo) / (ln hi - ln lo)
+ *   int: the n = hi - lo + 1 integers own equal cells; x -> cell centre
+ *        (x - lo + 0.5) / n, u -> lo + min(floor(u n), n - 1)
+ *   cat: same as int over the category indices 0..n-1
+ * so to_unit(from_unit(u)) == u exactly only for lin/log; from_unit(to_unit(x))
+ * == x for every kind (up to rounding for lin/log).
+ */
+#define JG_TUNE_MAX_DIMS 20   /* also the Sobol table size */
+#define JG_TUNE_MAX_CATS 32
+#define JG_TUNE_NAME_MAX 32   /* dimension and category names, incl. NUL */
+#define JG_TUNE_SPACE_TEXT_MAX 22528 /* canonical text, incl. NUL (worst case) */
+
+typedef enum {
+    JG_TUNE_LIN = 0, /* float, linear scale */
+    JG_TUNE_LOG,     /* float, log scale, lo > 0 */
+    JG_TUNE_INT,     /* integer, linear scale */
+    JG_TUNE_CAT,     /* categorical */
+} jg_tune_kind_t;
+
+typedef struct {
+    char name[JG_TUNE_NAME_MAX];
+    jg_tune_kind_t kind;
+    double lo, hi; /* inclusive; cat: 0 and n_cats - 1 */
+    int n_cats;    /* cat only */
+    char cats[JG_TUNE_MAX_CATS][JG_TUNE_NAME_MAX];
+} jg_tune_dim_t;
+
+typedef struct {
+    int n_dims;
+    jg_tune_dim_t dims[JG_TUNE_MAX_DIMS];
+} jg_tune_space_t;
+
+typedef struct {
+    double v[JG_TUNE_MAX_DIMS]; /* (n_dims) values; cat = category index */
+} jg_tune_point_t;
+
+/* Parses text into *space. Errors say "space:1:COL: what 'token' ..."
+ * (COL 1-based, the token's first character): -EINVAL. */
+int jg_tune_space_parse(jg_tune_space_t *space, const char *text,
+                        jg_tune_error_t *err);
+/* Canonical text (parses back to the same space): "name=kind:lo:hi" with
+ * kind lin|log|int, shortest round-trip numbers, "name=cat:a|b". -ENOSPC if
+ * it does not fit in len bytes. */
+int jg_tune_space_format(const jg_tune_space_t *space, char *buf, size_t len);
+/* FNV-1a 64 of the canonical text: stable across runs and machines. */
+uint64_t jg_tune_space_hash(const jg_tune_space_t *space);
+/* Index of the dimension called name, or -1. */
+int jg_tune_space_find(const jg_tune_space_t *space, const char *name);
+
+/* 0 if p is inside the space (finite, in bounds, ints integral, valid
+ * category index), else -EINVAL naming the dimension. */
+int jg_tune_point_check(const jg_tune_space_t *space, const jg_tune_point_t *p,
+                        jg_tune_error_t *err);
+/* u (n_dims) = unit-cube image of p; -EINVAL if p fails jg_tune_point_check. */
+int jg_tune_space_to_unit(const jg_tune_space_t *space, const jg_tune_point_t *p,
+                          double *u, jg_tune_error_t *err);
+/* p = point for u (n_dims); u is clamped to [0,1]; -EINVAL if u has a NaN. */
+int jg_tune_space_from_unit(const jg_tune_space_t *space, const double *u,
+                            jg_tune_point_t *p, jg_tune_error_t *err);
+/* Writes "lr=0.001,batch=64,opt=adam" (%.6g floats, exact ints) into buf,
+ * truncated to len (for progress lines). */
+void jg_tune_point_format(const jg_tune_space_t *space, const jg_tune_point_t *p,
+                          char *buf, size_t len);
+
+/*
+ * Proposal strategies without feedback: proposal i depends only on (space,
+ * seed, i) (and grid points), so a resumed study proposes exactly what an
+ * uninterrupted one would.
+ *   "grid"   - grid_points per float dimension (lin: evenly spaced, log:
+ *              geometrically spaced, both bounds included), ints: the rounded
+ *              values deduplicated, cats: every category; the full product
+ *              enumerated in a seeded Fisher-Yates order. Proposals past the
+ *              end return -ERANGE.
+ *   "random" - i.i.d. uniform in the unit cube (xoshiro256** seeded from
+ *              splitmix64(seed, i)), mapped with from_unit.
+ *   "sobol"  - Sobol sequence (Joe-Kuo direction numbers, up to 20 dims) in
+ *              Gray-code order with a seeded random digital shift; the first
+ *              2^m points stratify every 1-D projection into 2^m cells.
+ */
+typedef struct jg_tune_strategy jg_tune_strategy_t;
+
+#define JG_TUNE_GRID_POINTS_DEFAULT 5
+#define JG_TUNE_GRID_MAX 1000000 /* cap on the enumerated grid */
+
+/* name: "grid" | "random" | "sobol"; grid_points in [2, 1000] (grid only,
+ * 0 = default). Copies the space. */
+int jg_tune_strategy_create(jg_tune_strategy_t **out, const char *name,
+                            const jg_tune_space_t *space, uint64_t seed,
+                            int grid_points, jg_tune_error_t *err);
+void jg_tune_strategy_destroy(jg_tune_strategy_t *s);
+/* p = proposal number i (0-based). -ERANGE past the grid, -EINVAL if i < 0. */
+int jg_tune_strategy_propose(jg_tune_strategy_t *s, int64_t i,
+                             jg_tune_point_t *p, jg_tune_error_t *err);
+/* Number of distinct proposals: grid size, or -1 for unbounded strategies. */
+int64_t jg_tune_strategy_size(const jg_tune_strategy_t *s);
+const char *jg_tune_strategy_name(const jg_tune_strategy_t *s);
+
+/*
+ * Trial log: append-only JSON Lines. Line 1 is the header
+ *   {"type":"header","version":1,"space":CANONICAL,"space_hash":"16 hex",
+ *    "model":..,"strategy":..,"seed":"decimal u64","created":unix_s,
+ *    "checksum":"8 hex"}
+ * then one line per finished trial
+ *   {"type":"trial","trial":i,"strategy":..,"params":{name:value|"category"},
+ *    "val_accuracy":..,"test_accuracy":..,"energy_j":..,"energy_source":..,
+ *    "seconds":..,"status":..,"checksum":"8 hex"}
+ * checksum = CRC32 (zlib) of the line's compact JSON without the checksum
+ * field (the bytes before ,"checksum": then '}'); it is always the last field.
+ * Numbers are written in the shortest form that reads back exactly. Each
+ * append opens O_APPEND, writes one line, fsyncs and closes.
+ */
+#define JG_TUNE_LOG_VERSION 1
+#define JG_TUNE_LOG_MAX_BYTES (256u << 20) /* refuse larger logs */
+
+typedef struct {
+    char model[128];
+    char strategy[32];
+    uint64_t seed;
+    int64_t created_s; /* unix time */
+} jg_tune_log_meta_t;
+
+typedef struct {
+    int64_t trial;
+    char strategy[32];
+    jg_tune_point_t params;
+    double val_accuracy;  /* [0,1] */
+    double test_accuracy; /* [0,1]; reported, never used for selection */
+    double energy_j;
+    char energy_source[32];
+    double seconds;
+    char status[16];      /* "ok", "failed", ... */
+} jg_tune_trial_t;
+
+/* Creates path with its header line (O_EXCL: -EEXIST if it exists). */
+int jg_tune_log_create(const char *path, const jg_tune_space_t *space,
+                       const jg_tune_log_meta_t *meta, jg_tune_error_t *err);
+/* Appends one trial record and fsyncs. Refuses (-EIO) a log whose last byte
+ * is not a newline: read it with repair first. */
+int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
+                       const jg_tune_trial_t *t, jg_tune_error_t *err);
+/* Reads a log written for space and model (model NULL: not checked).
+ * On success *trials (malloc'd, caller frees; NULL when none) holds the *n
+ * finished trials in file order and meta (may be NULL) the header. A bad
+ * final line (torn: no newline, bad JSON or checksum) is dropped and
+ * described in warning (empty when none); with repair != 0 the file is
+ * also truncated to its last good line so appends can continue. A bad line
+ * before that is an error naming its line (-EINVAL); a log for another
+ * space or model is refused (-EINVAL) saying what differs. */
+int jg_tune_log_read(const char *path, const jg_tune_space_t *space,
+                     const char *model, int repair, jg_tune_log_meta_t *meta,
+                     jg_tune_trial_t **trials, int64_t *n, char *warning,
+                     size_t warning_len, jg_tune_error_t *err);
+
+
+/* ---- Gaussian process and Bayesian optimisation -------------------------- */
+
+/*
+ * Everything here works in the unit cube [0,1]^d; mapping real search spaces
+ * to and from the cube is the search-space code's job.
+ *
+ * GP regression: y = f(u) + e, f ~ GP(0, k), e ~ N(0, sn2), fitted to the
+ * standardised targets ys = (y - mean(y)) / std(y) (std with 1/n; 1 when all
+ * y are equal). Kernel, Matern-5/2 with one length scale per dimension:
+ *   r = sqrt(sum_i ((u_i - v_i) / ls_i)^2),
+ *   k(u, v) = sf2 (1 + sqrt(5) r + 5/3 r^2) exp(-sqrt(5) r).
+ * Hyperparameters are stored as logs and are in standardised-y units.
+ * The Cholesky factor of K + sn2 I is retried with jitter 1e-10, 1e-9, ...,
+ * 1e-2 times the mean diagonal added, so duplicate points never fail.
+ */
+#define JG_TUNE_GP_MAX_DIM 32
+
+typedef struct {
+    double log_ls[JG_TUNE_GP_MAX_DIM]; /* log length scale per dimension */
+    double log_sf2;                    /* log signal variance */
+    double log_sn2;                    /* log noise variance */
+} jg_tune_gp_hyp_t;
+
+typedef struct jg_tune_gp jg_tune_gp_t;
+
+/* A GP on [0,1]^d (1 <= d <= JG_TUNE_GP_MAX_DIM) with default
+ * hyperparameters (ls 0.5, sf2 1, sn2 1e-4) and no data. */
+int jg_tune_gp_create(jg_tune_gp_t **gp, int d, jg_tune_error_t *err);
+void jg_tune_gp_destroy(jg_tune_gp_t *gp);
+
+/* Copies n >= 1 points u (n, d) in [0,1]^d and targets y (n), all finite,
+ * standardises y and factorises with the current hyperparameters. */
+int jg_tune_gp_set_data(jg_tune_gp_t *gp, const double *u, const double *y,
+                        int n, jg_tune_error_t *err);
+
+/* Sets the hyperparameters (logs, finite) and refactorises if data is set. */
+int jg_tune_gp_set_hyp(jg_tune_gp_t *gp, const jg_tune_gp_hyp_t *hyp,
+                       jg_tune_error_t *err);
+void jg_tune_gp_get_hyp(const jg_tune_gp_t *gp, jg_tune_gp_hyp_t *hyp);
+
+/* Jitter (absolute, standardised units) the last factorisation added. */
+double jg_tune_gp_jitter(const jg_tune_gp_t *gp);
+
+/* Log marginal likelihood of the standardised targets under hyp,
+ *   lml = -1/2 ys^T (K + sn2 I)^-1 ys - 1/2 log|K + sn2 I| - n/2 log(2 pi),
+ * and, if grad != NULL, d lml / d (log_ls[0..d-1], log_sf2, log_sn2) into
+ * grad (d + 2). hyp becomes the current hyperparameters. */
+int jg_tune_gp_lml(jg_tune_gp_t *gp, const jg_tune_gp_hyp_t *hyp, double *lml,
+                   double *grad, jg_tune_error_t *err);
+
+/* Fits the hyperparameters: maximises lml + log prior by projected gradient
+ * ascent with backtracking from a fixed start plus `restarts` seeded random
+ * starts (see docs/tuning.md for the priors and bounds), keeps the best.
+ * The result depends only on the data, seed and restarts. */
+int jg_tune_gp_fit(jg_tune_gp_t *gp, uint64_t seed, int restarts,
+                   jg_tune_error_t *err);
+
+/* Posterior at m query points uq (m, d), in the units of y: mean (m) and
+ * variance of the latent f (m, noise excluded; may be NULL). */
+int jg_tune_gp_predict(jg_tune_gp_t *gp, const double *uq, int m, double *mean,
+                       double *var, jg_tune_error_t *err);
+
+/*
+ * Bayesian optimisation. Convention: the tuner MAXIMISES its objective
+ * (validation accuracy); set maximise = 0 to minimise (internally y -> -y).
+ * With mu, sigma the posterior of the (sign-adjusted) objective, best the
+ * best observation and s = std(y):
+ *   EI  = (mu - best - xi s) Phi(z) + sigma phi(z),  z = (mu - best - xi s) / sigma
+ *   PI  = Phi(z)                                      (the study's acquisition)
+ *   UCB = mu + sqrt(beta) sigma
+ * A proposal depends only on the config and the observations so far (in
+ * order): a resumed study makes the same proposals as an uninterrupted one.
+ */
+typedef enum {
+    JG_TUNE_ACQ_EI = 0,
+    JG_TUNE_ACQ_PI = 1,
+    JG_TUNE_ACQ_UCB = 2,
+} jg_tune_acq_t;
+
+typedef struct {
+    int d;            /* dimensions of the unit cube */
+    int maximise;     /* 1: maximise y (default), 0: minimise */
+    jg_tune_acq_t acq;
+    double xi;        /* EI/PI margin in units of std(y); default 0 (PI: try 0.01) */
+    double ucb_beta;  /* UCB exploration weight; default 4 */
+    int n_init;       /* seeded uniform points before the GP; default max(5, d+1) */
+    int n_candidates; /* uniform candidates per proposal; default 2000 */
+    int fit_restarts; /* random restarts of the hyperparameter fit; default 2 */
+    uint64_t seed;
+} jg_tune_bayes_config_t;
+
+typedef struct jg_tune_bayes jg_tune_bayes_t;
+
+void jg_tune_bayes_config_default(jg_tune_bayes_config_t *cfg, int d,
+                                  uint64_t seed);
+int jg_tune_bayes_create(jg_tune_bayes_t **bo,
+                         const jg_tune_bayes_config_t *cfg,
+                         jg_tune_error_t *err);
+void jg_tune_bayes_destroy(jg_tune_bayes_t *bo);
+/* Records y (finite) at u (d) in [0,1]^d. */
+int jg_tune_bayes_observe(jg_tune_bayes_t *bo, const double *u, double y,
+                          jg_tune_error_t *err);
+/* Next point to evaluate, u (d) in [0,1]^d. */
+int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u,
+                          jg_tune_error_t *err);
+int jg_tune_bayes_n_obs(const jg_tune_bayes_t *bo);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JG_TUNING_H */
