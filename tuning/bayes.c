@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jg_tuning.h"
+#include "tune_internal.h"
 
 #define N_PERTURB 60  /* candidates around each of the best observations */
 #define N_BEST_OBS 5  /* observations perturbed */
@@ -32,27 +32,10 @@ struct jg_tune_bayes {
     int ncand;
 };
 
-static void set_err(jg_tune_error_t *err, const char *fmt, ...)
-{
-    if (!err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-}
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [0, 1). */
 static double unit(uint64_t *s)
 {
-    return (double)(splitmix64(s) >> 11) * 0x1.0p-53;
+    return (double)(jg_tune_splitmix64(s) >> 11) * 0x1.0p-53;
 }
 
 /* Standard normal (Box-Muller, one of the pair). */
@@ -71,7 +54,7 @@ static double clamp01(double x)
 static uint64_t stream(uint64_t seed, int index)
 {
     uint64_t s = seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(index + 1));
-    splitmix64(&s);
+    jg_tune_splitmix64(&s);
     return s;
 }
 
@@ -97,14 +80,14 @@ int jg_tune_bayes_create(jg_tune_bayes_t **out, const jg_tune_bayes_config_t *cf
         cfg->fit_restarts < 0 || cfg->fit_restarts > 100 ||
         (unsigned)cfg->acq > JG_TUNE_ACQ_UCB || !(cfg->xi >= 0.0) ||
         !(cfg->ucb_beta >= 0.0) || !isfinite(cfg->xi) || !isfinite(cfg->ucb_beta)) {
-        set_err(err, "bayes: invalid config (d 1..%d, n_init >= 1, "
+        jg_tune_errorf(err, "bayes: invalid config (d 1..%d, n_init >= 1, "
                      "candidates 1..1e6, restarts 0..100, xi, beta >= 0)",
                 JG_TUNE_GP_MAX_DIM);
         return -EINVAL;
     }
     jg_tune_bayes_t *bo = calloc(1, sizeof *bo);
     if (!bo) {
-        set_err(err, "bayes: out of memory");
+        jg_tune_errorf(err, "bayes: out of memory");
         return -ENOMEM;
     }
     bo->cfg = *cfg;
@@ -115,7 +98,7 @@ int jg_tune_bayes_create(jg_tune_bayes_t **out, const jg_tune_bayes_config_t *cf
     bo->var = malloc(nc * sizeof *bo->var);
     bo->acq = malloc(nc * sizeof *bo->acq);
     int rc = (!bo->cand || !bo->mu || !bo->var || !bo->acq) ? -ENOMEM : 0;
-    if (rc) set_err(err, "bayes: out of memory");
+    if (rc) jg_tune_errorf(err, "bayes: out of memory");
     else rc = jg_tune_gp_create(&bo->gp, cfg->d, err);
     if (rc) {
         jg_tune_bayes_destroy(bo);
@@ -148,18 +131,18 @@ int jg_tune_bayes_observe(jg_tune_bayes_t *bo, const double *u, double y,
 {
     const int d = bo->cfg.d;
     if (!u || !isfinite(y)) {
-        set_err(err, "bayes: observation must be finite");
+        jg_tune_errorf(err, "bayes: observation must be finite");
         return -EINVAL;
     }
     for (int k = 0; k < d; k++) {
         if (!(u[k] >= 0.0 && u[k] <= 1.0)) {
-            set_err(err, "bayes: coordinate %d = %g outside [0,1]", k, u[k]);
+            jg_tune_errorf(err, "bayes: coordinate %d = %g outside [0,1]", k, u[k]);
             return -EINVAL;
         }
     }
     if (bo->n == bo->cap) {
         if (bo->cap >= 40000) {
-            set_err(err, "bayes: too many observations (%d)", bo->n);
+            jg_tune_errorf(err, "bayes: too many observations (%d)", bo->n);
             return -E2BIG;
         }
         const int cap = bo->cap ? 2 * bo->cap : 64;
@@ -175,7 +158,7 @@ int jg_tune_bayes_observe(jg_tune_bayes_t *bo, const double *u, double y,
     bo->y[bo->n++] = bo->cfg.maximise ? y : -y;
     return 0;
 oom:
-    set_err(err, "bayes: out of memory");
+    jg_tune_errorf(err, "bayes: out of memory");
     return -ENOMEM;
 }
 
@@ -238,7 +221,7 @@ static int refine(jg_tune_bayes_t *bo, double *u, double *a, jg_tune_error_t *er
 int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u, jg_tune_error_t *err)
 {
     if (!bo || !u) {
-        set_err(err, "bayes: propose needs a state and an output");
+        jg_tune_errorf(err, "bayes: propose needs a state and an output");
         return -EINVAL;
     }
     const int d = bo->cfg.d, n = bo->n;
@@ -248,7 +231,7 @@ int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u, jg_tune_error_t *err)
         return 0;
     }
     int rc = jg_tune_gp_set_data(bo->gp, bo->u, bo->y, n, err);
-    if (!rc) rc = jg_tune_gp_fit(bo->gp, splitmix64(&s), bo->cfg.fit_restarts, err);
+    if (!rc) rc = jg_tune_gp_fit(bo->gp, jg_tune_splitmix64(&s), bo->cfg.fit_restarts, err);
     if (rc) return rc;
 
     int order[N_BEST_OBS] = { 0 }; /* indices of the best observations, best first */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jg_tuning.h"
+#include "tune_internal.h"
 
 #define SQRT5 2.23606797749978969640
 #define LOG_2PI 1.83787706640934548356
@@ -50,27 +50,10 @@ struct jg_tune_gp {
     double *v;       /* (n) scratch */
 };
 
-static void set_err(jg_tune_error_t *err, const char *fmt, ...)
-{
-    if (!err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-}
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [lo, hi). */
 static double uniform(uint64_t *s, double lo, double hi)
 {
-    return lo + (hi - lo) * (double)(splitmix64(s) >> 11) * 0x1.0p-53;
+    return lo + (hi - lo) * (double)(jg_tune_splitmix64(s) >> 11) * 0x1.0p-53;
 }
 
 static double clampd(double x, double lo, double hi)
@@ -176,12 +159,12 @@ static int factorise(jg_tune_gp_t *gp, const jg_tune_gp_hyp_t *h)
 int jg_tune_gp_create(jg_tune_gp_t **out, int d, jg_tune_error_t *err)
 {
     if (!out || d < 1 || d > JG_TUNE_GP_MAX_DIM) {
-        set_err(err, "gp: dimension %d outside 1..%d", d, JG_TUNE_GP_MAX_DIM);
+        jg_tune_errorf(err, "gp: dimension %d outside 1..%d", d, JG_TUNE_GP_MAX_DIM);
         return -EINVAL;
     }
     jg_tune_gp_t *gp = calloc(1, sizeof *gp);
     if (!gp) {
-        set_err(err, "gp: out of memory");
+        jg_tune_errorf(err, "gp: out of memory");
         return -ENOMEM;
     }
     gp->d = d;
@@ -218,18 +201,18 @@ int jg_tune_gp_set_data(jg_tune_gp_t *gp, const double *u, const double *y,
                         int n, jg_tune_error_t *err)
 {
     if (!gp || !u || !y || n < 1 || n > 46340 /* n * n fits an int */) {
-        set_err(err, "gp: need 1..46340 points, got %d", n);
+        jg_tune_errorf(err, "gp: need 1..46340 points, got %d", n);
         return -EINVAL;
     }
     const int d = gp->d;
     for (int i = 0; i < n; i++) {
         if (!isfinite(y[i])) {
-            set_err(err, "gp: target %d is not finite", i);
+            jg_tune_errorf(err, "gp: target %d is not finite", i);
             return -EINVAL;
         }
         for (int k = 0; k < d; k++) {
             if (!(u[i * d + k] >= 0.0 && u[i * d + k] <= 1.0)) {
-                set_err(err, "gp: point %d coordinate %d outside [0,1]", i, k);
+                jg_tune_errorf(err, "gp: point %d coordinate %d outside [0,1]", i, k);
                 return -EINVAL;
             }
         }
@@ -245,7 +228,7 @@ int jg_tune_gp_set_data(jg_tune_gp_t *gp, const double *u, const double *y,
     gp->v = malloc((size_t)n * sizeof *gp->v);
     if (!gp->u || !gp->ys || !gp->L || !gp->alpha || !gp->W || !gp->Li || !gp->v) {
         free_data(gp);
-        set_err(err, "gp: out of memory for %d points", n);
+        jg_tune_errorf(err, "gp: out of memory for %d points", n);
         return -ENOMEM;
     }
     gp->n = n;
@@ -259,7 +242,7 @@ int jg_tune_gp_set_data(jg_tune_gp_t *gp, const double *u, const double *y,
     gp->y_std = var > 0.0 ? sqrt(var) : 1.0;
     for (int i = 0; i < n; i++) gp->ys[i] = (y[i] - mean) / gp->y_std;
     if (factorise(gp, &gp->hyp)) {
-        set_err(err, "gp: covariance not positive definite even with jitter");
+        jg_tune_errorf(err, "gp: covariance not positive definite even with jitter");
         return -EDOM;
     }
     return 0;
@@ -276,12 +259,12 @@ int jg_tune_gp_set_hyp(jg_tune_gp_t *gp, const jg_tune_gp_hyp_t *hyp,
                        jg_tune_error_t *err)
 {
     if (!gp || !hyp || !hyp_valid(hyp, gp->d)) {
-        set_err(err, "gp: hyperparameters must be finite logs");
+        jg_tune_errorf(err, "gp: hyperparameters must be finite logs");
         return -EINVAL;
     }
     gp->hyp = *hyp;
     if (gp->n > 0 && factorise(gp, hyp)) {
-        set_err(err, "gp: covariance not positive definite even with jitter");
+        jg_tune_errorf(err, "gp: covariance not positive definite even with jitter");
         return -EDOM;
     }
     return 0;
@@ -359,12 +342,12 @@ int jg_tune_gp_lml(jg_tune_gp_t *gp, const jg_tune_gp_hyp_t *hyp, double *lml,
                    double *grad, jg_tune_error_t *err)
 {
     if (!gp || !hyp || !lml || !hyp_valid(hyp, gp->d) || gp->n < 1) {
-        set_err(err, "gp: lml needs data and finite hyperparameters");
+        jg_tune_errorf(err, "gp: lml needs data and finite hyperparameters");
         return -EINVAL;
     }
     gp->hyp = *hyp;
     if (lml_grad(gp, hyp, lml, grad)) {
-        set_err(err, "gp: covariance not positive definite even with jitter");
+        jg_tune_errorf(err, "gp: covariance not positive definite even with jitter");
         return -EDOM;
     }
     return 0;
@@ -438,7 +421,7 @@ int jg_tune_gp_fit(jg_tune_gp_t *gp, uint64_t seed, int restarts,
                    jg_tune_error_t *err)
 {
     if (!gp || gp->n < 1 || restarts < 0) {
-        set_err(err, "gp: fit needs data and restarts >= 0");
+        jg_tune_errorf(err, "gp: fit needs data and restarts >= 0");
         return -EINVAL;
     }
     const int d = gp->d;
@@ -463,13 +446,13 @@ int jg_tune_gp_fit(jg_tune_gp_t *gp, uint64_t seed, int restarts,
         }
     }
     if (!isfinite(best_f)) {
-        set_err(err, "gp: fit failed: covariance not positive definite");
+        jg_tune_errorf(err, "gp: fit failed: covariance not positive definite");
         return -EDOM;
     }
     jg_tune_gp_hyp_t h;
     x_to_hyp(best_x, d, &h);
     if (factorise(gp, &h)) {
-        set_err(err, "gp: covariance not positive definite even with jitter");
+        jg_tune_errorf(err, "gp: covariance not positive definite even with jitter");
         return -EDOM;
     }
     return 0;
@@ -479,11 +462,11 @@ int jg_tune_gp_predict(jg_tune_gp_t *gp, const double *uq, int m, double *mean,
                        double *var, jg_tune_error_t *err)
 {
     if (!gp || !uq || !mean || m < 0 || gp->n < 1) {
-        set_err(err, "gp: predict needs data, queries and an output");
+        jg_tune_errorf(err, "gp: predict needs data, queries and an output");
         return -EINVAL;
     }
     if (!gp->factored && factorise(gp, &gp->hyp)) {
-        set_err(err, "gp: covariance not positive definite even with jitter");
+        jg_tune_errorf(err, "gp: covariance not positive definite even with jitter");
         return -EDOM;
     }
     const int n = gp->n, d = gp->d;

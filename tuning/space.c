@@ -10,14 +10,25 @@
 
 #include "tune_internal.h"
 
+static void vset(jg_tune_error_t *err, const char *fmt, va_list ap)
+{
+    if (err) vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+}
+
+void jg_tune_errorf(jg_tune_error_t *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(err, fmt, ap);
+    va_end(ap);
+}
+
 int jg_tune_fail(jg_tune_error_t *err, int rc, const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vset(err, fmt, ap);
+    va_end(ap);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal to jg_tuning: the strategy object shared by grid.c and random.c. */
+/* Internal to jg_tuning: the strategy object shared by grid.c and random.c,
+ * and the helpers every tuning file uses. */
 #ifndef JG_TUNE_INTERNAL_H
 #define JG_TUNE_INTERNAL_H
 
@@ -28,6 +29,9 @@ int jg_tune_grid_propose(const struct jg_tune_strategy *s, int64_t i, jg_tune_po
                          jg_tune_error_t *err);
 /* Shortest %.Ng (N <= 17) that reads back as exactly v; buf >= 32 bytes. */
 void jg_tune_fmt_double(char *buf, size_t len, double v);
+/* printf into err (no-op when err is NULL); jg_tune_fail also returns rc. */
+void jg_tune_errorf(jg_tune_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int jg_tune_fail(jg_tune_error_t *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
