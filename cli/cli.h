@@ -30,6 +30,10 @@ int jg_cli_eval(int argc, char **argv);
 /* joulegrad predict --checkpoint FILE IMAGE... */
 int jg_cli_predict(int argc, char **argv);
 
+/* joulegrad tune --space SPACE --trials N --out DIR [options] (see --help):
+ * hyperparameter search with trials.jsonl, best_vs_energy.csv, summary.json */
+int jg_cli_tune(int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif
