@@ -46,7 +46,8 @@ int jg_cli_parse_size(const char *s, int *h, int *w);
 
 /* Loads the training (train = 1) or test split of d into *out: pixels in
  * [0, 1], (N, C, H, W). folder reads d->dir/train or d->dir/test. Returns 0
- * or a negative errno with err holding one line. */
+ * or a negative errno with err holding one line; a training split with more
+ * than 4 channels (what a checkpoint's normalisation holds) is -ENOTSUP. */
 int jg_cli_data_load(const jg_cli_data_t *d, int train, jg_dataset_t *out,
                      jg_data_error_t *err);
 
@@ -90,6 +91,11 @@ int jg_cli_write_atomic(const char *path, const void *data, size_t len);
  * or -EINVAL (bad text) / -ERANGE (outside [lo, hi]). */
 int jg_cli_parse_int(const char *s, long lo, long hi, long *v);
 int jg_cli_parse_double(const char *s, double lo, double hi, double *v);
+
+/* An integer option in [lo, hi] into *v: 0, or 2 (the usage exit code) after
+ * printing "<prog>: <flag> must be an integer in [lo, hi], got '<text>'". */
+int jg_cli_flag_int(const char *prog, const char *flag, const char *text, long lo, long hi,
+                    int *v);
 
 #ifdef __cplusplus
 }

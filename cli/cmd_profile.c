@@ -250,10 +250,6 @@ int jg_cli_profile(int argc, char **argv)
         exit_code = rc == -EINVAL ? 2 : 1;
         goto done;
     }
-    if (full.c > 4) {
-        fprintf(stderr, PROG ": %d channels; at most 4 are supported\n", full.c);
-        goto done;
-    }
     const int64_t want_n = (int64_t)o.batches * o.batch;
     if (want_n < full.n) {
         rc = jg_cli_random_subset(&train, &full, (int)want_n, o.seed ^ SEED_SUBSET, &derr);

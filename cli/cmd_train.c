@@ -178,21 +178,6 @@ enum {
     O_HELP, O_END
 };
 
-static int bad_int(const char *flag, const char *text, long lo, long hi)
-{
-    fprintf(stderr, PROG ": %s must be an integer in [%ld, %ld], got '%s'\n", flag, lo, hi,
-            text);
-    return 2;
-}
-
-static int get_int(const char *flag, const char *text, long lo, long hi, int *v)
-{
-    long x;
-    if (jg_cli_parse_int(text, lo, hi, &x)) return bad_int(flag, text, lo, hi);
-    *v = (int)x;
-    return 0;
-}
-
 /* A float flag in [lo, hi], excluding lo when open_lo and hi when open_hi;
  * range is the text shown in the error. */
 static int get_float(const char *flag, const char *text, double lo, double hi, int open_lo,
@@ -264,8 +249,10 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         int rc = 0;
         switch (c) {
         case O_MODEL: o->model = optarg; break;
-        case O_EPOCHS: rc = get_int("--epochs", optarg, 1, MAX_EPOCHS, &o->epochs); break;
-        case O_BATCH: rc = get_int("--batch", optarg, 1, MAX_BATCH, &o->batch); break;
+        case O_EPOCHS:
+            rc = jg_cli_flag_int(PROG, "--epochs", optarg, 1, MAX_EPOCHS, &o->epochs);
+            break;
+        case O_BATCH: rc = jg_cli_flag_int(PROG, "--batch", optarg, 1, MAX_BATCH, &o->batch); break;
         case O_OPTIMIZER:
             if (jg_optim_kind_parse(optarg, &kind)) {
                 fprintf(stderr, PROG ": --optimizer must be sgd, adam or adamw, got '%s'\n",
@@ -291,7 +278,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 rc = 2;
             }
             break;
-        case O_STEP_SIZE: rc = get_int("--step-size", optarg, 1, MAX_EPOCHS, &step_size); break;
+        case O_STEP_SIZE:
+            rc = jg_cli_flag_int(PROG, "--step-size", optarg, 1, MAX_EPOCHS, &step_size);
+            break;
         case O_GAMMA: rc = get_float("--gamma", optarg, 0, 1e6, 1, 0, "in (0, 1e6]", &gamma); break;
         case O_MIN_LR:
             rc = get_float("--min-lr", optarg, 0, 1e6, 0, 0, "in [0, 1e6]", &min_lr);
@@ -306,12 +295,14 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 o->seed = (uint64_t)d;
             }
             break;
-        case O_THREADS: rc = get_int("--threads", optarg, 1, MAX_THREADS, &o->threads); break;
+        case O_THREADS:
+            rc = jg_cli_flag_int(PROG, "--threads", optarg, 1, MAX_THREADS, &o->threads);
+            break;
         case O_TRAIN_LIMIT:
-            rc = get_int("--train-limit", optarg, 1, 2147483647L, &o->train_limit);
+            rc = jg_cli_flag_int(PROG, "--train-limit", optarg, 1, 2147483647L, &o->train_limit);
             break;
         case O_TEST_LIMIT:
-            rc = get_int("--test-limit", optarg, 1, 2147483647L, &o->test_limit);
+            rc = jg_cli_flag_int(PROG, "--test-limit", optarg, 1, 2147483647L, &o->test_limit);
             break;
         case O_VAL_FRACTION:
             if (jg_cli_parse_double(optarg, 0, 1, &o->val_fraction) || o->val_fraction >= 1) {
@@ -320,7 +311,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 rc = 2;
             }
             break;
-        case O_PATIENCE: rc = get_int("--patience", optarg, 0, MAX_EPOCHS, &o->patience); break;
+        case O_PATIENCE:
+            rc = jg_cli_flag_int(PROG, "--patience", optarg, 0, MAX_EPOCHS, &o->patience);
+            break;
         case O_DATA:
             if (!jg_cli_data_known(optarg)) {
                 fprintf(stderr, PROG ": --data must be " JG_CLI_DATA_NAMES ", got '%s'\n",
@@ -858,10 +851,6 @@ int jg_cli_train(int argc, char **argv)
     if (rc) {
         fprintf(stderr, PROG ": %s\n", derr.msg);
         exit_code = rc == -EINVAL ? 2 : 1;
-        goto done;
-    }
-    if (full.c > 4) {
-        fprintf(stderr, PROG ": %d channels; at most 4 are supported\n", full.c);
         goto done;
     }
     if (o.train_limit && o.train_limit < full.n) {

@@ -102,18 +102,6 @@ enum {
     O_ENERGY, O_OUT, O_RESUME, O_HELP, O_END
 };
 
-static int get_int(const char *flag, const char *text, long lo, long hi, int *v)
-{
-    long x;
-    if (jg_cli_parse_int(text, lo, hi, &x)) {
-        fprintf(stderr, PROG ": %s must be an integer in [%ld, %ld], got '%s'\n", flag, lo, hi,
-                text);
-        return 2;
-    }
-    *v = (int)x;
-    return 0;
-}
-
 /* Returns -1 to go on, or the exit code (0 after --help, 2 on bad usage). */
 static int parse_opts(int argc, char **argv, opts_t *o)
 {
@@ -155,9 +143,11 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             o->strategy = optarg;
             break;
         case O_SPACE: o->space_text = optarg; break;
-        case O_TRIALS: rc = get_int("--trials", optarg, 1, MAX_TRIALS, &o->trials); break;
+        case O_TRIALS:
+            rc = jg_cli_flag_int(PROG, "--trials", optarg, 1, MAX_TRIALS, &o->trials);
+            break;
         case O_GRID_POINTS:
-            rc = get_int("--grid-points", optarg, 2, 1000, &o->grid_points);
+            rc = jg_cli_flag_int(PROG, "--grid-points", optarg, 2, 1000, &o->grid_points);
             break;
         case O_ACQ:
             if (strcmp(optarg, "ei") && strcmp(optarg, "pi") && strcmp(optarg, "ucb")) {
@@ -168,8 +158,10 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             o->acquisition = optarg;
             break;
         case O_MODEL: o->model = optarg; break;
-        case O_EPOCHS: rc = get_int("--epochs", optarg, 1, MAX_EPOCHS, &o->epochs); break;
-        case O_BATCH: rc = get_int("--batch", optarg, 1, MAX_BATCH, &o->batch); break;
+        case O_EPOCHS:
+            rc = jg_cli_flag_int(PROG, "--epochs", optarg, 1, MAX_EPOCHS, &o->epochs);
+            break;
+        case O_BATCH: rc = jg_cli_flag_int(PROG, "--batch", optarg, 1, MAX_BATCH, &o->batch); break;
         case O_SEED:
             if (jg_cli_parse_double(optarg, 0, SEED_MAX, &d) || d != floor(d) ||
                 strpbrk(optarg, ".eExX")) {
@@ -180,7 +172,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 o->seed = (uint64_t)d;
             }
             break;
-        case O_THREADS: rc = get_int("--threads", optarg, 1, MAX_THREADS, &o->threads); break;
+        case O_THREADS:
+            rc = jg_cli_flag_int(PROG, "--threads", optarg, 1, MAX_THREADS, &o->threads);
+            break;
         case O_DATA:
             if (!jg_cli_data_known(optarg)) {
                 fprintf(stderr, PROG ": --data must be " JG_CLI_DATA_NAMES ", got '%s'\n",
@@ -191,10 +185,10 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             break;
         case O_DATA_DIR: o->data.dir = optarg; break;
         case O_TRAIN_LIMIT:
-            rc = get_int("--train-limit", optarg, 1, 2147483647L, &o->train_limit);
+            rc = jg_cli_flag_int(PROG, "--train-limit", optarg, 1, 2147483647L, &o->train_limit);
             break;
         case O_TEST_LIMIT:
-            rc = get_int("--test-limit", optarg, 1, 2147483647L, &o->test_limit);
+            rc = jg_cli_flag_int(PROG, "--test-limit", optarg, 1, 2147483647L, &o->test_limit);
             break;
         case O_VAL_FRACTION:
             if (jg_cli_parse_double(optarg, 0, 1, &o->val_fraction) ||
@@ -289,11 +283,6 @@ static int load_data(const opts_t *o, jg_dataset_t *train, jg_dataset_t *val,
     if (rc) {
         fprintf(stderr, PROG ": %s\n", derr.msg);
         return rc == -EINVAL ? 2 : 1;
-    }
-    if (full.c > 4) {
-        fprintf(stderr, PROG ": %d channels; at most 4 are supported\n", full.c);
-        jg_dataset_free(&full);
-        return 1;
     }
     if (o->train_limit && o->train_limit < full.n) {
         rc = jg_cli_random_subset(&sub, &full, o->train_limit, o->seed ^ SEED_TRAIN_SUBSET,

@@ -3,6 +3,7 @@
  * the evaluation report shared by train and eval. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,19 @@ int jg_cli_parse_int(const char *s, long lo, long hi, long *v)
     if (errno || end == s || *end) return -EINVAL;
     if (x < lo || x > hi) return -ERANGE;
     *v = x;
+    return 0;
+}
+
+int jg_cli_flag_int(const char *prog, const char *flag, const char *text, long lo, long hi,
+                    int *v)
+{
+    long x;
+    if (jg_cli_parse_int(text, lo, hi, &x)) {
+        fprintf(stderr, "%s: %s must be an integer in [%ld, %ld], got '%s'\n", prog, flag, lo,
+                hi, text);
+        return 2;
+    }
+    *v = (int)x;
     return 0;
 }
 
@@ -86,8 +100,8 @@ const char *jg_cli_data_dir(const jg_cli_data_t *d)
     return strcmp(d->name, "fashion-mnist") ? "" : JG_DATA_FASHION_MNIST_DIR;
 }
 
-int jg_cli_data_load(const jg_cli_data_t *d, int train, jg_dataset_t *out,
-                     jg_data_error_t *err)
+static int load_split(const jg_cli_data_t *d, int train, jg_dataset_t *out,
+                      jg_data_error_t *err)
 {
     memset(out, 0, sizeof *out);
     if (!strcmp(d->name, "fashion-mnist")) {
@@ -123,6 +137,19 @@ int jg_cli_data_load(const jg_cli_data_t *d, int train, jg_dataset_t *out,
     snprintf(err->msg, sizeof err->msg, "unknown dataset '%s' (expected %s)", d->name,
              JG_CLI_DATA_NAMES);
     return -EINVAL;
+}
+
+int jg_cli_data_load(const jg_cli_data_t *d, int train, jg_dataset_t *out,
+                     jg_data_error_t *err)
+{
+    const int rc = load_split(d, train, out, err);
+    // Checkpoints keep a mean/std per channel for at most 4 channels.
+    if (rc == 0 && train && out->c > 4) {
+        snprintf(err->msg, sizeof err->msg, "%d channels; at most 4 are supported", out->c);
+        jg_dataset_free(out);
+        return -ENOTSUP;
+    }
+    return rc;
 }
 
 int jg_cli_random_subset(jg_dataset_t *out, jg_dataset_t *src, int n, uint64_t seed,
