@@ -2,6 +2,7 @@
 #include "cli_run.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,17 @@ int jg_cli_run(const char *env, const char *args, int merge_stderr, char *out)
     const int status = pclose(p);
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
+}
+
+int jg_cli_runf(int merge_stderr, char *out, const char *fmt, ...)
+{
+    char args[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof args);
+    return jg_cli_run(NULL, args, merge_stderr, out);
 }
 
 int jg_cli_count_lines(const char *s)

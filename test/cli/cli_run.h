@@ -10,6 +10,11 @@
  * receives stdout, plus stderr when merge_stderr. env may be NULL. */
 int jg_cli_run(const char *env, const char *args, int merge_stderr, char *out);
 
+/* jg_cli_run without env, the arguments formatted printf-style (at most 1023
+ * characters; the test fails on longer). */
+int jg_cli_runf(int merge_stderr, char *out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Newlines in s. */
 int jg_cli_count_lines(const char *s);
 

@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,18 +40,6 @@
 #define WAIT_TIMEOUT_S 120.0
 
 static char out[JG_CLI_OUT_MAX];
-
-/* Runs `joulegrad <args>`; returns the exit code. */
-static int run(int merge_stderr, const char *fmt, ...)
-{
-    char args[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    const int n = vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof args);
-    return jg_cli_run(NULL, args, merge_stderr, out);
-}
 
 static cJSON *read_json(const char *path)
 {
@@ -173,7 +160,7 @@ static const char *reference_run(void)
     static int done;
     const char *dir = jg_cli_path("ref3");
     if (!done) {
-        assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 3 --out %s", dir), 0);
+        assert_int_equal(jg_cli_runf(1, out, "train " SYN_FLAGS " --epochs 3 --out %s", dir), 0);
         done = 1;
     }
     return dir;
@@ -207,7 +194,7 @@ static void test_usage_errors(void **state)
         {"--data synthetic --image-size 8x8 --model 'conv(4,3) linear(7)'", "--model"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        const int rc = run(1, "train %s", bad[i].args);
+        const int rc = jg_cli_runf(1, out, "train %s", bad[i].args);
         if (rc != 2 || jg_cli_count_lines(out) != 1 || !strstr(out, bad[i].needle) ||
             !strstr(out, "joulegrad train:")) {
             print_error("'train %s' gave exit %d and output:\n%s\n", bad[i].args, rc, out);
@@ -220,7 +207,7 @@ static void test_usage_errors(void **state)
         "models --bogus", "models stray",
     };
     for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
-        const int rc = run(1, "%s", other[i]);
+        const int rc = jg_cli_runf(1, out, "%s", other[i]);
         if (rc != 2 || jg_cli_count_lines(out) != 1) {
             print_error("'%s' gave exit %d and output:\n%s\n", other[i], rc, out);
             fail();
@@ -231,7 +218,7 @@ static void test_usage_errors(void **state)
 static void test_help(void **state)
 {
     (void)state;
-    assert_int_equal(run(0, "train --help"), 0);
+    assert_int_equal(jg_cli_runf(0, out, "train --help"), 0);
     static const char *const flags[] = {
         "--model", "--epochs", "--batch", "--optimizer", "--lr", "--momentum", "--nesterov",
         "--beta1", "--beta2", "--eps", "--weight-decay", "--schedule", "--step-size",
@@ -244,16 +231,16 @@ static void test_help(void **state)
     }
     assert_non_null(strstr(out, "(default 64)"));
     assert_non_null(strstr(out, "seeded random subset"));
-    assert_int_equal(run(0, "eval --help"), 0);
+    assert_int_equal(jg_cli_runf(0, out, "eval --help"), 0);
     assert_non_null(strstr(out, "--checkpoint"));
-    assert_int_equal(run(0, "predict --help"), 0);
+    assert_int_equal(jg_cli_runf(0, out, "predict --help"), 0);
     assert_non_null(strstr(out, "top 3"));
 }
 
 static void test_models(void **state)
 {
     (void)state;
-    assert_int_equal(run(0, "models --json"), 0);
+    assert_int_equal(jg_cli_runf(0, out, "models --json"), 0);
     cJSON *j = cJSON_Parse(out);
     assert_non_null(j);
     const cJSON *in = jg_cli_json_get(j, "input");
@@ -267,7 +254,7 @@ static void test_models(void **state)
     assert_true(jg_cli_json_num(d, "params") == 320 + 18496 + 401536 + 1290);
     assert_true(jg_cli_json_num(d, "forward_flops_per_image") > 1e6);
     cJSON_Delete(j);
-    assert_int_equal(run(0, "models"), 0);
+    assert_int_equal(jg_cli_runf(0, out, "models"), 0);
     assert_non_null(strstr(out, "lenet5"));
     assert_non_null(strstr(out, "params"));
 }
@@ -276,8 +263,9 @@ static void test_synthetic_run(void **state)
 {
     (void)state;
     const char *dir = jg_cli_path("syn");
-    assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 2 --val-fraction 0.125 --patience 5 "
-                            "--train-limit 2048 --out %s", dir), 0);
+    assert_int_equal(jg_cli_runf(1, out,
+            "train " SYN_FLAGS " --epochs 2 --val-fraction 0.125 --patience 5 "
+            "--train-limit 2048 --out %s", dir), 0);
     char p[600];
     snprintf(p, sizeof p, "%s/summary.json", dir);
     cJSON *s = read_json(p);
@@ -292,15 +280,17 @@ static void test_synthetic_run(void **state)
 
     // eval reproduces the summary's figures exactly (same batches).
     const double acc = jg_cli_json_num(s, "test_accuracy"), loss = jg_cli_json_num(s, "test_loss");
-    assert_int_equal(run(0, "eval --checkpoint %s/checkpoint.jgc --test-limit 500 --threads 2 "
-                            "--json", dir), 0);
+    assert_int_equal(jg_cli_runf(0, out,
+            "eval --checkpoint %s/checkpoint.jgc --test-limit 500 --threads 2 "
+            "--json", dir), 0);
     cJSON *e = cJSON_Parse(out);
     assert_non_null(e);
     assert_true(jg_cli_json_num(e, "test_accuracy") == acc);
     assert_true(jg_cli_json_num(e, "test_loss") == loss);
     assert_true(jg_cli_json_num(e, "test_images") == 500);
     cJSON_Delete(e);
-    assert_int_equal(run(0, "eval --checkpoint %s/checkpoint.jgc --test-limit 500", dir), 0);
+    assert_int_equal(jg_cli_runf(0, out,
+            "eval --checkpoint %s/checkpoint.jgc --test-limit 500", dir), 0);
     assert_non_null(strstr(out, "test accuracy"));
     assert_non_null(strstr(out, "class 9"));
     cJSON_Delete(s);
@@ -310,7 +300,7 @@ static void test_synthetic_run(void **state)
     unsigned char px[20 * 20];
     for (int i = 0; i < 20 * 20; i++) px[i] = (unsigned char)(25 + (i % 20 < 10 ? 200 : 0));
     assert_true(stbi_write_png(png, 20, 20, 1, px, 20) != 0);
-    assert_int_equal(run(0, "predict --checkpoint %s/checkpoint.jgc %s", dir, png), 0);
+    assert_int_equal(jg_cli_runf(0, out, "predict --checkpoint %s/checkpoint.jgc %s", dir, png), 0);
     assert_int_equal(jg_cli_count_lines(out), 1);
     assert_non_null(strstr(out, png));
     assert_non_null(strstr(out, "class "));
@@ -320,11 +310,12 @@ static void test_synthetic_run(void **state)
     assert_non_null(f);
     fputs("not a png", f);
     fclose(f);
-    assert_int_equal(run(1, "predict --checkpoint %s/checkpoint.jgc %s", dir, junk), 1);
+    assert_int_equal(jg_cli_runf(1, out,
+            "predict --checkpoint %s/checkpoint.jgc %s", dir, junk), 1);
     assert_int_equal(jg_cli_count_lines(out), 1);
 
     // A second fresh run into the same directory is refused.
-    assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 2 --out %s", dir), 2);
+    assert_int_equal(jg_cli_runf(1, out, "train " SYN_FLAGS " --epochs 2 --out %s", dir), 2);
     assert_non_null(strstr(out, "--resume"));
     assert_int_equal(jg_cli_count_lines(out), 1);
 }
@@ -333,8 +324,8 @@ static void test_resume_matches_straight(void **state)
 {
     (void)state;
     const char *a = jg_cli_path("straight2"), *b = jg_cli_path("resumed2");
-    assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 2 --out %s", a), 0);
-    assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 1 --out %s", b), 0);
+    assert_int_equal(jg_cli_runf(1, out, "train " SYN_FLAGS " --epochs 2 --out %s", a), 0);
+    assert_int_equal(jg_cli_runf(1, out, "train " SYN_FLAGS " --epochs 1 --out %s", b), 0);
     char pb[600];
     snprintf(pb, sizeof pb, "%s/epochs.csv", b);
     assert_int_equal(csv_rows(pb), 1);
@@ -350,7 +341,7 @@ static void test_resume_matches_straight(void **state)
         {"--train-limit 1000", "mean/std"},
     };
     for (size_t i = 0; i < sizeof clash / sizeof *clash; i++) {
-        const int rc = run(1, "train " SYN_FLAGS " --epochs 2 --resume --out %s %s", b,
+        const int rc = jg_cli_runf(1, out, "train " SYN_FLAGS " --epochs 2 --resume --out %s %s", b,
                            clash[i].flags);
         if (rc != 2 || jg_cli_count_lines(out) != 1 || !strstr(out, clash[i].needle)) {
             print_error("resume with '%s' gave exit %d and output:\n%s\n", clash[i].flags, rc,
@@ -358,12 +349,13 @@ static void test_resume_matches_straight(void **state)
             fail();
         }
     }
-    assert_int_equal(run(1, "train --data synthetic --image-size 16x16 --batch 32 --threads 2 "
-                            "--test-limit 500 --energy off --quiet --epochs 2 --resume --out %s",
+    assert_int_equal(jg_cli_runf(1, out,
+            "train --data synthetic --image-size 16x16 --batch 32 --threads 2 "
+            "--test-limit 500 --energy off --quiet --epochs 2 --resume --out %s",
                          b), 2);
     assert_non_null(strstr(out, "--model"));
 
-    assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 2 --resume --out %s", b), 0);
+    assert_int_equal(jg_cli_runf(1, out, "train " SYN_FLAGS " --epochs 2 --resume --out %s", b), 0);
     char pa[600];
     snprintf(pa, sizeof pa, "%s/checkpoint.jgc", a);
     snprintf(pb, sizeof pb, "%s/checkpoint.jgc", b);
@@ -443,7 +435,8 @@ static void test_kill9_resume(void **state)
     load_ck(ck, &c);
     assert_true(c.meta.state.epochs_done >= 1 && c.meta.state.epochs_done < 3);
     jg_checkpoint_free(&c);
-    assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 3 --resume --out %s", dir), 0);
+    assert_int_equal(jg_cli_runf(1, out,
+            "train " SYN_FLAGS " --epochs 3 --resume --out %s", dir), 0);
     char rk[600], csv[600];
     snprintf(rk, sizeof rk, "%s/checkpoint.jgc", ref);
     assert_same_weights(rk, ck);
@@ -464,7 +457,8 @@ static void test_sigint_resume(void **state)
     assert_non_null(strstr(err, "interrupted"));
     assert_non_null(strstr(err, "--resume"));
     free(err);
-    assert_int_equal(run(1, "train " SYN_FLAGS " --epochs 3 --resume --out %s", dir), 0);
+    assert_int_equal(jg_cli_runf(1, out,
+            "train " SYN_FLAGS " --epochs 3 --resume --out %s", dir), 0);
     char rk[600], ck[600];
     snprintf(rk, sizeof rk, "%s/checkpoint.jgc", ref);
     snprintf(ck, sizeof ck, "%s/checkpoint.jgc", dir);
@@ -501,16 +495,17 @@ static void test_corrupt_checkpoint(void **state)
         if (cases[i].len) assert_int_equal(fwrite(good, 1, cases[i].len, f), cases[i].len);
         if (cases[i].flip < cases[i].len) good[cases[i].flip] ^= 0x40;
         fclose(f);
-        assert_int_equal(run(1, "eval --checkpoint %s --data synthetic", bad), 1);
+        assert_int_equal(jg_cli_runf(1, out, "eval --checkpoint %s --data synthetic", bad), 1);
         assert_int_equal(jg_cli_count_lines(out), 1);
         assert_non_null(strstr(out, "joulegrad eval:"));
-        assert_int_equal(run(1, "predict --checkpoint %s %s", bad, bad), 1);
+        assert_int_equal(jg_cli_runf(1, out, "predict --checkpoint %s %s", bad, bad), 1);
         assert_int_equal(jg_cli_count_lines(out), 1);
     }
-    assert_int_equal(run(1, "eval --checkpoint %s", jg_cli_path("missing.jgc")), 1);
+    assert_int_equal(jg_cli_runf(1, out, "eval --checkpoint %s", jg_cli_path("missing.jgc")), 1);
     assert_int_equal(jg_cli_count_lines(out), 1);
     // --resume of a directory without a checkpoint.
-    assert_int_equal(run(1, "train " SYN_FLAGS " --resume --out %s", jg_cli_path("nothing")), 1);
+    assert_int_equal(jg_cli_runf(1, out,
+            "train " SYN_FLAGS " --resume --out %s", jg_cli_path("nothing")), 1);
     assert_int_equal(jg_cli_count_lines(out), 1);
     free(good);
 }
@@ -525,7 +520,8 @@ static void test_fashion_mnist(void **state)
         skip();
     }
     const char *dir = jg_cli_path("fm");
-    assert_int_equal(run(1, "train --epochs 1 --train-limit 2000 --test-limit 1000 --out %s",
+    assert_int_equal(jg_cli_runf(1, out,
+            "train --epochs 1 --train-limit 2000 --test-limit 1000 --out %s",
                          dir), 0);
     assert_non_null(strstr(out, "Ankle boot"));
     char p[600];
@@ -539,7 +535,8 @@ static void test_fashion_mnist(void **state)
     snprintf(p, sizeof p, "%s/epochs.csv", dir);
     assert_int_equal(csv_rows(p), 1);
 
-    assert_int_equal(run(0, "eval --checkpoint %s/checkpoint.jgc --test-limit 1000 --json", dir),
+    assert_int_equal(jg_cli_runf(0, out,
+            "eval --checkpoint %s/checkpoint.jgc --test-limit 1000 --json", dir),
                      0);
     cJSON *e = cJSON_Parse(out);
     assert_non_null(e);
@@ -554,7 +551,7 @@ static void test_fashion_mnist(void **state)
         for (int x = 8; x < 20; x++)
             if (x < 13 || x > 14 || y < 8) px[y * 28 + x] = 180;
     assert_true(stbi_write_png(png, 28, 28, 1, px, 28) != 0);
-    assert_int_equal(run(0, "predict --checkpoint %s/checkpoint.jgc %s", dir, png), 0);
+    assert_int_equal(jg_cli_runf(0, out, "predict --checkpoint %s/checkpoint.jgc %s", dir, png), 0);
     static const char *const names[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
     int found = 0;

@@ -7,7 +7,6 @@
  * Synthetic data and a tiny net keep every study well under a second.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +22,6 @@
 #define SPACE3 "'lr=log:1e-3:1e-1,beta1=0.5:0.95,beta2=0.9:0.9999'"
 
 static char out[JG_CLI_OUT_MAX];
-
-static int run(int merge_stderr, const char *fmt, ...)
-{
-    char args[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    const int n = vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof args);
-    return jg_cli_run(NULL, args, merge_stderr, out);
-}
 
 /* Trial records of trials.jsonl (header skipped), checked for every field
  * the issue promises; returns the count and fills params[i] with the
@@ -139,13 +127,14 @@ static void test_usage_errors(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char fmt[256];
         snprintf(fmt, sizeof fmt, "tune %s", bad[i]);
-        assert_int_equal(run(1, fmt, d), 2);
+        assert_int_equal(jg_cli_runf(1, out, fmt, d), 2);
         assert_int_equal(jg_cli_count_lines(out), 1);
         assert_non_null(strstr(out, "joulegrad tune: "));
     }
-    assert_int_equal(run(1, "tune --space 'momentum=0:0.9' --trials 2 --out %s", d), 2);
+    assert_int_equal(jg_cli_runf(1, out,
+            "tune --space 'momentum=0:0.9' --trials 2 --out %s", d), 2);
     assert_non_null(strstr(out, "'momentum'"));
-    assert_int_equal(run(0, "tune --help"), 0);
+    assert_int_equal(jg_cli_runf(0, out, "tune --help"), 0);
     assert_non_null(strstr(out, "--acquisition"));
 }
 
@@ -155,7 +144,8 @@ static void test_strategies_write_outputs(void **state)
     static const char *const strategies[] = {"grid", "random", "bayes"};
     for (int k = 0; k < 3; k++) {
         const char *dir = jg_cli_path(strategies[k]);
-        assert_int_equal(run(0, "tune --strategy %s --space " SPACE3 " --trials 7 --seed 3 "
+        assert_int_equal(jg_cli_runf(0, out,
+                "tune --strategy %s --space " SPACE3 " --trials 7 --seed 3 "
                                 FLAGS " --out %s", strategies[k], dir), 0);
         // One progress line per trial, with joules and their source.
         int lines = 0;
@@ -178,7 +168,8 @@ static void test_strategies_write_outputs(void **state)
         free_params(params, n);
         check_outputs(dir, strategies[k], 7);
         // The directory holds a study now: a second run must not clobber it.
-        assert_int_equal(run(1, "tune --strategy %s --space " SPACE3 " --trials 7 --seed 3 "
+        assert_int_equal(jg_cli_runf(1, out,
+                "tune --strategy %s --space " SPACE3 " --trials 7 --seed 3 "
                                 FLAGS " --out %s", strategies[k], dir), 2);
         assert_int_equal(jg_cli_count_lines(out), 1);
         assert_non_null(strstr(out, "--resume"));
@@ -189,7 +180,7 @@ static void test_grid_visits_every_point(void **state)
 {
     (void)state;
     const char *dir = jg_cli_path("grid4");
-    assert_int_equal(run(0, "tune --strategy grid --grid-points 2 --space "
+    assert_int_equal(jg_cli_runf(0, out, "tune --strategy grid --grid-points 2 --space "
                             "'lr=log:1e-3:1e-2,beta1=0.5:0.9' --trials 4 " FLAGS " --out %s",
                          dir), 0);
     char *params[4];
@@ -224,12 +215,15 @@ static void test_resume_matches_straight(void **state)
         char sflags[128];
         snprintf(sflags, sizeof sflags, "--strategy %s --acquisition pi", s);
         if (!k) snprintf(sflags, sizeof sflags, "--strategy %s", s);
-        assert_int_equal(run(0, "tune %s --space " SPACE3 " --trials %d --seed 5 " FLAGS
-                                " --out %s-straight", sflags, total, straight), 0);
-        assert_int_equal(run(0, "tune %s --space " SPACE3 " --trials %d --seed 5 " FLAGS
-                                " --out %s", sflags, first, resumed), 0);
-        assert_int_equal(run(0, "tune %s --space " SPACE3 " --trials %d --seed 5 " FLAGS
-                                " --out %s --resume", sflags, total, resumed), 0);
+        assert_int_equal(jg_cli_runf(0, out,
+                "tune %s --space " SPACE3 " --trials %d --seed 5 " FLAGS
+                " --out %s-straight", sflags, total, straight), 0);
+        assert_int_equal(jg_cli_runf(0, out,
+                "tune %s --space " SPACE3 " --trials %d --seed 5 " FLAGS
+                " --out %s", sflags, first, resumed), 0);
+        assert_int_equal(jg_cli_runf(0, out,
+                "tune %s --space " SPACE3 " --trials %d --seed 5 " FLAGS
+                " --out %s --resume", sflags, total, resumed), 0);
         assert_non_null(strstr(out, "resuming"));
         char path[300];
         snprintf(path, sizeof path, "%s-straight", straight);
@@ -248,21 +242,25 @@ static void test_resume_refuses_other_study(void **state)
 {
     (void)state;
     const char *dir = jg_cli_path("refuse");
-    assert_int_equal(run(0, "tune --strategy random --space " SPACE3 " --trials 2 " FLAGS
-                            " --out %s", dir), 0);
+    assert_int_equal(jg_cli_runf(0, out,
+            "tune --strategy random --space " SPACE3 " --trials 2 " FLAGS
+            " --out %s", dir), 0);
     // Another space, another model, another strategy: exit 2, one line.
-    assert_int_equal(run(1, "tune --strategy random --space 'lr=log:1e-4:1e-1' --trials 3 "
+    assert_int_equal(jg_cli_runf(1, out,
+            "tune --strategy random --space 'lr=log:1e-4:1e-1' --trials 3 "
                             FLAGS " --out %s --resume", dir), 2);
     assert_int_equal(jg_cli_count_lines(out), 1);
     assert_non_null(strstr(out, "space"));
-    assert_int_equal(run(1, "tune --strategy random --space " SPACE3 " --trials 3 --data "
-                            "synthetic --train-limit 300 --test-limit 200 --batch 32 --threads 1 "
-                            "--epochs 1 --energy estimate --model 'flatten linear(10)' "
-                            "--out %s --resume", dir), 2);
+    assert_int_equal(jg_cli_runf(1, out,
+            "tune --strategy random --space " SPACE3 " --trials 3 --data "
+            "synthetic --train-limit 300 --test-limit 200 --batch 32 --threads 1 "
+            "--epochs 1 --energy estimate --model 'flatten linear(10)' "
+            "--out %s --resume", dir), 2);
     assert_int_equal(jg_cli_count_lines(out), 1);
     assert_non_null(strstr(out, "model"));
-    assert_int_equal(run(1, "tune --strategy sobol --space " SPACE3 " --trials 3 " FLAGS
-                            " --out %s --resume", dir), 2);
+    assert_int_equal(jg_cli_runf(1, out,
+            "tune --strategy sobol --space " SPACE3 " --trials 3 " FLAGS
+            " --out %s --resume", dir), 2);
     assert_int_equal(jg_cli_count_lines(out), 1);
     // Nothing was appended by the refused runs.
     char *params[4];
@@ -276,8 +274,9 @@ static void test_diverged_trials(void **state)
 {
     (void)state;
     const char *dir = jg_cli_path("diverge");
-    assert_int_equal(run(0, "tune --strategy grid --grid-points 2 --space 'lr=log:1e-2:1e30' "
-                            "--trials 2 " FLAGS " --out %s", dir), 0);
+    assert_int_equal(jg_cli_runf(0, out,
+            "tune --strategy grid --grid-points 2 --space 'lr=log:1e-2:1e30' "
+            "--trials 2 " FLAGS " --out %s", dir), 0);
     assert_non_null(strstr(out, "(diverged)"));
     char path[512];
     snprintf(path, sizeof path, "%s/trials.jsonl", dir);
