@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "jg_datasets.h"
+#include "jg_energy.h"
 #include "jg_nn.h"
 
 #ifdef __cplusplus
@@ -96,6 +97,14 @@ int jg_cli_parse_double(const char *s, double lo, double hi, double *v);
  * printing "<prog>: <flag> must be an integer in [lo, hi], got '<text>'". */
 int jg_cli_flag_int(const char *prog, const char *flag, const char *text, long lo, long hi,
                     int *v);
+/* Largest --seed: 2^53, so a seed is exact in JSON. */
+#define JG_CLI_SEED_MAX 9007199254740992.0
+
+/* The same for --seed (an integer in [0, JG_CLI_SEED_MAX]),
+ * --data (a known dataset name; d->name is set either way) and --energy. */
+int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed);
+int jg_cli_flag_data(const char *prog, const char *text, jg_cli_data_t *d);
+int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mode);
 
 #ifdef __cplusplus
 }

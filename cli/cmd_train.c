@@ -37,7 +37,6 @@
 #define MAX_EPOCHS 100000
 #define MAX_BATCH 65536
 #define MAX_THREADS 1024
-#define SEED_MAX 9007199254740992.0 /* 2^53: exact in summary.json */
 #define REDRAW_S 0.1                /* progress bar: at most 10 redraws a second */
 #define BAR_WIDTH 24
 /* Seeds of the data choices, derived from --seed so that they differ from
@@ -239,7 +238,6 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     int step_size = 1;
     jg_opt_kind_t kind = JG_OPT_ADAM;
     jg_sched_kind_t sched = JG_SCHED_CONSTANT;
-    double d;
     long l;
 
     optind = 1;
@@ -285,16 +283,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_MIN_LR:
             rc = get_float("--min-lr", optarg, 0, 1e6, 0, 0, "in [0, 1e6]", &min_lr);
             break;
-        case O_SEED:
-            if (jg_cli_parse_double(optarg, 0, SEED_MAX, &d) || d != floor(d) ||
-                strpbrk(optarg, ".eExX")) {
-                fprintf(stderr, PROG ": --seed must be an integer in [0, 2^53], got '%s'\n",
-                        optarg);
-                rc = 2;
-            } else {
-                o->seed = (uint64_t)d;
-            }
-            break;
+        case O_SEED: rc = jg_cli_flag_seed(PROG, optarg, &o->seed); break;
         case O_THREADS:
             rc = jg_cli_flag_int(PROG, "--threads", optarg, 1, MAX_THREADS, &o->threads);
             break;
@@ -314,14 +303,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_PATIENCE:
             rc = jg_cli_flag_int(PROG, "--patience", optarg, 0, MAX_EPOCHS, &o->patience);
             break;
-        case O_DATA:
-            if (!jg_cli_data_known(optarg)) {
-                fprintf(stderr, PROG ": --data must be " JG_CLI_DATA_NAMES ", got '%s'\n",
-                        optarg);
-                rc = 2;
-            }
-            o->data.name = optarg;
-            break;
+        case O_DATA: rc = jg_cli_flag_data(PROG, optarg, &o->data); break;
         case O_DATA_DIR: o->data.dir = optarg; break;
         case O_IMAGE_SIZE:
             if (jg_cli_parse_size(optarg, &o->data.h, &o->data.w)) {
@@ -341,13 +323,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_RESUME: o->resume = 1; break;
         case O_CKPT: o->ckpt_every = 1; break;
         case O_NO_CKPT: o->ckpt_every = 0; break;
-        case O_ENERGY:
-            if (jg_energy_mode_parse(optarg, &o->energy)) {
-                fprintf(stderr, PROG ": --energy must be auto, rapl, estimate or off, got '%s'\n",
-                        optarg);
-                rc = 2;
-            }
-            break;
+        case O_ENERGY: rc = jg_cli_flag_energy(PROG, optarg, &o->energy); break;
         case O_IDLE:
             if (jg_cli_parse_double(optarg, 0, 3600, &o->idle_s)) {
                 fprintf(stderr, PROG ": --idle-seconds must be a number of seconds in [0, 3600], "

@@ -33,7 +33,6 @@
 #define MAX_EPOCHS 100000
 #define MAX_BATCH 65536
 #define MAX_THREADS 1024
-#define SEED_MAX 9007199254740992.0 /* 2^53: exact in JSON */
 /* lr bounds: finite and non-zero once rounded to float. */
 #define LR_MIN 1e-30
 #define LR_MAX 1e30
@@ -127,7 +126,6 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
-    double d;
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -162,27 +160,11 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             rc = jg_cli_flag_int(PROG, "--epochs", optarg, 1, MAX_EPOCHS, &o->epochs);
             break;
         case O_BATCH: rc = jg_cli_flag_int(PROG, "--batch", optarg, 1, MAX_BATCH, &o->batch); break;
-        case O_SEED:
-            if (jg_cli_parse_double(optarg, 0, SEED_MAX, &d) || d != floor(d) ||
-                strpbrk(optarg, ".eExX")) {
-                fprintf(stderr, PROG ": --seed must be an integer in [0, 2^53], got '%s'\n",
-                        optarg);
-                rc = 2;
-            } else {
-                o->seed = (uint64_t)d;
-            }
-            break;
+        case O_SEED: rc = jg_cli_flag_seed(PROG, optarg, &o->seed); break;
         case O_THREADS:
             rc = jg_cli_flag_int(PROG, "--threads", optarg, 1, MAX_THREADS, &o->threads);
             break;
-        case O_DATA:
-            if (!jg_cli_data_known(optarg)) {
-                fprintf(stderr, PROG ": --data must be " JG_CLI_DATA_NAMES ", got '%s'\n",
-                        optarg);
-                rc = 2;
-            }
-            o->data.name = optarg;
-            break;
+        case O_DATA: rc = jg_cli_flag_data(PROG, optarg, &o->data); break;
         case O_DATA_DIR: o->data.dir = optarg; break;
         case O_TRAIN_LIMIT:
             rc = jg_cli_flag_int(PROG, "--train-limit", optarg, 1, 2147483647L, &o->train_limit);
@@ -198,13 +180,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 rc = 2;
             }
             break;
-        case O_ENERGY:
-            if (jg_energy_mode_parse(optarg, &o->energy)) {
-                fprintf(stderr, PROG ": --energy must be auto, rapl, estimate or off, got '%s'\n",
-                        optarg);
-                rc = 2;
-            }
-            break;
+        case O_ENERGY: rc = jg_cli_flag_energy(PROG, optarg, &o->energy); break;
         case O_OUT: o->out = optarg; break;
         case O_RESUME: o->resume = 1; break;
         case O_HELP: usage(stdout); return 0;

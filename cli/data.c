@@ -48,6 +48,33 @@ int jg_cli_flag_int(const char *prog, const char *flag, const char *text, long l
     return 0;
 }
 
+int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed)
+{
+    double d;
+    if (jg_cli_parse_double(text, 0, JG_CLI_SEED_MAX, &d) || d != floor(d) ||
+        strpbrk(text, ".eExX")) {
+        fprintf(stderr, "%s: --seed must be an integer in [0, 2^53], got '%s'\n", prog, text);
+        return 2;
+    }
+    *seed = (uint64_t)d;
+    return 0;
+}
+
+int jg_cli_flag_data(const char *prog, const char *text, jg_cli_data_t *d)
+{
+    d->name = text;
+    if (jg_cli_data_known(text)) return 0;
+    fprintf(stderr, "%s: --data must be " JG_CLI_DATA_NAMES ", got '%s'\n", prog, text);
+    return 2;
+}
+
+int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mode)
+{
+    if (!jg_energy_mode_parse(text, mode)) return 0;
+    fprintf(stderr, "%s: --energy must be auto, rapl, estimate or off, got '%s'\n", prog, text);
+    return 2;
+}
+
 int jg_cli_parse_double(const char *s, double lo, double hi, double *v)
 {
     char *end = NULL;
