@@ -97,6 +97,11 @@ int jg_cli_parse_double(const char *s, double lo, double hi, double *v);
  * printing "<prog>: <flag> must be an integer in [lo, hi], got '<text>'". */
 int jg_cli_flag_int(const char *prog, const char *flag, const char *text, long lo, long hi,
                     int *v);
+/* jg_kernels_init, or 2 after printing "<prog>: JOULEGRAD_ISA is invalid ...". */
+int jg_cli_kernels_init(const char *prog);
+/* jg_kernels_set_threads(n), or 2 after printing "<prog>: --threads n: why". */
+int jg_cli_use_threads(const char *prog, int n);
+
 /* Largest --seed: 2^53, so a seed is exact in JSON. */
 #define JG_CLI_SEED_MAX 9007199254740992.0
 

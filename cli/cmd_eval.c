@@ -56,21 +56,7 @@ static int set_threads(const char *prog, const char *text)
                 MAX_THREADS, text);
         return 2;
     }
-    const int e = jg_kernels_set_threads((int)t);
-    if (e) {
-        fprintf(stderr, "%s: --threads %ld: %s\n", prog, t,
-                e == -ENOTSUP ? "not built with OpenMP (only 1 thread)" : strerror(-e));
-        return 2;
-    }
-    return 0;
-}
-
-static int kernels_init(const char *prog)
-{
-    if (!jg_kernels_init()) return 0;
-    fprintf(stderr, "%s: JOULEGRAD_ISA is invalid or unsupported here (expected ref, avx2, "
-                    "avx512 or neon, as 'joulegrad info' lists)\n", prog);
-    return 2;
+    return jg_cli_use_threads(prog, (int)t);
 }
 
 /* ------------------------------------------------------------------ */
@@ -109,7 +95,7 @@ int jg_cli_eval(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    if (kernels_init(prog)) return 2;
+    if (jg_cli_kernels_init(prog)) return 2;
     const char *path = NULL;
     jg_cli_data_t data = {0};
     long limit = 0;
@@ -258,7 +244,7 @@ int jg_cli_predict(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    if (kernels_init(prog)) return 2;
+    if (jg_cli_kernels_init(prog)) return 2;
     const char *path = NULL;
     optind = 1;
     opterr = 0;

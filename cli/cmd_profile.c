@@ -164,12 +164,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_THREADS: {
             if (jg_cli_parse_int(optarg, 1, MAX_THREADS, &l))
                 return bad("--threads", "an integer in [1, 1024]", optarg);
-            const int e = jg_kernels_set_threads((int)l);
-            if (e) {
-                fprintf(stderr, PROG ": --threads %ld: %s\n", l,
-                        e == -ENOTSUP ? "not built with OpenMP (only 1 thread)" : strerror(-e));
-                return 2;
-            }
+            if (jg_cli_use_threads(PROG, (int)l)) return 2;
             o->threads = (int)l;
             break;
         }
@@ -224,11 +219,7 @@ int jg_cli_profile(int argc, char **argv)
 {
     opts_t o = {.model = "default", .batches = 50, .batch = 64, .seed = 1,
                 .data = {.name = "fashion-mnist"}, .energy = JG_ENERGY_MODE_AUTO};
-    if (jg_kernels_init()) {
-        fprintf(stderr, PROG ": JOULEGRAD_ISA is invalid or unsupported here (expected ref, "
-                        "avx2, avx512 or neon, as 'joulegrad info' lists)\n");
-        return 2;
-    }
+    if (jg_cli_kernels_init(PROG)) return 2;
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0) return rc;
 

@@ -768,21 +768,10 @@ int jg_cli_train(int argc, char **argv)
         .model = "default", .epochs = 2, .batch = 64, .seed = 1,
         .data = {.name = "fashion-mnist"}, .ckpt_every = 1, .energy = JG_ENERGY_MODE_AUTO,
     };
-    if (jg_kernels_init()) {
-        fprintf(stderr, PROG ": JOULEGRAD_ISA is invalid or unsupported here (expected "
-                            "ref, avx2, avx512 or neon, as 'joulegrad info' lists)\n");
-        return 2;
-    }
+    if (jg_cli_kernels_init(PROG)) return 2;
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0) return rc;
-    if (o.threads) {
-        const int e = jg_kernels_set_threads(o.threads);
-        if (e) {
-            fprintf(stderr, PROG ": --threads %d: %s\n", o.threads,
-                    e == -ENOTSUP ? "not built with OpenMP (only 1 thread)" : strerror(-e));
-            return 2;
-        }
-    }
+    if (o.threads && jg_cli_use_threads(PROG, o.threads)) return 2;
 
     run_t r;
     memset(&r, 0, sizeof r);

@@ -492,11 +492,7 @@ int jg_cli_tune(int argc, char **argv)
         .strategy = "bayes", .model = "default", .epochs = 1, .batch = 64, .seed = 1,
         .val_fraction = 0.1, .data = {.name = "fashion-mnist"}, .energy = JG_ENERGY_MODE_AUTO,
     };
-    if (jg_kernels_init()) {
-        fprintf(stderr, PROG ": JOULEGRAD_ISA is invalid or unsupported here (expected "
-                            "ref, avx2, avx512 or neon, as 'joulegrad info' lists)\n");
-        return 2;
-    }
+    if (jg_cli_kernels_init(PROG)) return 2;
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0) return rc;
 
@@ -508,14 +504,7 @@ int jg_cli_tune(int argc, char **argv)
         return 2;
     }
     if (map_dims(&sp, &dm)) return 2;
-    if (o.threads) {
-        const int e = jg_kernels_set_threads(o.threads);
-        if (e) {
-            fprintf(stderr, PROG ": --threads %d: %s\n", o.threads,
-                    e == -ENOTSUP ? "not built with OpenMP (only 1 thread)" : strerror(-e));
-            return 2;
-        }
-    }
+    if (o.threads && jg_cli_use_threads(PROG, o.threads)) return 2;
 
     jg_dataset_t train = {0}, val = {0}, test = {0};
     jg_model_t *probe_model = NULL;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli_util.h"
+#include "jg_kernels.h"
 
 static const char *const fashion_names[10] = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -46,6 +47,23 @@ int jg_cli_flag_int(const char *prog, const char *flag, const char *text, long l
     }
     *v = (int)x;
     return 0;
+}
+
+int jg_cli_kernels_init(const char *prog)
+{
+    if (!jg_kernels_init()) return 0;
+    fprintf(stderr, "%s: JOULEGRAD_ISA is invalid or unsupported here (expected ref, avx2, "
+                    "avx512 or neon, as 'joulegrad info' lists)\n", prog);
+    return 2;
+}
+
+int jg_cli_use_threads(const char *prog, int n)
+{
+    const int e = jg_kernels_set_threads(n);
+    if (!e) return 0;
+    fprintf(stderr, "%s: --threads %d: %s\n", prog, n,
+            e == -ENOTSUP ? "not built with OpenMP (only 1 thread)" : strerror(-e));
+    return 2;
 }
 
 int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed)
