@@ -6,20 +6,18 @@
  * and file formats: docs/energy.md.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli_util.h"
 #include "energy_probe.h"
+#include "plot.h"
 
 /* Layer types of the breakdown, in report order. */
 enum { T_CONV, T_LINEAR, T_RELU, T_POOL, T_BATCHNORM, T_LOSS, T_OPTIMIZER, T_DATA, T_OTHER,
@@ -32,7 +30,6 @@ static const char *const phase_name[2] = {"forward", "backward"};
  * and each point covers twice as many steps, so memory stays fixed. */
 #define PW_MAX_POINTS 4096
 
-extern char **environ;
 
 typedef struct {
     int layer;              /* model layer (n_layers: the loss), -1 optimizer/data */
@@ -611,45 +608,9 @@ static void csv_num(char *buf, size_t cap, double v, int have)
     else buf[0] = '\0';
 }
 
-/* Appends printf output to a growing buffer; *err set on failure. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int err;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
-{
-    if (b->err) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        const int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt,
-                                ap);
-        va_end(ap);
-        if (n < 0) {
-            b->err = -EIO;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        const size_t cap = 2 * (b->cap + (size_t)n + 256);
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->err = -ENOMEM;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
 
 /* The figures shared by both CSVs after the identifying columns. */
-static void csv_figures(sbuf_t *b, const jg_cli_eprobe_t *ep, uint64_t count, double s,
+static void csv_figures(jg_sbuf_t *b, const jg_cli_eprobe_t *ep, uint64_t count, double s,
                         double j, double flops, int aggregated, int valid, const double *zone_j)
 {
     char js[32], sh[32], w[32], fl[32], jg[32];
@@ -658,70 +619,60 @@ static void csv_figures(sbuf_t *b, const jg_cli_eprobe_t *ep, uint64_t count, do
     csv_num(w, sizeof w, s > 0 ? j / s : 0, valid && s > 0);
     csv_num(fl, sizeof fl, flops, flops > 0);
     csv_num(jg, sizeof jg, flops > 0 ? j / (flops * 1e-9) : 0, valid && flops > 0);
-    sb_printf(b, "%llu,%.9g,%s,%s,%s,%s,%s,%d,%d", (unsigned long long)count, s, js, sh, w, fl,
+    jg_sb_printf(b, "%llu,%.9g,%s,%s,%s,%s,%s,%d,%d", (unsigned long long)count, s, js, sh, w, fl,
               jg, aggregated, valid);
     csv_num(js, sizeof js, net(ep, j, s), valid && ep->have_idle);
-    sb_printf(b, ",%s", js);
+    jg_sb_printf(b, ",%s", js);
     for (int z = 0; z < ep->nzones; z++) {
         csv_num(js, sizeof js, zone_j ? zone_j[z] : 0, valid && zone_j);
-        sb_printf(b, ",%s", js);
+        jg_sb_printf(b, ",%s", js);
     }
-    sb_printf(b, "\n");
+    jg_sb_printf(b, "\n");
 }
 
-static void csv_header(sbuf_t *b, const jg_cli_eprobe_t *ep, const char *ident)
+static void csv_header(jg_sbuf_t *b, const jg_cli_eprobe_t *ep, const char *ident)
 {
-    sb_printf(b, "source,method,%s,count,seconds,joules,share,avg_w,flops,j_per_gflop,"
+    jg_sb_printf(b, "source,method,%s,count,seconds,joules,share,avg_w,flops,j_per_gflop,"
                  "aggregated,valid,net_joules", ident);
-    for (int z = 0; z < ep->nzones; z++) sb_printf(b, ",zone_%s_j", ep->zone_col[z]);
-    sb_printf(b, "\n");
+    for (int z = 0; z < ep->nzones; z++) jg_sb_printf(b, ",zone_%s_j", ep->zone_col[z]);
+    jg_sb_printf(b, "\n");
 }
 
-static int write_file(const char *dir, const char *name, sbuf_t *b)
-{
-    char path[4400];
-    int rc = b->err;
-    if (!rc && snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        rc = -ENAMETOOLONG;
-    if (!rc) rc = jg_cli_write_atomic(path, b->p, b->len);
-    free(b->p);
-    return rc;
-}
 
 int jg_cli_eprobe_write_csv(const jg_cli_eprobe_t *ep, const char *dir)
 {
     if (!ep || !dir || !ep->finished) return -EINVAL;
     const char *src = jg_energy_source_name(ep->sum.source);
     const char *method = jg_attrib_method_name(ep->sum.method);
-    sbuf_t b = {0};
+    jg_sbuf_t b = {0};
     csv_header(&b, ep, "layer,kind,type,phase");
     for (int r = 0; r < ep->nregions; r++) {
         const region_desc_t *d = &ep->desc[r];
         const jg_region_energy_t *re = &ep->reg[r];
-        sb_printf(&b, "%s,%s,%d,%s,%s,%s,", src, method, d->layer, d->kind,
+        jg_sb_printf(&b, "%s,%s,%d,%s,%s,%s,", src, method, d->layer, d->kind,
                   type_name[d->type], phase_name[d->backward]);
         csv_figures(&b, ep, re->count, re->seconds, re->j,
                     d->flops_per_image * (double)ep->images, re->aggregated, re->valid,
                     re->zone_j);
     }
-    int rc = write_file(dir, "energy_layers.csv", &b);
+    int rc = jg_sb_write(dir, "energy_layers.csv", &b);
     if (rc) return rc;
 
-    sbuf_t t = {0};
+    jg_sbuf_t t = {0};
     csv_header(&t, ep, "type,phase");
     for (int k = 0; k < NTYPES; k++)
         for (int p = 0; p < 2; p++) {
             const row_t *row = &ep->types[k][p];
             if (!row->count) continue;
-            sb_printf(&t, "%s,%s,%s,%s,", src, method, type_name[k], phase_name[p]);
+            jg_sb_printf(&t, "%s,%s,%s,%s,", src, method, type_name[k], phase_name[p]);
             csv_figures(&t, ep, row->count, row->s, row->j, row->flops,
                         aggregated_s(ep, row->s), row->valid, row->zone_j);
         }
     // Inside the steps but in no region; with the rows it adds up to the total.
-    sb_printf(&t, "%s,%s,unattributed,none,", src, method);
+    jg_sb_printf(&t, "%s,%s,unattributed,none,", src, method);
     csv_figures(&t, ep, ep->sum.steps, unattributed_s(ep),
                 ep->sum.step_j - ep->sum.regions_j, 0, 0, ep->sum.valid, NULL);
-    return write_file(dir, "energy_types.csv", &t);
+    return jg_sb_write(dir, "energy_types.csv", &t);
 }
 
 /* A number, or null when not valid. */
@@ -848,75 +799,6 @@ cJSON *jg_cli_eprobe_json(const jg_cli_eprobe_t *ep)
 
 /* ---- gnuplot figures ---------------------------------------------------- */
 
-/* Absolute path of an executable name on PATH into buf; 0 or -ENOENT. */
-static int find_on_path(const char *name, char *buf, size_t cap)
-{
-    const char *p = getenv("PATH");
-    while (p && *p) {
-        const char *colon = strchr(p, ':');
-        const size_t n = colon ? (size_t)(colon - p) : strlen(p);
-        if (n > 0 && snprintf(buf, cap, "%.*s/%s", (int)n, p, name) < (int)cap &&
-            access(buf, X_OK) == 0)
-            return 0;
-        p = colon ? colon + 1 : NULL;
-    }
-    return -ENOENT;
-}
-
-/* Runs `gnuplot script` with no shell, stdin/stdout/stderr on /dev/null.
- * Returns its exit status (0 ok), or a negative errno when it did not run. */
-static int run_gnuplot(const char *gnuplot, const char *script)
-{
-    posix_spawn_file_actions_t fa;
-    if (posix_spawn_file_actions_init(&fa)) return -ENOMEM;
-    for (int fd = 0; fd <= 2; fd++)
-        posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
-    char *argv[] = {"gnuplot", (char *)script, NULL};
-    pid_t pid;
-    int rc = -posix_spawn(&pid, gnuplot, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc) return rc;
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -errno;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* dir as a gnuplot single-quoted string body ('' is a quote). */
-static void gp_quote(sbuf_t *b, const char *dir)
-{
-    for (const char *c = dir; *c; c++) {
-        if (*c == '\'') sb_printf(b, "''");
-        else sb_printf(b, "%c", *c);
-    }
-}
-
-/* Script head: the data directory (absolute, overridable with
- * gnuplot -e "dir='...'") and the PNG terminal. */
-static void gp_head(sbuf_t *b, const char *absdir, const char *what, const char *name)
-{
-    sb_printf(b, "# joulegrad: %s. Re-run: gnuplot %s/%s.gp\n"
-                 "# (gnuplot -e \"dir='OTHER'\" %s.gp reads and writes OTHER instead)\n"
-                 "if (!exists(\"dir\")) dir = '", what, absdir, name, name);
-    gp_quote(b, absdir);
-    sb_printf(b, "'\n"
-                 "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-                 "    set terminal pngcairo size 960,540 noenhanced\n"
-                 "} else {\n"
-                 "    set terminal png size 960,540 noenhanced\n"
-                 "}\n"
-                 "set output dir.'/%s.png'\n", name);
-}
-
-/* Script tail: the same plot as SVG. */
-static void gp_tail(sbuf_t *b, const char *name)
-{
-    sb_printf(b, "set terminal svg size 960,540 noenhanced\n"
-                 "set output dir.'/%s.svg'\n"
-                 "replot\n"
-                 "unset output\n", name);
-}
-
 int jg_cli_eprobe_write_figures(const jg_cli_eprobe_t *ep, const char *dir, char *msg,
                                 size_t cap)
 {
@@ -932,22 +814,22 @@ int jg_cli_eprobe_write_figures(const jg_cli_eprobe_t *ep, const char *dir, char
         snprintf(idle, sizeof idle, "gross: idle power included (no baseline)");
 
     // energy_types: gross joules per type, forward stacked under backward.
-    sbuf_t d = {0};
-    sb_printf(&d, "# joulegrad energy by layer type [source: %s], J inside the training steps; "
+    jg_sbuf_t d = {0};
+    jg_sb_printf(&d, "# joulegrad energy by layer type [source: %s], J inside the training steps; "
                   "%s\n# type forward_j backward_j forward_net_j backward_net_j\n", src, idle);
     for (int t = 0; t < NTYPES; t++) {
         const row_t *a = &ep->types[t][0], *b = &ep->types[t][1];
         if (!a->count && !b->count) continue;
         if (ep->have_idle)
-            sb_printf(&d, "%s %.9g %.9g %.9g %.9g\n", type_name[t], a->j, b->j,
+            jg_sb_printf(&d, "%s %.9g %.9g %.9g %.9g\n", type_name[t], a->j, b->j,
                       net(ep, a->j, a->s), net(ep, b->j, b->s));
         else
-            sb_printf(&d, "%s %.9g %.9g NaN NaN\n", type_name[t], a->j, b->j);
+            jg_sb_printf(&d, "%s %.9g %.9g NaN NaN\n", type_name[t], a->j, b->j);
     }
-    int rc = write_file(dir, "energy_types.dat", &d);
-    sbuf_t g = {0};
-    gp_head(&g, absdir, "joules by layer type, forward vs backward", "energy_types");
-    sb_printf(&g, "set title \"energy by layer type, forward vs backward [source: %s]\\n"
+    int rc = jg_sb_write(dir, "energy_types.dat", &d);
+    jg_sbuf_t g = {0};
+    jg_gp_head(&g, absdir, "joules by layer type, forward vs backward", "energy_types");
+    jg_sb_printf(&g, "set title \"energy by layer type, forward vs backward [source: %s]\\n"
                   "%llu steps, %lld images, %.3f J in %.3f s; %s\"\n"
                   "set style data histograms\n"
                   "set style histogram rowstacked\n"
@@ -961,27 +843,27 @@ int jg_cli_eprobe_write_figures(const jg_cli_eprobe_t *ep, const char *dir, char
                   "     lc rgb '#4472c4', '' using 3 title 'backward' lc rgb '#ed7d31'\n",
               src, (unsigned long long)ep->sum.steps, (long long)ep->images, ep->sum.step_j,
               ep->sum.step_s, idle);
-    gp_tail(&g, "energy_types");
-    if (!rc) rc = write_file(dir, "energy_types.gp", &g);
+    jg_gp_tail(&g, "energy_types");
+    if (!rc) rc = jg_sb_write(dir, "energy_types.gp", &g);
     else free(g.p);
 
     // power: average W over each point's step brackets vs time.
-    sbuf_t p = {0};
-    sb_printf(&p, "# joulegrad power during the training steps [source: %s]; one row per %d "
+    jg_sbuf_t p = {0};
+    jg_sb_printf(&p, "# joulegrad power during the training steps [source: %s]; one row per %d "
                   "step(s)\n# first_step t_s busy_s joules avg_w\n", src, ep->pw_stride);
     for (int i = 0; i < ep->npw; i++) {
         const pw_point_t *q = &ep->pw[i];
         if (q->busy_s > 0)
-            sb_printf(&p, "%llu %.9g %.9g %.9g %.9g\n", (unsigned long long)q->step, q->t_s,
+            jg_sb_printf(&p, "%llu %.9g %.9g %.9g %.9g\n", (unsigned long long)q->step, q->t_s,
                       q->busy_s, q->j, q->j / q->busy_s);
         else
-            sb_printf(&p, "%llu %.9g 0 NaN NaN\n", (unsigned long long)q->step, q->t_s);
+            jg_sb_printf(&p, "%llu %.9g 0 NaN NaN\n", (unsigned long long)q->step, q->t_s);
     }
-    if (!rc) rc = write_file(dir, "power.dat", &p);
+    if (!rc) rc = jg_sb_write(dir, "power.dat", &p);
     else free(p.p);
-    sbuf_t h = {0};
-    gp_head(&h, absdir, "average power per step vs time", "power");
-    sb_printf(&h, "set title \"power during the training steps [source: %s]\\n"
+    jg_sbuf_t h = {0};
+    jg_gp_head(&h, absdir, "average power per step vs time", "power");
+    jg_sb_printf(&h, "set title \"power during the training steps [source: %s]\\n"
                   "average over each step's bracket, one point per %d step(s); %s\"\n"
                   "set xlabel 'time since the first step (s)'\n"
                   "set ylabel 'power (W)'\n"
@@ -990,41 +872,26 @@ int jg_cli_eprobe_write_figures(const jg_cli_eprobe_t *ep, const char *dir, char
                   "set key bottom right\n",
               src, ep->pw_stride, idle);
     if (ep->have_idle)
-        sb_printf(&h, "plot dir.'/power.dat' using 2:5 with linespoints pt 7 ps 0.5 "
+        jg_sb_printf(&h, "plot dir.'/power.dat' using 2:5 with linespoints pt 7 ps 0.5 "
                       "title 'steps (%s)', %.9g with lines dt 2 lw 2 title 'idle baseline'\n",
                   src, ep->idle_w);
     else
-        sb_printf(&h, "plot dir.'/power.dat' using 2:5 with linespoints pt 7 ps 0.5 "
+        jg_sb_printf(&h, "plot dir.'/power.dat' using 2:5 with linespoints pt 7 ps 0.5 "
                       "title 'steps (%s)'\n", src);
-    gp_tail(&h, "power");
-    if (!rc) rc = write_file(dir, "power.gp", &h);
+    jg_gp_tail(&h, "power");
+    if (!rc) rc = jg_sb_write(dir, "power.gp", &h);
     else free(h.p);
     if (rc) return rc;
 
-    char gnuplot[PATH_MAX];
-    if (find_on_path("gnuplot", gnuplot, sizeof gnuplot)) {
-        snprintf(msg, cap, "figures: gnuplot not found (apt-get install gnuplot-nox); data "
-                           "and scripts are in %s", dir);
-        return 1;
-    }
     if (!ep->npw) {
         snprintf(msg, cap, "figures: no complete step was traced; data and scripts are in %s",
                  dir);
         return 1;
     }
     static const char *const names[2] = {"energy_types", "power"};
-    for (int k = 0; k < 2; k++) {
-        char script[PATH_MAX + 32];
-        snprintf(script, sizeof script, "%s/%s.gp", absdir, names[k]);
-        const int st = run_gnuplot(gnuplot, script);
-        if (st) {
-            snprintf(msg, cap, "figures: gnuplot failed on %s (%s %d); run it by hand to see "
-                               "why; data and scripts are in %s", script,
-                     st < 0 ? "error" : "exit status", st < 0 ? -st : st, dir);
-            return 1;
-        }
-    }
-    snprintf(msg, cap, "figures: %s/energy_types.png and power.png (.svg beside them; re-run "
-                       "with gnuplot %s/energy_types.gp)", dir, dir);
-    return 0;
+    rc = jg_gp_run(absdir, names, 2, msg, cap);
+    if (!rc)
+        snprintf(msg, cap, "figures: %s/energy_types.png and power.png (.svg beside them; re-run "
+                           "with gnuplot %s/energy_types.gp)", dir, dir);
+    return rc;
 }
