@@ -137,11 +137,14 @@ const char *jg_tune_strategy_name(const jg_tune_strategy_t *s);
  * Trial log: append-only JSON Lines. Line 1 is the header
  *   {"type":"header","version":1,"space":CANONICAL,"space_hash":"16 hex",
  *    "model":..,"strategy":..,"seed":"decimal u64","created":unix_s,
- *    "checksum":"8 hex"}
+ *    "run":..,"checksum":"8 hex"}
  * then one line per finished trial
  *   {"type":"trial","trial":i,"strategy":..,"params":{name:value|"category"},
  *    "val_accuracy":..,"test_accuracy":..,"energy_j":..,"energy_source":..,
- *    "seconds":..,"status":..,"checksum":"8 hex"}
+ *    "seconds":..,"status":..,"epochs":..,["rung":..,]"checksum":"8 hex"}
+ * ("run", "epochs" and "rung" are optional when read: logs written before
+ * them read as "", 0 and -1). With early stopping a trial has one record
+ * per rung it finished, each charged the joules of that rung's training.
  * checksum = CRC32 (zlib) of the line's compact JSON without the checksum
  * field (the bytes before ,"checksum": then '}'); it is always the last field.
  * Numbers are written in the shortest form that reads back exactly. Each
@@ -155,6 +158,10 @@ typedef struct {
     char strategy[32];
     uint64_t seed;
     int64_t created_s; /* unix time */
+    /* The settings every trial depends on besides its point (data, subset,
+     * epochs, batch, ...), as the caller formats them; "" when a log has
+     * none. The reader returns it; the caller compares. */
+    char run[512];
 } jg_tune_log_meta_t;
 
 typedef struct {
@@ -167,6 +174,8 @@ typedef struct {
     char energy_source[32];
     double seconds;
     char status[16];      /* "ok", "failed", ... */
+    int epochs;           /* epochs trained so far (0: not recorded) */
+    int rung;             /* early-stopping rung of this record, -1: none */
 } jg_tune_trial_t;
 
 /* Creates path with its header line (O_EXCL: -EEXIST if it exists). */
@@ -241,8 +250,9 @@ int jg_tune_gp_lml(jg_tune_gp_t *gp, const jg_tune_gp_hyp_t *hyp, double *lml,
                    double *grad, jg_tune_error_t *err);
 
 /* Fits the hyperparameters: maximises lml + log prior by projected gradient
- * ascent with backtracking from a fixed start plus `restarts` seeded random
- * starts (see docs/tuning.md for the priors and bounds), keeps the best.
+ * ascent with backtracking from two fixed starts (the prior means, and a
+ * noisy one) plus `restarts` seeded random starts (see docs/tuning.md for the
+ * priors and bounds), keeps the best.
  * The result depends only on the data, seed and restarts. */
 int jg_tune_gp_fit(jg_tune_gp_t *gp, uint64_t seed, int restarts,
                    jg_tune_error_t *err);
@@ -260,6 +270,13 @@ int jg_tune_gp_predict(jg_tune_gp_t *gp, const double *uq, int m, double *mean,
  *   EI  = (mu - best - xi s) Phi(z) + sigma phi(z),  z = (mu - best - xi s) / sigma
  *   PI  = Phi(z)                                      (the study's acquisition)
  *   UCB = mu + sqrt(beta) sigma
+ *   EI_PER_J = EI / exp(m_c),  m_c = posterior mean of a second GP fitted to
+ *              ln(cost) (same kernel): EI per predicted joule (Snoek et al.
+ *              2012's "EI per second"). exp(m_c) is the predictive median of
+ *              the cost, not E[cost] = exp(m_c + v_c / 2), so uncertainty about
+ *              the cost never discourages exploring. Every observation must
+ *              carry a cost (jg_tune_bayes_observe_cost): plain observe is
+ *              refused with -EINVAL.
  * A proposal depends only on the config and the observations so far (in
  * order): a resumed study makes the same proposals as an uninterrupted one.
  */
@@ -267,7 +284,25 @@ typedef enum {
     JG_TUNE_ACQ_EI = 0,
     JG_TUNE_ACQ_PI = 1,
     JG_TUNE_ACQ_UCB = 2,
+    JG_TUNE_ACQ_EI_PER_J = 3,
 } jg_tune_acq_t;
+
+/*
+ * Objective. ACCURACY: the GP models y. PARETO (accuracy up, joules down;
+ * ParEGO, Knowles 2006): every observation needs a cost; each proposal draws
+ * a weight w = (l/10, 1 - l/10), l in 0..10, from (seed, number of
+ * observations), normalises both objectives to [0,1] over the observations
+ * (f_1 = (y_max - y) / (y_max - y_min) on the sign-adjusted y, f_2 the same on
+ * ln(cost) with lower better; 0 when all are equal), scalarises
+ *   g = max_i(w_i f_i) + 0.05 sum_i w_i f_i   (lower is better)
+ * and runs the acquisition on -g instead of y.
+ */
+typedef enum {
+    JG_TUNE_OBJ_ACCURACY = 0,
+    JG_TUNE_OBJ_PARETO = 1,
+} jg_tune_objective_t;
+
+#define JG_TUNE_MAX_LEVELS 1000000 /* more integer values: treat as continuous */
 
 typedef struct {
     int d;            /* dimensions of the unit cube */
@@ -279,23 +314,141 @@ typedef struct {
     int n_candidates; /* uniform candidates per proposal; default 2000 */
     int fit_restarts; /* random restarts of the hyperparameter fit; default 2 */
     uint64_t seed;
+    jg_tune_objective_t objective; /* default JG_TUNE_OBJ_ACCURACY */
+    /* Discrete dimensions (index < JG_TUNE_MAX_DIMS; later ones are
+     * continuous). levels[k]: 0 = continuous, L in 1..JG_TUNE_MAX_LEVELS = L
+     * values owning equal cells of [0,1] as in the search space (value j at
+     * the centre (j + 0.5) / L). categorical[k] = 1: unordered (needs
+     * 1 <= L <= JG_TUNE_MAX_CATS), one-hot encoded in the GP input (L inputs
+     * instead of 1; the total must stay <= JG_TUNE_GP_MAX_DIM); else ordered:
+     * snapped to the cell centre. Proposals put these dimensions at cell
+     * centres; observed u may lie anywhere in the cell. Default all 0. */
+    int levels[JG_TUNE_MAX_DIMS];
+    int categorical[JG_TUNE_MAX_DIMS];
 } jg_tune_bayes_config_t;
 
 typedef struct jg_tune_bayes jg_tune_bayes_t;
 
 void jg_tune_bayes_config_default(jg_tune_bayes_config_t *cfg, int d,
                                   uint64_t seed);
+/* The defaults for d = space->n_dims, plus levels/categorical from the space:
+ * int -> hi - lo + 1 ordered levels (0 = continuous beyond
+ * JG_TUNE_MAX_LEVELS), cat -> n_cats unordered levels. */
+void jg_tune_bayes_config_from_space(jg_tune_bayes_config_t *cfg,
+                                     const jg_tune_space_t *space, uint64_t seed);
 int jg_tune_bayes_create(jg_tune_bayes_t **bo,
                          const jg_tune_bayes_config_t *cfg,
                          jg_tune_error_t *err);
 void jg_tune_bayes_destroy(jg_tune_bayes_t *bo);
-/* Records y (finite) at u (d) in [0,1]^d. */
+/* Records y (finite) at u (d) in [0,1]^d, cost unknown. -EINVAL when the
+ * config needs costs (EI_PER_J, PARETO). */
 int jg_tune_bayes_observe(jg_tune_bayes_t *bo, const double *u, double y,
                           jg_tune_error_t *err);
+/* Records y (finite) and its cost (joules, finite, > 0) at u (d). */
+int jg_tune_bayes_observe_cost(jg_tune_bayes_t *bo, const double *u, double y,
+                               double cost, jg_tune_error_t *err);
+/* Predicted cost at u (d) in joules: *cost = exp(m_c), the log-cost GP's
+ * median, and *cost_hi = exp(m_c + 1.645 s_c) (may be NULL), its one-sided
+ * 95% bound, s_c^2 = latent variance + fitted noise of ln(cost). The log-cost
+ * GP is fitted to the observations with a cost (seeded from the seed and
+ * their number). -EAGAIN when fewer than 2 costs are known: fall back to
+ * e.g. the mean observed cost. */
+int jg_tune_bayes_predict_cost(jg_tune_bayes_t *bo, const double *u,
+                               double *cost, double *cost_hi,
+                               jg_tune_error_t *err);
 /* Next point to evaluate, u (d) in [0,1]^d. */
 int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u,
                           jg_tune_error_t *err);
 int jg_tune_bayes_n_obs(const jg_tune_bayes_t *bo);
+
+/* ---- Pareto helpers (accuracy up, cost down) ------------------------------ */
+
+/* idx (n) receives the indices of the non-dominated points (no other point
+ * has acc >= and cost <= with one strict), sorted by cost ascending (then acc
+ * descending); of identical points the first is kept; points with a NaN are
+ * skipped. *n_front = their number. -EINVAL on NULL or n < 0. */
+int jg_tune_pareto_front(const double *acc, const double *cost, int n, int *idx,
+                         int *n_front);
+/* Area dominated by the points and bounded by the reference point:
+ * measure of {(a, c) : ref_acc <= a <= acc_i, cost_i <= c <= ref_cost for
+ * some i}. Points with acc <= ref_acc or cost >= ref_cost (or a NaN) add
+ * nothing. NaN on NULL or n < 0. */
+double jg_tune_hypervolume2(const double *acc, const double *cost, int n,
+                            double ref_acc, double ref_cost);
+
+/* ---- early stopping: asynchronous successive halving (ASHA) -------------- */
+
+/*
+ * ASHA (Li et al. 2020) with epochs as the resource, run by one sequential
+ * worker; docs/tuning.md ("Early stopping: ASHA") has the details. Pure
+ * bookkeeping: the caller trains, keeps a checkpoint per trial and reports.
+ *
+ * Rungs: rung k trains to min(r eta^k, R) epochs in total; the first rung
+ * that reaches R is the top one (r=1, R=9, eta=3: 1 3 9; R=10: 1 3 9 10).
+ * Promotion: a trial at rung k < top is promotable when it is among the top
+ * floor(n_k / eta) of the n_k results reported at rung k (score descending,
+ * ties: earlier report first), did not diverge (score -inf) and was not
+ * promoted yet. next() promotes the best promotable trial of the highest
+ * rung that has one, else starts a new trial while fewer than max_trials
+ * have started, else returns -ENOENT: the study ends with a sweep that
+ * promotes while anything is promotable.
+ * Determinism: the jobs depend only on the config and the reports so far,
+ * in order, so replaying a resumed study's reports (report() without next())
+ * rebuilds the same state, and next() then gives the job that was running.
+ */
+#define JG_TUNE_ASHA_ETA_DEFAULT 3
+
+typedef struct {
+    int min_epochs;  /* r: epochs of rung 0, >= 1 */
+    int max_epochs;  /* R: epochs of the top rung, >= min_epochs */
+    int eta;         /* reduction factor, >= 2 (0: JG_TUNE_ASHA_ETA_DEFAULT) */
+    int64_t max_trials; /* configurations to start, >= 1 */
+} jg_tune_asha_config_t;
+
+typedef struct {
+    int64_t trial;   /* configuration id, 0-based, in the order started */
+    int rung;        /* rung to train up to */
+    int epochs;      /* total epochs at that rung: min(r * eta^rung, R) */
+    int from_epochs; /* epochs already trained (0 new, else the previous rung's) */
+    int is_new;      /* 1: start configuration `trial` (ask the strategy for a point) */
+} jg_tune_asha_job_t;
+
+typedef struct jg_tune_asha jg_tune_asha_t;
+
+/* -EINVAL for min_epochs < 1, max_epochs < min_epochs, eta 1 or < 0,
+ * max_trials < 1. */
+int jg_tune_asha_create(jg_tune_asha_t **a, const jg_tune_asha_config_t *cfg,
+                        jg_tune_error_t *err);
+void jg_tune_asha_destroy(jg_tune_asha_t *a);
+/* Number of rungs, 1 + the top rung's index. */
+int jg_tune_asha_n_rungs(const jg_tune_asha_t *a);
+/* min(r eta^rung, R); -EINVAL outside 0..n_rungs-1. */
+int jg_tune_asha_rung_epochs(const jg_tune_asha_t *a, int rung);
+/* Next job, or -ENOENT when the study is finished (all max_trials started
+ * and nothing promotable); -EBUSY while the previous job is not reported.
+ * Call next, train, report. */
+int jg_tune_asha_next(jg_tune_asha_t *a, jg_tune_asha_job_t *job,
+                      jg_tune_error_t *err);
+/* Result of the outstanding job, or (replay, no outstanding job) of the job
+ * next() would return now: score, higher is better, finite or -INFINITY for
+ * a diverged trial (ranked last, never promoted; NaN and +inf are -EINVAL),
+ * and the joules that job spent (finite, >= 0). -EINVAL, changing nothing,
+ * when (trial, rung) is not that job or the study is finished. */
+int jg_tune_asha_report(jg_tune_asha_t *a, int64_t trial, int rung, double score,
+                        double joules, jg_tune_error_t *err);
+
+/* Over the reported jobs (an outstanding job counts once reported). */
+typedef struct {
+    int64_t jobs, trials_started;
+    int64_t epochs_trained;    /* sum over jobs of (epochs - from_epochs) */
+    int64_t epochs_full;       /* trials_started * R: every trial trained to R */
+    double joules_spent;       /* sum of reported joules */
+    double joules_saved_est;   /* sum over trials below the top rung of
+                                  (R - its epochs) * (its joules / its epochs) */
+    int64_t best_trial; int best_rung; double best_score; /* best at the highest
+                                  rung reached (ties: first); -1, -1, -inf if none */
+} jg_tune_asha_stats_t;
+void jg_tune_asha_stats(const jg_tune_asha_t *a, jg_tune_asha_stats_t *st);
 
 #ifdef __cplusplus
 }

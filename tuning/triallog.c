@@ -124,7 +124,8 @@ int jg_tune_log_create(const char *path, const jg_tune_space_t *space,
         cJSON_AddStringToObject(o, "model", meta->model) &&
         cJSON_AddStringToObject(o, "strategy", meta->strategy) &&
         cJSON_AddStringToObject(o, "seed", seed) &&
-        add_num(o, "created", (double)meta->created_s))
+        add_num(o, "created", (double)meta->created_s) &&
+        cJSON_AddStringToObject(o, "run", meta->run))
         line = seal(o);
     cJSON_Delete(o);
     free(text);
@@ -148,7 +149,8 @@ int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
     int rc = jg_tune_point_check(space, &t->params, err);
     if (rc) return rc;
     if (!isfinite(t->val_accuracy) || !isfinite(t->test_accuracy) ||
-        !isfinite(t->energy_j) || !isfinite(t->seconds) || t->trial < 0)
+        !isfinite(t->energy_j) || !isfinite(t->seconds) || t->trial < 0 || t->epochs < 0 ||
+        t->rung < -1)
         return jg_tune_fail(err, -EINVAL, "log: trial %lld has a non-finite metric",
                             (long long)t->trial);
     cJSON *o = cJSON_CreateObject();
@@ -170,7 +172,9 @@ int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
         add_num(o, "energy_j", t->energy_j) &&
         cJSON_AddStringToObject(o, "energy_source", t->energy_source) &&
         add_num(o, "seconds", t->seconds) &&
-        cJSON_AddStringToObject(o, "status", t->status))
+        cJSON_AddStringToObject(o, "status", t->status) &&
+        add_num(o, "epochs", t->epochs) &&
+        (t->rung < 0 || add_num(o, "rung", t->rung)))
         line = seal(o);
     cJSON_Delete(params);
     cJSON_Delete(o);
@@ -238,6 +242,15 @@ static int to_trial(const cJSON *o, const jg_tune_space_t *space, jg_tune_trial_
         return snprintf(why, why_len, "bad \"energy_source\""), -1;
     if (copy_str(t->status, sizeof t->status, get_str(o, "status")))
         return snprintf(why, why_len, "bad \"status\""), -1;
+    /* Optional (absent in older logs): epochs 0, rung -1. */
+    double epochs = 0, rung = -1;
+    if ((cJSON_GetObjectItemCaseSensitive(o, "epochs") &&
+         (get_num(o, "epochs", &epochs) || epochs < 0 || epochs > 1e9 || epochs != floor(epochs))) ||
+        (cJSON_GetObjectItemCaseSensitive(o, "rung") &&
+         (get_num(o, "rung", &rung) || rung < 0 || rung > 64 || rung != floor(rung))))
+        return snprintf(why, why_len, "bad \"epochs\" or \"rung\""), -1;
+    t->epochs = (int)epochs;
+    t->rung = (int)rung;
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "params");
     if (!cJSON_IsObject(params) || cJSON_GetArraySize(params) != space->n_dims)
         return snprintf(why, why_len, "\"params\" does not match the space"), -1;
@@ -282,6 +295,9 @@ static int check_header(const cJSON *o, const jg_tune_space_t *space, const char
     if (copy_str(meta->model, sizeof meta->model, get_str(o, "model")) ||
         copy_str(meta->strategy, sizeof meta->strategy, get_str(o, "strategy")))
         return snprintf(why, why_len, "bad model or strategy"), -1;
+    const char *run = get_str(o, "run"); /* optional: older logs have none */
+    if (cJSON_GetObjectItemCaseSensitive(o, "run") && copy_str(meta->run, sizeof meta->run, run))
+        return snprintf(why, why_len, "bad run settings"), -1;
 
     jg_tune_space_t *logged = malloc(sizeof *logged);
     if (!logged) return snprintf(why, why_len, "out of memory"), -1;

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "harness.h"
 #include "jg_tuning.h"
 
@@ -60,6 +62,8 @@ static jg_tune_trial_t trial(int64_t i)
     strcpy(t.energy_source, "rapl");
     t.seconds = 1.0 / 3.0 + (double)i;
     strcpy(t.status, "ok");
+    t.epochs = 1 + (int)(i % 9);
+    t.rung = (int)(i % 3) - 1; /* -1 (none) is not written */
     return t;
 }
 
@@ -74,6 +78,8 @@ static void assert_trial_eq(const jg_tune_trial_t *got, const jg_tune_trial_t *w
     assert_true(got->seconds == want->seconds);
     assert_string_equal(got->energy_source, want->energy_source);
     assert_string_equal(got->status, want->status);
+    assert_int_equal(got->epochs, want->epochs);
+    assert_int_equal(got->rung, want->rung);
 }
 
 static void create_log(fx_t *f, const char *model)
@@ -81,6 +87,7 @@ static void create_log(fx_t *f, const char *model)
     jg_tune_log_meta_t m = { .seed = 18446744073709551615ull, .created_s = 1700000000 };
     strcpy(m.model, model);
     strcpy(m.strategy, "random");
+    strcpy(m.run, "data=fashion-mnist epochs=3 batch=512");
     jg_tune_error_t err;
     const int rc = jg_tune_log_create(f->path, &f->space, &m, &err);
     if (rc) fail_msg("create: %d %s", rc, err.msg);
@@ -157,6 +164,7 @@ static void test_round_trip(void **state)
     assert_string_equal(m.strategy, "random");
     assert_true(m.seed == 18446744073709551615ull);
     assert_int_equal(m.created_s, 1700000000);
+    assert_string_equal(m.run, "data=fashion-mnist epochs=3 batch=512");
     for (int i = 0; i < 5; i++) {
         const jg_tune_trial_t want = trial(i);
         assert_trial_eq(&t[i], &want);
@@ -180,6 +188,51 @@ static void test_round_trip(void **state)
     bad.energy_j = NAN;
     assert_int_equal(jg_tune_log_append(f->path, &f->space, &bad, &err), -EINVAL);
     assert_int_equal(read_ok(f, 0, warn, sizeof warn), 0);
+}
+
+/* Writes body (compact JSON ending in '}') sealed as the log seals it. */
+static void write_sealed(FILE *fp, const char *body)
+{
+    const size_t n = strlen(body);
+    const unsigned long crc = crc32(0L, (const Bytef *)body, (uInt)n) & 0xffffffffUL;
+    fprintf(fp, "%.*s,\"checksum\":\"%08lx\"}\n", (int)(n - 1), body, crc);
+}
+
+/* A log written before "run", "epochs" and "rung" existed still reads. */
+static void test_reads_older_records(void **state)
+{
+    fx_t *f = *state;
+    char space[512];
+    assert_int_equal(jg_tune_space_format(&f->space, space, sizeof space), 0);
+    char hdr[1024];
+    snprintf(hdr, sizeof hdr, "{\"type\":\"header\",\"version\":1,\"space\":\"%s\","
+             "\"space_hash\":\"%016llx\",\"model\":\"m\",\"strategy\":\"random\","
+             "\"seed\":\"7\",\"created\":5}", space,
+             (unsigned long long)jg_tune_space_hash(&f->space));
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    write_sealed(fp, hdr);
+    write_sealed(fp, "{\"type\":\"trial\",\"trial\":0,\"strategy\":\"random\",\"params\":"
+                     "{\"lr\":0.001,\"beta1\":0.5,\"batch\":64,\"opt\":\"sgd\"},"
+                     "\"val_accuracy\":0.5,\"test_accuracy\":0.4,\"energy_j\":12,"
+                     "\"energy_source\":\"estimate\",\"seconds\":1,\"status\":\"ok\"}");
+    fclose(fp);
+    jg_tune_trial_t *t = NULL;
+    int64_t n = 0;
+    jg_tune_log_meta_t m;
+    jg_tune_error_t err;
+    const int rc = jg_tune_log_read(f->path, &f->space, "m", 0, &m, &t, &n, NULL, 0, &err);
+    if (rc) fail_msg("read: %d %s", rc, err.msg);
+    assert_int_equal(n, 1);
+    assert_string_equal(m.run, "");
+    assert_int_equal(t[0].epochs, 0);
+    assert_int_equal(t[0].rung, -1);
+    assert_true(t[0].params.v[3] == 1 && t[0].energy_j == 12);
+    free(t);
+    /* a record with a negative rung is refused, naming the field */
+    jg_tune_trial_t bad = trial(0);
+    bad.rung = -2;
+    assert_int_equal(jg_tune_log_append(f->path, &f->space, &bad, &err), -EINVAL);
 }
 
 static void test_torn_final_line(void **state)
@@ -343,6 +396,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_older_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_final_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_middle_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_other_space_or_model, setup, teardown),
