@@ -974,8 +974,11 @@ static int study_run(env_t *e, study_t *st)
         jg_tune_asha_stats(st->asha, &st->res.asha);
         if (!strcmp(st->res.stopped_by, "asha")) remove_checkpoints(st);
         printf("[%s] early stopping (asha): %lld of %lld epochs trained, estimated %.2f J "
-               "saved (%s)\n", st->res.s->label, (long long)st->res.asha.epochs_trained,
-               (long long)st->res.asha.epochs_full, st->res.asha.joules_saved_est, e->source);
+               "saved (%s)%s\n", st->res.s->label, (long long)st->res.asha.epochs_trained,
+               (long long)st->res.asha.epochs_full, st->res.asha.joules_saved_est, e->source,
+               strcmp(st->res.stopped_by, "asha")
+                   ? "; the study is not finished, so this counts trials that may still be "
+                     "promoted" : "");
     }
     int rc = jg_tune_write_study(&st->res, e->sp, e->spec, st->settings, e->source);
     char msg[600] = "";

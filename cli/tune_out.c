@@ -215,6 +215,9 @@ int jg_tune_write_study(const jg_tune_result_t *r, const jg_tune_space_t *sp,
             cJSON_AddNumberToObject(a, "epochs_trained", (double)r->asha.epochs_trained);
             cJSON_AddNumberToObject(a, "epochs_without_stopping", (double)r->asha.epochs_full);
             cJSON_AddNumberToObject(a, "energy_saved_estimate_j", r->asha.joules_saved_est);
+            // false: stopped before the scheduler finished (budget, interruption),
+            // so the estimate counts trials that may still be promoted
+            cJSON_AddBoolToObject(a, "finished", !strcmp(r->stopped_by, "asha"));
         }
         cJSON *pf = cJSON_AddArrayToObject(j, "pareto_front");
         for (int k = 0; pf && k < nf; k++) {

@@ -541,6 +541,7 @@ static void test_asha(void **state)
     for (int i = 0; i < n; i++) sum += r[i].epochs - (r[i].rung ? (r[i].rung == 1 ? 1 : 3) : 0);
     assert_true(trained == sum);
     assert_true(jg_cli_json_num(es, "energy_saved_estimate_j") > 0);
+    assert_true(cJSON_IsTrue(jg_cli_json_get(es, "finished")));
     cJSON_Delete(s);
     char path[600];
     snprintf(path, sizeof path, "%s/checkpoints", dir);
