@@ -49,7 +49,8 @@
 
 typedef struct {
     const char *strategy_text, *space_text, *model, *out, *acquisition, *objective;
-    const char *early_stop;
+    const char *early_stop, *optimizer_name;
+    jg_opt_kind_t optimizer;
     int trials, epochs, batch, threads, train_limit, test_limit, grid_points, resume;
     int min_epochs, eta;
     double energy_budget; /* J, 0: none */
@@ -61,10 +62,11 @@ typedef struct {
     int n_strats;
 } opts_t;
 
-/* Where each hyperparameter sits in the space (-1: fixed: Adam's default,
- * or --batch). */
+/* The knobs a space may search (map_dims), and where each sits in the space
+ * (-1: fixed: the optimizer's default, or --batch). */
+enum { K_LR, K_BETA1, K_BETA2, K_MOMENTUM, K_WEIGHT_DECAY, K_BATCH, N_KNOBS };
 typedef struct {
-    int lr, beta1, beta2, batch;
+    int idx[N_KNOBS];
 } dims_t;
 
 static double now_s(void)
@@ -79,8 +81,9 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: joulegrad tune --space SPACE --trials N --out DIR [options]\n"
 "\n"
-"Searches Adam's hyperparameters and the batch size (space dimensions lr,\n"
-"beta1, beta2, batch; see docs/tuning.md for the syntax, e.g.\n"
+"Searches the optimizer's hyperparameters and the batch size (space\n"
+"dimensions lr, weight_decay, batch, and beta1, beta2 for adam/adamw or\n"
+"momentum for sgd; see docs/tuning.md for the syntax, e.g.\n"
 "'lr=log:1e-4:1e-1,beta1=0.5:0.99,batch=int:32:512').\n"
 "Every trial trains a fresh model (seed = --seed + trial) for --epochs and is\n"
 "ranked by validation accuracy; test accuracy and joules are reported.\n"
@@ -105,6 +108,8 @@ static void usage(FILE *f)
 "  --min-epochs R        asha: epochs of the first rung (default 1)\n"
 "  --eta E               asha: keep the best 1/E of each rung, 2..100 (default 3)\n"
 "training\n"
+"  --optimizer O         adam, adamw or sgd (default adam); dimensions the space\n"
+"                        does not name keep PyTorch's defaults\n"
 "  --model SPEC          preset name or spec text (default: default)\n"
 "  --epochs E            epochs per trial, 1..%d (default 1)\n"
 "  --batch B             images per step when the space has no batch, 1..%d\n"
@@ -129,7 +134,7 @@ static void usage(FILE *f)
 
 enum {
     O_STRATEGY = 256, O_SPACE, O_TRIALS, O_GRID_POINTS, O_ACQ, O_OBJECTIVE, O_BUDGET,
-    O_EARLY_STOP, O_MIN_EPOCHS, O_ETA, O_MODEL, O_EPOCHS, O_BATCH, O_SEED, O_THREADS, O_DATA,
+    O_EARLY_STOP, O_MIN_EPOCHS, O_ETA, O_OPTIMIZER, O_MODEL, O_EPOCHS, O_BATCH, O_SEED, O_THREADS, O_DATA,
     O_DATA_DIR, O_TRAIN_LIMIT, O_TEST_LIMIT, O_VAL_FRACTION, O_ENERGY, O_OUT, O_RESUME, O_HELP,
     O_END
 };
@@ -218,6 +223,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"early-stop", required_argument, NULL, O_EARLY_STOP},
         {"min-epochs", required_argument, NULL, O_MIN_EPOCHS},
         {"eta", required_argument, NULL, O_ETA},
+        {"optimizer", required_argument, NULL, O_OPTIMIZER},
         {"model", required_argument, NULL, O_MODEL},
         {"epochs", required_argument, NULL, O_EPOCHS},
         {"batch", required_argument, NULL, O_BATCH},
@@ -280,6 +286,17 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_ETA:
             rc = jg_cli_flag_int(PROG, "--eta", optarg, 2, 100, &o->eta);
             eta_set = 1;
+            break;
+        case O_OPTIMIZER:
+            o->optimizer_name = optarg;
+            if (!strcmp(optarg, "adam")) o->optimizer = JG_OPT_ADAM;
+            else if (!strcmp(optarg, "adamw")) o->optimizer = JG_OPT_ADAMW;
+            else if (!strcmp(optarg, "sgd")) o->optimizer = JG_OPT_SGD;
+            else {
+                fprintf(stderr, PROG ": --optimizer must be sgd, adam or adamw, got '%s'\n",
+                        optarg);
+                rc = 2;
+            }
             break;
         case O_MODEL: o->model = optarg; break;
         case O_EPOCHS:
@@ -368,31 +385,53 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     return -1;
 }
 
-/* Maps the space's dimensions to Adam's hyperparameters; a dimension that is
- * not lr/beta1/beta2, categorical, or with bounds Adam rejects is a usage
- * error naming it. */
-static int map_dims(const jg_tune_space_t *sp, dims_t *dm)
+/* The knobs a space may search; a dimension must be one of them, of the
+ * right kind and within its bounds. mask: optimizers it applies to. */
+#define SGD (1 << JG_OPT_SGD)
+#define ADAMS ((1 << JG_OPT_ADAM) | (1 << JG_OPT_ADAMW))
+static const struct {
+    const char *name;
+    int is_int, mask;
+    double lo, hi, hi_excl; /* bounds: [lo, hi], or [lo, hi_excl) when hi_excl > 0 */
+    const char *bounds;
+} knobs[N_KNOBS] = {
+    {"lr", 0, SGD | ADAMS, LR_MIN, LR_MAX, 0, "numeric with bounds in [1e-30, 1e30]"},
+    {"beta1", 0, ADAMS, 0, 0, 1, "numeric with bounds in [0, 1)"},
+    {"beta2", 0, ADAMS, 0, 0, 1, "numeric with bounds in [0, 1)"},
+    {"momentum", 0, SGD, 0, 0, 1, "numeric with bounds in [0, 1)"},
+    {"weight_decay", 0, SGD | ADAMS, 0, 1e6, 0, "numeric with bounds in [0, 1e6]"},
+    {"batch", 1, SGD | ADAMS, 1, MAX_BATCH, 0, "int with bounds in [1, 65536]"},
+};
+
+/* Maps the space's dimensions to the knobs of --optimizer (dm[k] = the
+ * dimension of knob k, -1: not searched); an unknown dimension, one for
+ * another optimizer, or one of the wrong kind or bounds is a usage error
+ * naming it. */
+static int map_dims(const jg_tune_space_t *sp, jg_opt_kind_t opt, const char *opt_name,
+                    dims_t *dm)
 {
-    dm->lr = dm->beta1 = dm->beta2 = dm->batch = -1;
+    for (int k = 0; k < N_KNOBS; k++) dm->idx[k] = -1;
     for (int i = 0; i < sp->n_dims; i++) {
         const jg_tune_dim_t *x = &sp->dims[i];
-        const int is_lr = !strcmp(x->name, "lr"), is_batch = !strcmp(x->name, "batch");
-        if (!is_lr && !is_batch && strcmp(x->name, "beta1") && strcmp(x->name, "beta2")) {
-            fprintf(stderr, PROG ": --space: unknown dimension '%s' (tune searches lr, beta1, "
-                            "beta2 and batch)\n", x->name);
+        int k = 0;
+        while (k < N_KNOBS && strcmp(x->name, knobs[k].name)) k++;
+        if (k == N_KNOBS || !(knobs[k].mask & (1 << opt))) {
+            fprintf(stderr, PROG ": --space: %s dimension '%s' (tune searches lr, batch, "
+                            "weight_decay, and beta1, beta2 with adam/adamw or momentum "
+                            "with sgd; --optimizer is %s)\n",
+                    k == N_KNOBS ? "unknown" : "no", x->name, opt_name);
             return 2;
         }
-        if (is_batch ? x->kind != JG_TUNE_INT || !(x->lo >= 1 && x->hi <= MAX_BATCH)
-                     : x->kind == JG_TUNE_CAT || (is_lr && !(x->lo >= LR_MIN && x->hi <= LR_MAX)) ||
-                           (!is_lr && !(x->lo >= 0 && x->hi < 1))) {
+        const int bad_kind = knobs[k].is_int ? x->kind != JG_TUNE_INT : x->kind == JG_TUNE_CAT;
+        const int in_bounds = x->lo >= knobs[k].lo &&
+                              (knobs[k].hi_excl > 0 ? x->hi < knobs[k].hi_excl
+                                                    : x->hi <= knobs[k].hi);
+        if (bad_kind || !in_bounds) {
             fprintf(stderr, PROG ": --space: dimension '%s' must be %s\n", x->name,
-                    is_batch ? "int with bounds in [1, 65536]"
-                    : is_lr  ? "numeric with bounds in [1e-30, 1e30]"
-                             : "numeric with bounds in [0, 1)");
+                    knobs[k].bounds);
             return 2;
         }
-        *(is_lr ? &dm->lr : is_batch ? &dm->batch : !strcmp(x->name, "beta1") ? &dm->beta1
-                                                                              : &dm->beta2) = i;
+        dm->idx[k] = i;
     }
     return 0;
 }
@@ -597,11 +636,13 @@ static int run_job(env_t *e, study_t *st, const jg_tune_asha_job_t *job, int epo
 {
     const opts_t *o = e->o;
     jg_optim_config_t oc;
-    jg_optim_defaults(&oc, JG_OPT_ADAM);
-    if (e->dm.lr >= 0) oc.lr = (float)t->params.v[e->dm.lr];
-    if (e->dm.beta1 >= 0) oc.beta1 = (float)t->params.v[e->dm.beta1];
-    if (e->dm.beta2 >= 0) oc.beta2 = (float)t->params.v[e->dm.beta2];
-    const int batch = e->dm.batch >= 0 ? (int)t->params.v[e->dm.batch] : o->batch;
+    jg_optim_defaults(&oc, o->optimizer);
+    float *const knob_field[N_KNOBS] = {
+        &oc.lr, &oc.beta1, &oc.beta2, &oc.momentum, &oc.weight_decay, NULL,
+    };
+    for (int k = 0; k < K_BATCH; k++)
+        if (e->dm.idx[k] >= 0) *knob_field[k] = (float)t->params.v[e->dm.idx[k]];
+    const int batch = e->dm.idx[K_BATCH] >= 0 ? (int)t->params.v[e->dm.idx[K_BATCH]] : o->batch;
 
     jg_model_t *model = NULL;
     jg_trainer_t *tr = NULL;
@@ -737,9 +778,10 @@ static void format_settings(const opts_t *o, const jg_tune_strat_t *s, char *buf
     if (!strcmp(o->early_stop, "asha"))
         snprintf(asha, sizeof asha, "asha:%d:%d:%d", o->min_epochs, o->epochs, o->eta);
     snprintf(buf, len, "data=%s data_dir=%s train_limit=%d val_fraction=%.17g test_limit=%d "
-             "epochs=%d batch=%d acquisition=%s objective=%s grid_points=%d early_stop=%s",
-             o->data.name, jg_cli_data_dir(&o->data), o->train_limit, o->val_fraction,
-             o->test_limit, o->epochs, o->batch, acq, o->objective,
+             "optimizer=%s epochs=%d batch=%d acquisition=%s objective=%s grid_points=%d "
+             "early_stop=%s", o->data.name, jg_cli_data_dir(&o->data), o->train_limit,
+             o->val_fraction, o->test_limit, o->optimizer_name, o->epochs, o->batch, acq,
+             o->objective,
              o->grid_points ? o->grid_points : JG_TUNE_GRID_POINTS_DEFAULT, asha);
 }
 
@@ -1010,7 +1052,7 @@ int jg_cli_tune(int argc, char **argv)
 {
     opts_t o = {
         .strategy_text = "bayes", .model = "default", .objective = "accuracy",
-        .early_stop = "none", .epochs = 1, .batch = 64, .seed = 1, .min_epochs = 1, .eta = 3,
+        .early_stop = "none", .optimizer = JG_OPT_ADAM, .optimizer_name = "adam", .epochs = 1, .batch = 64, .seed = 1, .min_epochs = 1, .eta = 3,
         .val_fraction = 0.1, .data = {.name = "fashion-mnist"}, .energy = JG_ENERGY_MODE_AUTO,
     };
     if (jg_cli_kernels_init(PROG)) return 2;
@@ -1024,7 +1066,7 @@ int jg_cli_tune(int argc, char **argv)
         fprintf(stderr, PROG ": --space: %s\n", terr.msg);
         return 2;
     }
-    if (map_dims(&sp, &env.dm)) return 2;
+    if (map_dims(&sp, o.optimizer, o.optimizer_name, &env.dm)) return 2;
     if (o.threads && jg_cli_use_threads(PROG, o.threads)) return 2;
 
     jg_dataset_t train = {0}, val = {0}, test = {0};

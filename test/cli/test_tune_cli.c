@@ -388,6 +388,10 @@ static void test_new_usage_errors(void **state)
         "--early-stop asha --eta 1",
         "--space 'lr=log:1e-3:1e-1,batch=8:128'",          /* batch must be int */
         "--space 'lr=log:1e-3:1e-1,batch=int:0:128'",
+        "--optimizer rmsprop",
+        "--optimizer sgd --space 'lr=log:1e-3:1e-1,beta1=0.1:0.9'", /* an Adam knob */
+        "--space 'lr=log:1e-3:1e-1,momentum=0:0.9'",                 /* an SGD knob */
+        "--space 'lr=log:1e-3:1e-1,weight_decay=-1:0'",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char fmt[300];
@@ -685,6 +689,34 @@ static void test_pareto_and_ei_per_joule(void **state)
     }
 }
 
+/* SGD's knobs: each trial trains with the momentum and weight decay it
+ * logged (a different optimizer is a different run: resume refuses it). */
+static void test_sgd_space(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("sgd");
+    assert_int_equal(jg_cli_runf(0, out, "tune --optimizer sgd --strategy random --space "
+                                 "'lr=log:1e-3:1e-1,momentum=0:0.95,weight_decay=0:1e-3' "
+                                 "--trials 3 " FLAGS " --out %s", dir), 0);
+    rec_t r[3];
+    assert_int_equal(read_records(dir, r, 3), 3);
+    for (int i = 0; i < 3; i++) {
+        cJSON *p = cJSON_Parse(r[i].params);
+        const double m = jg_cli_json_num(p, "momentum"), wd = jg_cli_json_num(p, "weight_decay");
+        assert_true(m >= 0 && m <= 0.95 && wd >= 0 && wd <= 1e-3);
+        cJSON_Delete(p);
+    }
+    char dir2[300];
+    snprintf(dir2, sizeof dir2, "%s-lr", dir);
+    assert_int_equal(jg_cli_runf(0, out, "tune --optimizer sgd --strategy random --space "
+                                 "'lr=log:1e-3:1e-1' --trials 1 " FLAGS " --out %s", dir2), 0);
+    assert_int_equal(jg_cli_runf(1, out, "tune --optimizer adam --strategy random --space "
+                                 "'lr=log:1e-3:1e-1' --trials 2 " FLAGS " --out %s --resume",
+                                 dir2), 2);
+    assert_int_equal(jg_cli_count_lines(out), 1);
+    assert_non_null(strstr(out, "'optimizer=sgd' in the log, 'optimizer=adam' now"));
+}
+
 /* --resume with other settings (epochs, data subset, early stopping) is
  * refused naming the setting. */
 static void test_resume_refuses_other_settings(void **state)
@@ -723,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_asha_kill9_resume),
         cmocka_unit_test(test_pareto_and_ei_per_joule),
         cmocka_unit_test(test_resume_refuses_other_settings),
+        cmocka_unit_test(test_sgd_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
