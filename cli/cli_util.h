@@ -110,6 +110,9 @@ int jg_cli_use_threads(const char *prog, int n);
 int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed);
 int jg_cli_flag_data(const char *prog, const char *text, jg_cli_data_t *d);
 int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mode);
+/* --assume-watts / --idle-watts: watts in (0, 1e6], or [0, 1e6] with zero_ok. */
+int jg_cli_flag_watts(const char *prog, const char *flag, const char *text, int zero_ok,
+                      double *w);
 
 #ifdef __cplusplus
 }

@@ -14,8 +14,10 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "jg_energy.h"
 
+#define PROG "joulegrad energy"
 #define UPDATE_CHANGES 16          /* counter changes timed per zone */
 #define UPDATE_TIMEOUT_NS 500000000 /* per zone: a stuck counter gives up */
 #define READ_COST_READS 4096
@@ -37,20 +39,6 @@ static void usage(FILE *f)
 }
 
 // Watts >= 0, or > 0 when positive is set.
-static int parse_watts(const char *opt, const char *text, int positive, double *w)
-{
-    char *end = NULL;
-    errno = 0;
-    const double v = strtod(text, &end);
-    if (errno || end == text || *end || !isfinite(v) || v < 0 || (positive && v == 0)) {
-        fprintf(stderr, "joulegrad energy: %s needs a number of watts %s 0, got '%s'\n", opt,
-                positive ? ">" : ">=", text);
-        return -1;
-    }
-    *w = v;
-    return 0;
-}
-
 typedef struct {
     int64_t period_ns; /* measured; -1 when not measured */
     int err;
@@ -137,10 +125,11 @@ int jg_cli_energy(int argc, char **argv)
             }
             break;
         case 'w':
-            if (parse_watts("--assume-watts", optarg, 1, &cfg.assume_w_per_core)) return 2;
+            if (jg_cli_flag_watts(PROG, "--assume-watts", optarg, 0, &cfg.assume_w_per_core))
+                return 2;
             break;
         case 'i':
-            if (parse_watts("--idle-watts", optarg, 0, &cfg.idle_w)) return 2;
+            if (jg_cli_flag_watts(PROG, "--idle-watts", optarg, 1, &cfg.idle_w)) return 2;
             break;
         case 'h': usage(stdout); return 0;
         default:

@@ -116,7 +116,6 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {NULL, 0, NULL, 0},
     };
     long l;
-    double d;
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -152,9 +151,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                            optarg);
             break;
         case O_WATTS:
-            if (jg_cli_parse_double(optarg, 0, 1e6, &d) || !(d > 0))
-                return bad("--assume-watts", "a number of watts in (0, 1e6]", optarg);
-            o->assume_w = d;
+            if (jg_cli_flag_watts(PROG, "--assume-watts", optarg, 0, &o->assume_w)) return 2;
             break;
         case O_SEED:
             if (jg_cli_parse_int(optarg, 0, 2147483647L, &l))
@@ -174,8 +171,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 return bad("--idle-seconds", "a number of seconds in [0, 3600]", optarg);
             break;
         case O_IDLE_W:
-            if (jg_cli_parse_double(optarg, 0, 1e6, &o->idle_watts))
-                return bad("--idle-watts", "a number of watts in [0, 1e6]", optarg);
+            if (jg_cli_flag_watts(PROG, "--idle-watts", optarg, 1, &o->idle_watts)) return 2;
             break;
         case O_OUT: o->out = optarg; break;
         case O_HELP: usage(stdout); return 0;

@@ -58,6 +58,7 @@ typedef struct {
     const char *out;
     int resume, ckpt_every, quiet;
     jg_energy_mode_t energy;
+    double assume_w;    /* estimate: watts per busy core; 0: the default */
     double idle_s;      /* idle baseline before training, s; 0: none */
 } opts_t;
 
@@ -155,6 +156,7 @@ static void usage(FILE *f, int threads)
 "                        and summary.json (docs/energy.md), with gnuplot figures\n"
 "                        DIR/energy_types.png and DIR/power.png when gnuplot is\n"
 "                        installed (the .gp scripts and .dat data always)\n"
+"  --assume-watts W      estimate: watts per busy core, in (0, 1e6] (default %g)\n"
 "  --idle-seconds S      measure idle power for S seconds in [0, 3600] before\n"
 "                        training and report net-of-idle energy beside the gross\n"
 "                        figures (default 0: no baseline, every figure gross; a few\n"
@@ -162,7 +164,7 @@ static void usage(FILE *f, int threads)
 "  --quiet               no progress bar and no per-epoch lines\n"
 "  --help                this text\n",
             MAX_EPOCHS, MAX_BATCH, MAX_THREADS, threads, JG_DATA_FASHION_MNIST_DIR,
-            JG_CLI_MAX_SIDE);
+            JG_CLI_MAX_SIDE, JG_ESTIMATE_DEFAULT_W_PER_CORE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -173,8 +175,8 @@ enum {
     O_MODEL = 256, O_EPOCHS, O_BATCH, O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_BETA1,
     O_BETA2, O_EPS, O_WD, O_SCHEDULE, O_STEP_SIZE, O_GAMMA, O_MIN_LR, O_SEED, O_THREADS,
     O_TRAIN_LIMIT, O_TEST_LIMIT, O_VAL_FRACTION, O_PATIENCE, O_DATA, O_DATA_DIR,
-    O_IMAGE_SIZE, O_CHANNELS, O_OUT, O_RESUME, O_CKPT, O_NO_CKPT, O_ENERGY, O_IDLE, O_QUIET,
-    O_HELP, O_END
+    O_IMAGE_SIZE, O_CHANNELS, O_OUT, O_RESUME, O_CKPT, O_NO_CKPT, O_ENERGY, O_WATTS, O_IDLE,
+    O_QUIET, O_HELP, O_END
 };
 
 /* A float flag in [lo, hi], excluding lo when open_lo and hi when open_hi;
@@ -226,6 +228,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"checkpoint-every-epoch", no_argument, NULL, O_CKPT},
         {"no-checkpoint-every-epoch", no_argument, NULL, O_NO_CKPT},
         {"energy", required_argument, NULL, O_ENERGY},
+        {"assume-watts", required_argument, NULL, O_WATTS},
         {"idle-seconds", required_argument, NULL, O_IDLE},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
@@ -324,6 +327,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_CKPT: o->ckpt_every = 1; break;
         case O_NO_CKPT: o->ckpt_every = 0; break;
         case O_ENERGY: rc = jg_cli_flag_energy(PROG, optarg, &o->energy); break;
+        case O_WATTS: rc = jg_cli_flag_watts(PROG, "--assume-watts", optarg, 0, &o->assume_w); break;
         case O_IDLE:
             if (jg_cli_parse_double(optarg, 0, 3600, &o->idle_s)) {
                 fprintf(stderr, PROG ": --idle-seconds must be a number of seconds in [0, 3600], "
@@ -423,6 +427,10 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     }
     if (o->idle_s > 0 && o->energy == JG_ENERGY_MODE_OFF) {
         fprintf(stderr, PROG ": --idle-seconds needs an energy source: drop --energy off\n");
+        return 2;
+    }
+    if (o->assume_w > 0 && (o->energy == JG_ENERGY_MODE_RAPL || o->energy == JG_ENERGY_MODE_OFF)) {
+        fprintf(stderr, PROG ": --assume-watts applies to the estimate source only\n");
         return 2;
     }
     if (o->resume && !o->out) {
@@ -948,6 +956,7 @@ int jg_cli_train(int argc, char **argv)
     jg_energy_cfg_t ecfg;
     jg_energy_cfg_default(&ecfg);
     ecfg.mode = o.energy;
+    ecfg.assume_w_per_core = o.assume_w;
     jg_energy_status_t est;
     memset(&est, 0, sizeof est);
     energy_t en = {.source = "off", .status = "off"};

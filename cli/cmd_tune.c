@@ -54,6 +54,7 @@ typedef struct {
     int trials, epochs, batch, threads, train_limit, test_limit, grid_points, resume;
     int min_epochs, eta;
     double energy_budget; /* J, 0: none */
+    double assume_w;      /* estimate: watts per busy core, 0: the default */
     uint64_t seed;
     double val_fraction;
     jg_cli_data_t data;
@@ -123,6 +124,7 @@ static void usage(FILE *f)
 "  --val-fraction F      validation fraction in (0, 1), used for selection\n"
 "                        (default 0.1)\n"
 "  --energy MODE         auto, rapl, estimate or off (default auto)\n"
+"  --assume-watts W      estimate: watts per busy core, in (0, 1e6] (default 10)\n"
 "output\n"
 "  --out DIR             study directory (required): trials.jsonl,\n"
 "                        best_vs_energy.csv, pareto.csv, summary.json, figures\n"
@@ -135,7 +137,7 @@ static void usage(FILE *f)
 enum {
     O_STRATEGY = 256, O_SPACE, O_TRIALS, O_GRID_POINTS, O_ACQ, O_OBJECTIVE, O_BUDGET,
     O_EARLY_STOP, O_MIN_EPOCHS, O_ETA, O_OPTIMIZER, O_MODEL, O_EPOCHS, O_BATCH, O_SEED, O_THREADS, O_DATA,
-    O_DATA_DIR, O_TRAIN_LIMIT, O_TEST_LIMIT, O_VAL_FRACTION, O_ENERGY, O_OUT, O_RESUME, O_HELP,
+    O_DATA_DIR, O_TRAIN_LIMIT, O_TEST_LIMIT, O_VAL_FRACTION, O_ENERGY, O_WATTS, O_OUT, O_RESUME, O_HELP,
     O_END
 };
 
@@ -235,6 +237,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"test-limit", required_argument, NULL, O_TEST_LIMIT},
         {"val-fraction", required_argument, NULL, O_VAL_FRACTION},
         {"energy", required_argument, NULL, O_ENERGY},
+        {"assume-watts", required_argument, NULL, O_WATTS},
         {"out", required_argument, NULL, O_OUT},
         {"resume", no_argument, NULL, O_RESUME},
         {"help", no_argument, NULL, O_HELP},
@@ -324,6 +327,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             }
             break;
         case O_ENERGY: rc = jg_cli_flag_energy(PROG, optarg, &o->energy); break;
+        case O_WATTS: rc = jg_cli_flag_watts(PROG, "--assume-watts", optarg, 0, &o->assume_w); break;
         case O_OUT: o->out = optarg; break;
         case O_RESUME: o->resume = 1; break;
         case O_HELP: usage(stdout); return 0;
@@ -371,6 +375,10 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         fprintf(stderr, PROG ": --energy off leaves no joules for %s\n",
                 pareto ? "--objective pareto" : cost_aware ? "ei-per-joule"
                                                            : "--energy-budget");
+        return 2;
+    }
+    if (o->assume_w > 0 && (o->energy == JG_ENERGY_MODE_RAPL || o->energy == JG_ENERGY_MODE_OFF)) {
+        fprintf(stderr, PROG ": --assume-watts applies to the estimate source only\n");
         return 2;
     }
     if ((min_epochs_set || eta_set) && !asha) {
@@ -779,10 +787,10 @@ static void format_settings(const opts_t *o, const jg_tune_strat_t *s, char *buf
         snprintf(asha, sizeof asha, "asha:%d:%d:%d", o->min_epochs, o->epochs, o->eta);
     snprintf(buf, len, "data=%s data_dir=%s train_limit=%d val_fraction=%.17g test_limit=%d "
              "optimizer=%s epochs=%d batch=%d acquisition=%s objective=%s grid_points=%d "
-             "early_stop=%s", o->data.name, jg_cli_data_dir(&o->data), o->train_limit,
-             o->val_fraction, o->test_limit, o->optimizer_name, o->epochs, o->batch, acq,
-             o->objective,
-             o->grid_points ? o->grid_points : JG_TUNE_GRID_POINTS_DEFAULT, asha);
+             "assume_watts=%g early_stop=%s", o->data.name, jg_cli_data_dir(&o->data),
+             o->train_limit, o->val_fraction, o->test_limit, o->optimizer_name, o->epochs,
+             o->batch, acq, o->objective,
+             o->grid_points ? o->grid_points : JG_TUNE_GRID_POINTS_DEFAULT, o->assume_w, asha);
 }
 
 /* The first key=value token that differs between two settings texts. */
@@ -1172,6 +1180,7 @@ int jg_cli_tune(int argc, char **argv)
     jg_energy_cfg_t ecfg;
     jg_energy_cfg_default(&ecfg);
     ecfg.mode = o.energy;
+    ecfg.assume_w_per_core = o.assume_w;
     jg_energy_status_t est;
     memset(&est, 0, sizeof est);
     rc = jg_meter_open(&meter, &ecfg, &est);

@@ -93,6 +93,15 @@ int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mod
     return 2;
 }
 
+int jg_cli_flag_watts(const char *prog, const char *flag, const char *text, int zero_ok,
+                      double *w)
+{
+    if (!jg_cli_parse_double(text, 0, 1e6, w) && (zero_ok || *w > 0)) return 0;
+    fprintf(stderr, "%s: %s must be a number of watts in %s0, 1e6], got '%s'\n", prog, flag,
+            zero_ok ? "[" : "(", text);
+    return 2;
+}
+
 int jg_cli_parse_double(const char *s, double lo, double hi, double *v)
 {
     char *end = NULL;

@@ -339,9 +339,16 @@ static void test_figures_with_gnuplot(void **state)
     }
     char args[1024];
     const char *dir = jg_cli_path("fig");
-    snprintf(args, sizeof args, TRAIN_FLAGS " --energy estimate --out %s", dir);
+    snprintf(args, sizeof args, TRAIN_FLAGS " --energy estimate --assume-watts 20 --out %s",
+             dir);
     assert_int_equal(jg_cli_run(NULL, args, 0, out), 0);
     assert_non_null(strstr(out, "figures: "));
+    // --assume-watts reaches the estimate and is reported with it.
+    char *text = jg_cli_read_text(jg_cli_path("fig/summary.json"));
+    cJSON *sum = cJSON_Parse(text);
+    free(text);
+    assert_true(jg_cli_json_num(jg_cli_json_get(sum, "energy"), "assumed_w_per_core") == 20);
+    cJSON_Delete(sum);
     assert_null(strstr(out, "gnuplot not found"));
     check_figure_sources(dir);
     assert_png(jg_cli_path("fig/energy_types.png"));

@@ -389,6 +389,8 @@ static void test_new_usage_errors(void **state)
         "--space 'lr=log:1e-3:1e-1,batch=8:128'",          /* batch must be int */
         "--space 'lr=log:1e-3:1e-1,batch=int:0:128'",
         "--optimizer rmsprop",
+        "--assume-watts 5 --energy rapl",
+        "--assume-watts 0",
         "--optimizer sgd --space 'lr=log:1e-3:1e-1,beta1=0.1:0.9'", /* an Adam knob */
         "--space 'lr=log:1e-3:1e-1,momentum=0:0.9'",                 /* an SGD knob */
         "--space 'lr=log:1e-3:1e-1,weight_decay=-1:0'",
