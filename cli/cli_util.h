@@ -110,6 +110,11 @@ int jg_cli_use_threads(const char *prog, int n);
 int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed);
 int jg_cli_flag_data(const char *prog, const char *text, jg_cli_data_t *d);
 int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mode);
+/* A flag with a fixed set of values: *index = the position of text in the
+ * NULL-terminated choices, or the usage error "PROG: FLAG must be a, b or c,
+ * got 'x'" and 2. */
+int jg_cli_flag_choice(const char *prog, const char *flag, const char *text,
+                       const char *const *choices, int *index);
 /* --assume-watts / --idle-watts: watts in (0, 1e6], or [0, 1e6] with zero_ok. */
 int jg_cli_flag_watts(const char *prog, const char *flag, const char *text, int zero_ok,
                       double *w);

@@ -247,7 +247,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     opterr = 0;
     int min_epochs_set = 0, eta_set = 0;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        int rc = 0;
+        int rc = 0, k = 0;
         switch (c) {
         case O_STRATEGY: o->strategy_text = optarg; break;
         case O_SPACE: o->space_text = optarg; break;
@@ -258,14 +258,12 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             rc = jg_cli_flag_int(PROG, "--grid-points", optarg, 2, 1000, &o->grid_points);
             break;
         case O_ACQ: o->acquisition = optarg; break;
-        case O_OBJECTIVE:
-            if (strcmp(optarg, "accuracy") && strcmp(optarg, "pareto")) {
-                fprintf(stderr, PROG ": --objective must be accuracy or pareto, got '%s'\n",
-                        optarg);
-                rc = 2;
-            }
+        case O_OBJECTIVE: {
+            static const char *const c[] = {"accuracy", "pareto", NULL};
+            rc = jg_cli_flag_choice(PROG, "--objective", optarg, c, &k);
             o->objective = optarg;
             break;
+        }
         case O_BUDGET:
             if (jg_cli_parse_double(optarg, 0, 1e15, &o->energy_budget) ||
                 !(o->energy_budget > 0)) {
@@ -274,14 +272,12 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 rc = 2;
             }
             break;
-        case O_EARLY_STOP:
-            if (strcmp(optarg, "none") && strcmp(optarg, "asha")) {
-                fprintf(stderr, PROG ": --early-stop must be none or asha, got '%s'\n",
-                        optarg);
-                rc = 2;
-            }
+        case O_EARLY_STOP: {
+            static const char *const c[] = {"none", "asha", NULL};
+            rc = jg_cli_flag_choice(PROG, "--early-stop", optarg, c, &k);
             o->early_stop = optarg;
             break;
+        }
         case O_MIN_EPOCHS:
             rc = jg_cli_flag_int(PROG, "--min-epochs", optarg, 1, MAX_EPOCHS, &o->min_epochs);
             min_epochs_set = 1;
@@ -290,17 +286,13 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             rc = jg_cli_flag_int(PROG, "--eta", optarg, 2, 100, &o->eta);
             eta_set = 1;
             break;
-        case O_OPTIMIZER:
+        case O_OPTIMIZER: {
+            static const char *const c[] = {"sgd", "adam", "adamw", NULL};
+            rc = jg_cli_flag_choice(PROG, "--optimizer", optarg, c, &k);
+            if (!rc) jg_optim_kind_parse(optarg, &o->optimizer);
             o->optimizer_name = optarg;
-            if (!strcmp(optarg, "adam")) o->optimizer = JG_OPT_ADAM;
-            else if (!strcmp(optarg, "adamw")) o->optimizer = JG_OPT_ADAMW;
-            else if (!strcmp(optarg, "sgd")) o->optimizer = JG_OPT_SGD;
-            else {
-                fprintf(stderr, PROG ": --optimizer must be sgd, adam or adamw, got '%s'\n",
-                        optarg);
-                rc = 2;
-            }
             break;
+        }
         case O_MODEL: o->model = optarg; break;
         case O_EPOCHS:
             rc = jg_cli_flag_int(PROG, "--epochs", optarg, 1, MAX_EPOCHS, &o->epochs);

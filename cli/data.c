@@ -93,6 +93,22 @@ int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mod
     return 2;
 }
 
+int jg_cli_flag_choice(const char *prog, const char *flag, const char *text,
+                       const char *const *choices, int *index)
+{
+    int n = 0;
+    while (choices[n] && strcmp(choices[n], text)) n++;
+    if (choices[n]) {
+        *index = n;
+        return 0;
+    }
+    fprintf(stderr, "%s: %s must be ", prog, flag);
+    for (int k = 0; choices[k]; k++)
+        fprintf(stderr, "%s%s", k == 0 ? "" : choices[k + 1] ? ", " : " or ", choices[k]);
+    fprintf(stderr, ", got '%s'\n", text);
+    return 2;
+}
+
 int jg_cli_flag_watts(const char *prog, const char *flag, const char *text, int zero_ok,
                       double *w)
 {
