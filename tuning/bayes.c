@@ -481,21 +481,31 @@ int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u, jg_tune_error_t *err)
     if (!rc && bo->cfg.acq == JG_TUNE_ACQ_EI_PER_J) rc = fit_cost(bo, err);
     if (rc) return rc;
 
-    int order[N_BEST_OBS] = { 0 }; /* indices of the best observations, best first */
+    /* The incumbent is the best posterior mean at the observed points, not
+     * the best observation: with noisy observations (a trial's accuracy
+     * varies with its seed) the best observation is an optimistic draw, and
+     * improving on it looks likely only where the variance is large, which
+     * sends EI and PI to the corners. For noise-free data the two agree. */
+    double *fit_mu = malloc((size_t)n * sizeof *fit_mu);
+    if (!fit_mu) return jg_tune_fail(err, -ENOMEM, "bayes: out of memory");
+    rc = jg_tune_gp_predict(bo->gp, bo->x, n, fit_mu, NULL, err);
+    int order[N_BEST_OBS] = { 0 }; /* observations with the best means, best first */
     int nb = 0;
     double mean = 0.0, var = 0.0;
     for (int i = 0; i < n; i++) mean += bo->t[i];
     mean /= n;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; !rc && i < n; i++) {
         var += (bo->t[i] - mean) * (bo->t[i] - mean);
         int j = nb < N_BEST_OBS ? nb++ : N_BEST_OBS;
-        while (j > 0 && bo->t[order[j - 1]] < bo->t[i]) {
+        while (j > 0 && fit_mu[order[j - 1]] < fit_mu[i]) {
             if (j < N_BEST_OBS) order[j] = order[j - 1];
             j--;
         }
         if (j < N_BEST_OBS) order[j] = i;
     }
-    bo->best = bo->t[order[0]];
+    bo->best = fit_mu[order[0]];
+    free(fit_mu);
+    if (rc) return rc;
     bo->y_std = var > 0.0 ? sqrt(var / n) : 1.0;
 
     /* Candidates: uniform (each category equally likely), then Gaussian
