@@ -110,6 +110,12 @@ int jg_cli_use_threads(const char *prog, int n);
 int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed);
 int jg_cli_flag_data(const char *prog, const char *text, jg_cli_data_t *d);
 int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mode);
+/* Monotonic clock, seconds. */
+double jg_cli_now_s(void);
+/* getopt_long's '?' for the option argv[optind - 1]: prints "PROG: --x needs
+ * a value" when needs_value (optopt is one of the command's options), else
+ * "PROG: unknown option '--x'", both pointing to --help; returns 2. */
+int jg_cli_option_error(const char *prog, char *const *argv, int needs_value);
 /* A flag with a fixed set of values: *index = the position of text in the
  * NULL-terminated choices, or the usage error "PROG: FLAG must be a, b or c,
  * got 'x'" and 2. */

@@ -87,13 +87,6 @@ static void on_sigint(int sig)
     g_interrupted = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void usage(FILE *f, int threads)
 {
     fprintf(f,
@@ -338,13 +331,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_QUIET: o->quiet = 1; break;
         case O_HELP: usage(stdout, jg_kernels_threads()); return 0;
         default:
-            if (optopt >= O_MODEL && optopt < O_END)
-                fprintf(stderr, PROG ": %s needs a value; run '" PROG " --help'\n",
-                        argv[optind - 1]);
-            else
-                fprintf(stderr, PROG ": unknown option '%s'; run '" PROG " --help'\n",
-                        argv[optind - 1]);
-            return 2;
+            return jg_cli_option_error(PROG, argv, optopt >= O_MODEL && optopt < O_END);
         }
         if (rc) return rc;
     }
@@ -503,7 +490,7 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
         const int b = r->o->batch, left = r->n_train - (p->batch - 1) * b;
         jg_cli_eprobe_step_done(r->ep, left < b ? left : b); /* a write error shows at finish */
     }
-    const double now = now_s();
+    const double now = jg_cli_now_s();
     if (r->meter && r->poll_s > 0 && now - r->last_poll_s >= r->poll_s) {
         jg_meter_poll(r->meter);
         r->last_poll_s = now;
@@ -1020,9 +1007,9 @@ int jg_cli_train(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_sa);
     jg_energy_sample_t s0, s1;
     if (meter) jg_meter_read(meter, &s0);
-    const double t0 = now_s();
+    const double t0 = jg_cli_now_s();
     rc = jg_trainer_run(tr);
-    const double t1 = now_s();
+    const double t1 = jg_cli_now_s();
     if (meter) jg_meter_read(meter, &s1);
     sigaction(SIGINT, &old_sa, NULL);
     if (r.tty && !o.quiet) fputs("\r\033[K", stderr);

@@ -70,13 +70,6 @@ typedef struct {
     int idx[N_KNOBS];
 } dims_t;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -324,13 +317,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_RESUME: o->resume = 1; break;
         case O_HELP: usage(stdout); return 0;
         default:
-            if (optopt >= O_STRATEGY && optopt < O_END)
-                fprintf(stderr, PROG ": %s needs a value; run '" PROG " --help'\n",
-                        argv[optind - 1]);
-            else
-                fprintf(stderr, PROG ": unknown option '%s'; run '" PROG " --help'\n",
-                        argv[optind - 1]);
-            return 2;
+            return jg_cli_option_error(PROG, argv, optopt >= O_STRATEGY && optopt < O_END);
         }
         if (rc) return rc;
     }
@@ -526,7 +513,7 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
 {
     (void)p;
     env_t *e = ctx;
-    const double now = now_s();
+    const double now = jg_cli_now_s();
     if (e->meter && e->poll_s > 0 && now - e->last_poll_s >= e->poll_s) {
         jg_meter_poll(e->meter);
         e->last_poll_s = now;
@@ -678,9 +665,9 @@ static int run_job(env_t *e, study_t *st, const jg_tune_asha_job_t *job, int epo
     }
     jg_energy_sample_t s0, s1;
     if (e->meter) jg_meter_read(e->meter, &s0);
-    const double t0 = now_s();
+    const double t0 = jg_cli_now_s();
     rc = jg_trainer_run(tr);
-    t->seconds = now_s() - t0;
+    t->seconds = jg_cli_now_s() - t0;
     if (e->meter) jg_meter_read(e->meter, &s1);
     t->epochs = jg_trainer_epochs_done(tr);
 
@@ -950,7 +937,7 @@ static int study_run(env_t *e, study_t *st)
         snprintf(t->strategy, sizeof t->strategy, "%s", st->res.s->label);
         const int epochs = st->asha ? job.epochs : o->epochs;
         double u[JG_TUNE_MAX_DIMS];
-        const double p0 = now_s();
+        const double p0 = jg_cli_now_s();
         if (!job.is_new) {
             t->params = st->pts[job.trial];
         } else if (st->bo) {
@@ -960,7 +947,7 @@ static int study_run(env_t *e, study_t *st)
             rc = jg_tune_strategy_propose(st->strat, job.trial, &t->params, &terr);
         }
         if (job.is_new) {
-            st->res.propose_last_s = now_s() - p0;
+            st->res.propose_last_s = jg_cli_now_s() - p0;
             st->res.propose_s += st->res.propose_last_s;
             st->res.proposals++;
         }

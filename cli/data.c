@@ -2,10 +2,12 @@
 /* data.c - which dataset a command reads, seeded subsets, class names and
  * the evaluation report shared by train and eval. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_util.h"
 #include "jg_kernels.h"
@@ -90,6 +92,21 @@ int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mod
 {
     if (!jg_energy_mode_parse(text, mode)) return 0;
     fprintf(stderr, "%s: --energy must be auto, rapl, estimate or off, got '%s'\n", prog, text);
+    return 2;
+}
+
+double jg_cli_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int jg_cli_option_error(const char *prog, char *const *argv, int needs_value)
+{
+    fprintf(stderr, needs_value ? "%s: %s needs a value; run '%s --help'\n"
+                                : "%s: unknown option '%s'; run '%s --help'\n",
+            prog, argv[optind - 1], prog);
     return 2;
 }
 
