@@ -34,6 +34,10 @@ int jg_cli_predict(int argc, char **argv);
  * hyperparameter search with trials.jsonl, best_vs_energy.csv, summary.json */
 int jg_cli_tune(int argc, char **argv);
 
+/* joulegrad reproduce rq1|rq2|all --out DIR [options] (see --help): the
+ * experiments of Yarally et al. (CAIN 2023) with a report (docs/reproduction.md) */
+int jg_cli_reproduce(int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif

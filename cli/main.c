@@ -29,6 +29,7 @@ static void usage(FILE *f)
           "  models       model presets with parameters and FLOPs per image\n"
           "  predict      top-3 classes of image files with a checkpoint\n"
           "  profile      N training steps, then where the joules went per layer\n"
+          "  reproduce    re-run the Green-AI study (Yarally et al.) with a report\n"
           "  train        train a CNN; checkpoint, epochs.csv and summary.json\n"
           "  tune         search Adam's lr/betas (grid, random, sobol, bayes) with joules\n"
           "  version      print the version\n"
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "predict")) return jg_cli_predict(argc - 1, argv + 1);
     if (!strcmp(cmd, "profile")) return jg_cli_profile(argc - 1, argv + 1);
     if (!strcmp(cmd, "tune")) return jg_cli_tune(argc - 1, argv + 1);
+    if (!strcmp(cmd, "reproduce")) return jg_cli_reproduce(argc - 1, argv + 1);
     fprintf(stderr, "joulegrad: unknown command '%s'; run 'joulegrad --help'\n", cmd);
     return 2;
 }
