@@ -37,6 +37,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "jg_energy.h"
 #include "jg_kernels.h"
 #include "plot.h"
 #include "report.h"
@@ -186,12 +187,13 @@ static void usage(FILE *f)
 "       and the dense networks, with the energy of every layer type measured\n"
 "and writes DIR/report.md, DIR/report.html, figures and CSV tables.\n"
 "\n"
-"  --scale S       tiny (CI, seconds), quick (about 15 minutes on 2 cores) or\n"
+"  --scale S       tiny (CI, seconds), quick (about 10 minutes on 2 cores) or\n"
 "                  full (the study's 64 trials, full data) (default quick)\n"
 "  --seeds N       RQ1 seeds and RQ2 repetitions, 1..%d (default: the scale's)\n"
 "  --data D        fashion-mnist, cifar10 or synthetic (default fashion-mnist)\n"
 "  --data-dir DIR  where the dataset is (cifar10: the binary batches)\n"
-"  --threads T     kernel threads, 1..%d (default: OpenMP default)\n"
+"  --threads T     kernel threads, 1..%d (default: 1 when the energy source\n"
+"                  is estimate, see docs/reproduction.md; else OpenMP's)\n"
 "  --energy MODE   auto, rapl or estimate (default auto)\n"
 "  --out DIR       output directory (required; refused when it exists and is\n"
 "                  not empty, unless --resume)\n"
@@ -1798,8 +1800,11 @@ static int write_report(ctx_t *c)
                            "It ranks the work of different layers and runs faithfully but its "
                            "absolute joules are only as good as the assumed watts. Where RAPL "
                            "is readable, `--energy auto` uses it and every figure is labelled "
-                           "`rapl`.", c->w_per_core > 0 ? c->w_per_core
-                                                         : JG_ESTIMATE_DEFAULT_W_PER_CORE);
+                           "`rapl`. With this source the runs use 1 kernel thread unless "
+                           "`--threads` says otherwise: OpenMP's spin-waiting is CPU time, so "
+                           "with 2 threads it entered the joules (repetitions of one run "
+                           "+-15%% apart here, against +-2%% with 1 thread).",
+                     c->w_per_core > 0 ? c->w_per_core : JG_ESTIMATE_DEFAULT_W_PER_CORE);
     else if (!strcmp(c->source, "rapl"))
         jg_report_li(&rep, "Energy source `rapl`: the CPU package (+ DRAM, or psys) energy "
                            "counters through powercap: measured joules of the whole package, "
@@ -1881,6 +1886,26 @@ static int plan(ctx_t *c)
     return 0;
 }
 
+/* With the estimate source (CPU time x watts) OpenMP's spin-waiting counts
+ * as work: on this 2-core VM, 2 threads gave repetitions of the same run
+ * +-15% apart and flipped a verdict, 1 thread +-2%. So without --threads,
+ * an estimate study runs single-threaded (said on the console and in the
+ * report); RAPL measures the spinning the CPU really does and keeps the
+ * default. Returns 1 when the meter would be estimate. */
+static int single_thread_estimate(const opts_t *o)
+{
+    jg_energy_cfg_t cfg;
+    jg_energy_cfg_default(&cfg);
+    if (jg_energy_mode_parse(o->energy, &cfg.mode)) return 0; // parse_opts said why
+    jg_meter_t *m = NULL;
+    jg_energy_status_t st;
+    memset(&st, 0, sizeof st);
+    const int est = !jg_meter_open(&m, &cfg, &st) && m &&
+                    jg_meter_source(m) == JG_ENERGY_SOURCE_ESTIMATE;
+    jg_meter_close(m);
+    return est;
+}
+
 int jg_cli_reproduce(int argc, char **argv)
 {
     ctx_t c;
@@ -1889,9 +1914,14 @@ int jg_cli_reproduce(int argc, char **argv)
     if (jg_cli_kernels_init(PROG)) return 2;
     int rc = parse_opts(argc, argv, &c.o);
     if (rc >= 0) return rc;
+    const int one_thread = !c.o.threads && single_thread_estimate(&c.o);
+    if (one_thread) c.o.threads = 1;
     if (c.o.threads && jg_cli_use_threads(PROG, c.o.threads)) return 2;
     rc = check_settings(&c);
     if (rc) return rc;
+    if (one_thread)
+        printf("reproduce: energy source estimate (CPU time), so 1 kernel thread: OpenMP's "
+               "spin-waiting would count as work (--threads overrides)\n");
     if (plan(&c)) {
         fprintf(stderr, PROG ": out of memory\n");
         return 1;
