@@ -374,6 +374,7 @@ int jg_cli_profile(int argc, char **argv)
             printf("wrote %s/energy_{layers,types}.csv and energy_trace.jsonl\n", o.out);
     }
     // With --json stdout holds only the object: the figures line goes to stderr.
+    fflush(stdout); // the line lands after the tables, also in a log file
     if (fig_msg[0]) fprintf(fig_rc || o.json ? stderr : stdout, "%s\n", fig_msg);
     exit_code = 0;
 

@@ -1108,6 +1108,7 @@ int jg_cli_train(int argc, char **argv)
     if (r.ep) {
         printf("wrote %s, %s, %s and energy_{layers,types}.csv, energy_trace.jsonl\n", r.ckpt,
                r.csv, path);
+        fflush(stdout); // the line lands after the tables, also in a log file
         fprintf(fig_rc ? stderr : stdout, "%s\n", fig_msg);
     } else
         printf("wrote %s, %s and %s\n", r.ckpt, r.csv, path);
