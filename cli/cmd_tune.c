@@ -580,8 +580,9 @@ static int cmp_double(const void *a, const void *b)
 
 /* Joules predicted for the job: bayes' cost model at the proposed point for
  * a whole new trial, else the median joules per epoch of the records so far
- * (diverged ones only when there is nothing else) times the job's epochs.
- * NAN when nothing is known yet. */
+ * times the job's epochs: finished ("ok") records first, all records with a
+ * trained epoch next, and when every trial diverged in its first epoch the
+ * median joules of a record. NAN when nothing is known yet. */
 static double predict_j(const study_t *st, const jg_tune_asha_job_t *job, const double *u,
                         int epochs)
 {
@@ -591,26 +592,27 @@ static double predict_j(const study_t *st, const jg_tune_asha_job_t *job, const 
         if (!jg_tune_bayes_predict_cost(st->bo, u, &c, &hi, &err)) return c;
     }
     const int64_t n = st->res.n;
-    double *per = malloc(((size_t)n + 1) * sizeof *per);
-    int *reached = calloc((size_t)st->max_trials + 1, sizeof *reached);
+    double *v = malloc(((size_t)n + 1) * sizeof *v);
+    int *reached = malloc(((size_t)st->max_trials + 1) * sizeof *reached);
     double pred = NAN;
-    if (per && reached) {
-        int64_t m = 0;
-        for (int pass = 0; pass < 2 && m == 0; pass++) // pass 1: diverged ones too
-            for (int64_t i = 0; i < n; i++) {
-                const jg_tune_trial_t *t = &st->rec[i];
-                const int from = reached[t->trial];
-                if (pass == 0) reached[t->trial] = t->epochs;
-                if (t->epochs > from && (pass || !strcmp(t->status, "ok")))
-                    per[m++] = t->energy_j / (t->epochs - from);
-            }
+    int64_t m = 0;
+    for (int pass = 0; v && reached && pass < 3 && m == 0; pass++) {
+        memset(reached, 0, ((size_t)st->max_trials + 1) * sizeof *reached);
+        for (int64_t i = 0; i < n; i++) {
+            const jg_tune_trial_t *t = &st->rec[i];
+            const int from = reached[t->trial]; // epochs before this record
+            reached[t->trial] = t->epochs;
+            if (pass == 2) v[m++] = t->energy_j; // per record
+            else if (t->epochs > from && (pass == 1 || !strcmp(t->status, "ok")))
+                v[m++] = t->energy_j / (t->epochs - from);
+        }
         if (m) {
-            qsort(per, (size_t)m, sizeof *per, cmp_double);
-            pred = (m % 2 ? per[m / 2] : 0.5 * (per[m / 2 - 1] + per[m / 2])) *
-                   (epochs - job->from_epochs);
+            qsort(v, (size_t)m, sizeof *v, cmp_double);
+            const double med = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+            pred = pass == 2 ? med : med * (epochs - job->from_epochs);
         }
     }
-    free(per);
+    free(v);
     free(reached);
     return pred;
 }
