@@ -62,7 +62,8 @@ static void end_blocks(jg_report_t *r)
     if (r->in_table) jg_report_table_end(r);
 }
 
-static char *vformat(const char *fmt, va_list ap)
+/* The formatted text (malloc'd), or NULL with r->md.err = -ENOMEM. */
+static char *vformat(jg_report_t *r, const char *fmt, va_list ap)
 {
     va_list aq;
     va_copy(aq, ap);
@@ -70,6 +71,7 @@ static char *vformat(const char *fmt, va_list ap)
     va_end(aq);
     char *p = n >= 0 ? malloc((size_t)n + 1) : NULL;
     if (p) vsnprintf(p, (size_t)n + 1, fmt, ap);
+    else r->md.err = -ENOMEM;
     return p;
 }
 
@@ -100,12 +102,9 @@ void jg_report_h(jg_report_t *r, int level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *t = vformat(fmt, ap);
+    char *t = vformat(r, fmt, ap);
     va_end(ap);
-    if (!t) {
-        r->md.err = -ENOMEM;
-        return;
-    }
+    if (!t) return;
     if (level < 2) level = 2;
     if (level > 4) level = 4;
     end_blocks(r);
@@ -120,12 +119,9 @@ void jg_report_p(jg_report_t *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *t = vformat(fmt, ap);
+    char *t = vformat(r, fmt, ap);
     va_end(ap);
-    if (!t) {
-        r->md.err = -ENOMEM;
-        return;
-    }
+    if (!t) return;
     end_blocks(r);
     jg_sb_printf(&r->md, "%s\n\n", t);
     jg_sb_printf(&r->html, "<p>");
@@ -138,12 +134,9 @@ void jg_report_li(jg_report_t *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *t = vformat(fmt, ap);
+    char *t = vformat(r, fmt, ap);
     va_end(ap);
-    if (!t) {
-        r->md.err = -ENOMEM;
-        return;
-    }
+    if (!t) return;
     if (r->in_table) jg_report_table_end(r);
     if (!r->in_list) jg_sb_printf(&r->html, "<ul>\n");
     r->in_list = 1;
@@ -166,12 +159,9 @@ void jg_report_row(jg_report_t *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *t = vformat(fmt, ap);
+    char *t = vformat(r, fmt, ap);
     va_end(ap);
-    if (!t) {
-        r->md.err = -ENOMEM;
-        return;
-    }
+    if (!t) return;
     const char *cell = r->table_rows ? "td" : "th";
     int cols = 0;
     jg_sb_printf(&r->md, "|");
