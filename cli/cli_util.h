@@ -87,6 +87,9 @@ int jg_cli_mkdir_p(const char *path);
  * directory, fsync, rename, fsync of the directory, so a crash at any
  * moment leaves the old file or the new one. Returns 0 or a negative errno. */
 int jg_cli_write_atomic(const char *path, const void *data, size_t len);
+/* The whole file, NUL-terminated (malloc'd; *len its size, may be NULL), or
+ * NULL when it cannot be opened or read or is longer than cap bytes. */
+char *jg_cli_read_file(const char *path, size_t cap, size_t *len);
 
 /* Parsers for option values: the whole text must be the number. Return 0,
  * or -EINVAL (bad text) / -ERANGE (outside [lo, hi]). */
@@ -110,6 +113,8 @@ int jg_cli_use_threads(const char *prog, int n);
 int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed);
 int jg_cli_flag_data(const char *prog, const char *text, jg_cli_data_t *d);
 int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mode);
+/* The nn view of a loaded dataset (no copy: d must outlive it). */
+jg_nn_data_t jg_cli_data_view(const jg_dataset_t *d);
 /* Monotonic clock, seconds. */
 double jg_cli_now_s(void);
 /* getopt_long's '?' for the option argv[optind - 1]: prints "PROG: --x needs

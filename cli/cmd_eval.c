@@ -181,7 +181,7 @@ int jg_cli_eval(int argc, char **argv)
     int batch = m->batch < 1 ? 1 : m->batch > MAX_EVAL_BATCH ? MAX_EVAL_BATCH : m->batch;
     if (batch > test.n) batch = test.n;
     rc = jg_model_reserve(model, batch);
-    const jg_nn_data_t tv = {test.n, test.c, test.h, test.w, test.classes, test.x, test.y};
+    const jg_nn_data_t tv = jg_cli_data_view(&test);
     if (!rc) rc = jg_evaluate(model, &tv, &ev);
     if (rc) {
         fprintf(stderr, "%s: evaluating %s: %s\n", prog, path, strerror(-rc));

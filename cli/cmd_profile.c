@@ -269,7 +269,7 @@ int jg_cli_profile(int argc, char **argv)
     jg_train_config_t tc = {.epochs = (o.batches + per_epoch - 1) / per_epoch, .batch = o.batch,
                             .seed = o.seed, .on_batch = on_batch, .ctx = &r};
     jg_optim_defaults(&tc.optim, JG_OPT_ADAM);
-    const jg_nn_data_t tv = {train.n, train.c, train.h, train.w, train.classes, train.x, train.y};
+    const jg_nn_data_t tv = jg_cli_data_view(&train);
     rc = jg_trainer_create(&tr, model, &tc, &tv, NULL, &nerr);
     if (rc) {
         fprintf(stderr, PROG ": %s\n", nerr.msg[0] ? nerr.msg : strerror(-rc));

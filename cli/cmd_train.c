@@ -751,12 +751,6 @@ static void default_out(char *buf, size_t cap, const char *model)
     snprintf(buf, cap, "runs/%s-%s", name, stamp);
 }
 
-static jg_nn_data_t view(const jg_dataset_t *d)
-{
-    const jg_nn_data_t v = {d->n, d->c, d->h, d->w, d->classes, d->x, d->y};
-    return v;
-}
-
 int jg_cli_train(int argc, char **argv)
 {
     opts_t o = {
@@ -890,7 +884,8 @@ int jg_cli_train(int argc, char **argv)
                 strerror(-rc));
         goto done;
     }
-    const jg_nn_data_t tv = view(&train), vv = view(&val), testv = view(&test);
+    const jg_nn_data_t tv = jg_cli_data_view(&train), vv = jg_cli_data_view(&val),
+                       testv = jg_cli_data_view(&test);
     const jg_train_config_t tc = {
         .epochs = o.epochs, .batch = o.batch, .seed = o.seed, .optim = o.optim,
         .patience = o.patience, .on_batch = on_batch, .on_epoch = on_epoch, .ctx = &r,

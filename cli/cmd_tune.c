@@ -423,12 +423,6 @@ static int map_dims(const jg_tune_space_t *sp, jg_opt_kind_t opt, const char *op
     return 0;
 }
 
-static jg_nn_data_t view(const jg_dataset_t *d)
-{
-    const jg_nn_data_t v = {d->n, d->c, d->h, d->w, d->classes, d->x, d->y};
-    return v;
-}
-
 /* Training, validation and test sets, normalised with the training stats
  * (the same preparation as `joulegrad train`), which go to mean and std
  * (4 each; unused channels 0 and 1). 0 or the exit code. */
@@ -1117,9 +1111,9 @@ int jg_cli_tune(int argc, char **argv)
     }
     log_model_name(spec, log_model, sizeof log_model);
     env.spec = spec;
-    env.train = view(&train);
-    env.val = view(&val);
-    env.test = view(&test);
+    env.train = jg_cli_data_view(&train);
+    env.val = jg_cli_data_view(&val);
+    env.test = jg_cli_data_view(&test);
 
     // Strategies, schedulers and logs (created, or read back and replayed).
     for (int k = 0; k < o.n_strats; k++) {

@@ -95,6 +95,12 @@ int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mod
     return 2;
 }
 
+jg_nn_data_t jg_cli_data_view(const jg_dataset_t *d)
+{
+    const jg_nn_data_t v = {d->n, d->c, d->h, d->w, d->classes, d->x, d->y};
+    return v;
+}
+
 double jg_cli_now_s(void)
 {
     struct timespec ts;
