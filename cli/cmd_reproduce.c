@@ -299,21 +299,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 /* The whole file (NUL-terminated, at most MAX_FILE bytes) or NULL. */
 static char *read_text(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *p = NULL;
-    long n = -1;
-    if (!fseek(f, 0, SEEK_END)) n = ftell(f);
-    if (n >= 0 && n <= MAX_FILE && !fseek(f, 0, SEEK_SET) && (p = malloc((size_t)n + 1))) {
-        if (fread(p, 1, (size_t)n, f) == (size_t)n) {
-            p[n] = '\0';
-        } else {
-            free(p);
-            p = NULL;
-        }
-    }
-    fclose(f);
-    return p;
+    return jg_cli_read_file(path, MAX_FILE, NULL);
 }
 
 static cJSON *read_json(const char *path)

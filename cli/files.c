@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,4 +73,24 @@ int jg_cli_write_atomic(const char *path, const void *data, size_t len)
     if (fsync(dfd) != 0) rc = -errno;
     close(dfd);
     return rc;
+}
+
+char *jg_cli_read_file(const char *path, size_t cap, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *p = NULL;
+    long n = -1;
+    if (!fseek(f, 0, SEEK_END)) n = ftell(f);
+    if (n >= 0 && (size_t)n <= cap && !fseek(f, 0, SEEK_SET) && (p = malloc((size_t)n + 1))) {
+        if (fread(p, 1, (size_t)n, f) == (size_t)n) {
+            p[n] = '\0';
+            if (len) *len = (size_t)n;
+        } else {
+            free(p);
+            p = NULL;
+        }
+    }
+    fclose(f);
+    return p;
 }

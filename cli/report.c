@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_util.h"
+
 void jg_report_base64(jg_sbuf_t *out, const unsigned char *in, size_t n)
 {
     static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -192,33 +194,13 @@ void jg_report_table_end(jg_report_t *r)
     jg_sb_printf(&r->html, "</table>\n");
 }
 
-/* The file's bytes (at most cap) or NULL; *n its size. */
-static unsigned char *read_file(const char *path, size_t cap, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    unsigned char *p = NULL;
-    long len = -1;
-    if (!fseek(f, 0, SEEK_END)) len = ftell(f);
-    if (len >= 0 && (size_t)len <= cap && !fseek(f, 0, SEEK_SET)) {
-        p = malloc((size_t)len + 1);
-        if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
-            free(p);
-            p = NULL;
-        }
-        *n = (size_t)len;
-    }
-    fclose(f);
-    return p;
-}
-
 void jg_report_figure(jg_report_t *r, const char *name, const char *caption)
 {
     end_blocks(r);
     char path[4200];
     snprintf(path, sizeof path, "%s/%s.png", r->dir, name);
     size_t n = 0;
-    unsigned char *png = read_file(path, JG_REPORT_MAX_IMAGE, &n);
+    unsigned char *png = (unsigned char *)jg_cli_read_file(path, JG_REPORT_MAX_IMAGE, &n);
     if (png)
         jg_sb_printf(&r->md, "![%s](%s.png)\n\n", name, name);
     else
