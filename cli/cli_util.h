@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "jg_common.h"
 #include "jg_datasets.h"
 #include "jg_energy.h"
 #include "jg_nn.h"
@@ -74,22 +75,7 @@ void jg_cli_print_eval(FILE *f, const jg_eval_t *ev, const char *const *names);
  * for a class without examples) and confusion (rows = true class) to obj. */
 void jg_cli_eval_json(cJSON *obj, const jg_eval_t *ev, const char *const *names);
 
-/* The shortest decimal text that reads back as exactly v ("0.001", not
- * "0.00100000005"); buf holds at least 32 bytes. Returns buf. */
-char *jg_cli_float_text(float v, char *buf, size_t cap);
-/* v widened through that text, for JSON numbers that read like the flag. */
-double jg_cli_float_double(float v);
 
-/* mkdir -p path (mode 0755). Returns 0 or a negative errno. */
-int jg_cli_mkdir_p(const char *path);
-
-/* Replaces path with data atomically: a temporary file in the same
- * directory, fsync, rename, fsync of the directory, so a crash at any
- * moment leaves the old file or the new one. Returns 0 or a negative errno. */
-int jg_cli_write_atomic(const char *path, const void *data, size_t len);
-/* The whole file, NUL-terminated (malloc'd; *len its size, may be NULL), or
- * NULL when it cannot be opened or read or is longer than cap bytes. */
-char *jg_cli_read_file(const char *path, size_t cap, size_t *len);
 
 /* Parsers for option values: the whole text must be the number. Return 0,
  * or -EINVAL (bad text) / -ERANGE (outside [lo, hi]). */
@@ -115,8 +101,6 @@ int jg_cli_flag_data(const char *prog, const char *text, jg_cli_data_t *d);
 int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mode);
 /* The nn view of a loaded dataset (no copy: d must outlive it). */
 jg_nn_data_t jg_cli_data_view(const jg_dataset_t *d);
-/* Monotonic clock, seconds. */
-double jg_cli_now_s(void);
 /* getopt_long's '?' for the option argv[optind - 1]: prints "PROG: --x needs
  * a value" when needs_value (optopt is one of the command's options), else
  * "PROG: unknown option '--x'", both pointing to --help; returns 2. */

@@ -296,7 +296,7 @@ int jg_cli_profile(int argc, char **argv)
     }
     char tpath[4400];
     if (o.out) {
-        rc = jg_cli_mkdir_p(o.out);
+        rc = jg_mkdir_p(o.out);
         if (rc) {
             fprintf(stderr, PROG ": cannot create --out %s: %s\n", o.out, strerror(-rc));
             goto done;

@@ -39,7 +39,7 @@
 #include "cli_util.h"
 #include "jg_energy.h"
 #include "jg_kernels.h"
-#include "plot.h"
+#include "jg_common.h"
 #include "report.h"
 #include "stats.h"
 
@@ -299,7 +299,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 /* The whole file (NUL-terminated, at most MAX_FILE bytes) or NULL. */
 static char *read_text(const char *path)
 {
-    return jg_cli_read_file(path, MAX_FILE, NULL);
+    return jg_read_file(path, MAX_FILE, NULL);
 }
 
 static cJSON *read_json(const char *path)
@@ -627,7 +627,7 @@ static void progress(ctx_t *c, int i, const char *action, double secs)
         snprintf(res, sizeof res, "test acc %.4f, %.2f J (%s), conv %.0f%% of it", s->r.test_acc,
                  s->r.total_j, s->r.source,
                  s->r.total_j > 0 ? 100 * s->r.type_j[0] / s->r.total_j : 0.0);
-    fmt_time(jg_cli_now_s() - c->t0, el, sizeof el);
+    fmt_time(jg_now_s() - c->t0, el, sizeof el);
     const double l = time_left(c, i);
     if (l >= 0) fmt_time(l, left, sizeof left);
     printf("[%*d/%d] %s: %s; %s%s%.1f s | elapsed %s, about %s left\n",
@@ -693,7 +693,7 @@ static int run_sub(ctx_t *c, int i)
                "--resume\n", c->executed);
         return 3;
     }
-    int rc = jg_cli_mkdir_p(dir);
+    int rc = jg_mkdir_p(dir);
     if (rc) {
         fprintf(stderr, PROG ": cannot create %s: %s\n", dir, strerror(-rc));
         return 1;
@@ -738,9 +738,9 @@ static int run_sub(ctx_t *c, int i)
         arg(&a, "--out");
         arg(&a, "%s", dir);
     }
-    const double t0 = jg_cli_now_s();
+    const double t0 = jg_now_s();
     rc = call_logged(s->rq == 1 ? jg_cli_tune : jg_cli_train, &a, log);
-    const double secs = jg_cli_now_s() - t0;
+    const double secs = jg_now_s() - t0;
     if (rc < 0) {
         fprintf(stderr, PROG ": cannot write %s: %s\n", log, strerror(-rc));
         return 1;
@@ -823,12 +823,12 @@ static int check_settings(const ctx_t *c)
                             "continue it, or choose another --out\n", o->out);
             rc = 2;
         }
-        if (!rc && (rc = jg_cli_mkdir_p(o->out))) {
+        if (!rc && (rc = jg_mkdir_p(o->out))) {
             fprintf(stderr, PROG ": cannot create --out %s: %s\n", o->out, strerror(-rc));
             rc = 1;
         }
         char *text = rc ? NULL : cJSON_Print(want);
-        if (!rc && (!text || jg_cli_write_atomic(path, text, strlen(text)))) {
+        if (!rc && (!text || jg_write_atomic(path, text, strlen(text)))) {
             fprintf(stderr, PROG ": cannot write %s\n", path);
             rc = 1;
         }
@@ -1761,7 +1761,7 @@ static int write_report(ctx_t *c)
     times_t tm;
     recorded_times(c, &tm);
     const double rq1_s = tm.rq1_s, rq2_s = tm.rq2_s;
-    fmt_time(jg_cli_now_s() - c->t0, t1, sizeof t1);
+    fmt_time(jg_now_s() - c->t0, t1, sizeof t1);
     fmt_time(rq1_s, t2, sizeof t2);
     fmt_time(rq2_s, t3, sizeof t3);
     jg_report_li(&rep, "CPU: %s, %ld logical cores online; kernels `%s`, %d thread(s); joulegrad "
@@ -1912,7 +1912,7 @@ int jg_cli_reproduce(int argc, char **argv)
         fprintf(stderr, PROG ": out of memory\n");
         return 1;
     }
-    c.t0 = jg_cli_now_s();
+    c.t0 = jg_now_s();
     printf("reproduce: %s at scale %s: %d sub-runs (%d tuning studies, %d training runs), %d "
            "seed(s), data %s, energy %s, out %s%s\n", c.o.what, c.o.scale->name, c.n_subs,
            c.n_rq1, c.n_subs - c.n_rq1, c.o.seeds, c.o.data.name, c.o.energy, c.o.out,
@@ -1929,7 +1929,7 @@ int jg_cli_reproduce(int argc, char **argv)
             exit_code = 1;
         } else {
             char el[32];
-            fmt_time(jg_cli_now_s() - c.t0, el, sizeof el);
+            fmt_time(jg_now_s() - c.t0, el, sizeof el);
             printf("reproduce: wrote %s/report.md and %s/report.html (%s)\n", c.o.out, c.o.out,
                    el);
         }

@@ -452,12 +452,12 @@ static int write_csv(const char *path, const jg_epoch_stats_t *h, int n)
         fmt_num(vl, sizeof vl, h[i].val_loss);
         fmt_num(va, sizeof va, h[i].val_accuracy);
         len += (size_t)snprintf(buf + len, cap - len, "%d,%s,%.9g,%.9g,%s,%s,%.6f,%lld\n",
-                                h[i].epoch + 1, jg_cli_float_text(h[i].lr, lr, sizeof lr),
+                                h[i].epoch + 1, jg_float_text(h[i].lr, lr, sizeof lr),
                                 h[i].train_loss,
                                 h[i].train_accuracy, vl, va, h[i].seconds,
                                 (long long)h[i].images);
     }
-    const int rc = jg_cli_write_atomic(path, buf, len);
+    const int rc = jg_write_atomic(path, buf, len);
     free(buf);
     return rc;
 }
@@ -490,7 +490,7 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
         const int b = r->o->batch, left = r->n_train - (p->batch - 1) * b;
         jg_cli_eprobe_step_done(r->ep, left < b ? left : b); /* a write error shows at finish */
     }
-    const double now = jg_cli_now_s();
+    const double now = jg_now_s();
     if (r->meter && r->poll_s > 0 && now - r->last_poll_s >= r->poll_s) {
         jg_meter_poll(r->meter);
         r->last_poll_s = now;
@@ -630,18 +630,18 @@ static cJSON *optim_json(const jg_optim_config_t *c)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "kind", jg_optim_kind_name(c->kind));
-    cJSON_AddNumberToObject(o, "lr", jg_cli_float_double(c->lr));
-    cJSON_AddNumberToObject(o, "momentum", jg_cli_float_double(c->momentum));
+    cJSON_AddNumberToObject(o, "lr", jg_float_double(c->lr));
+    cJSON_AddNumberToObject(o, "momentum", jg_float_double(c->momentum));
     cJSON_AddBoolToObject(o, "nesterov", c->nesterov);
-    cJSON_AddNumberToObject(o, "weight_decay", jg_cli_float_double(c->weight_decay));
-    cJSON_AddNumberToObject(o, "beta1", jg_cli_float_double(c->beta1));
-    cJSON_AddNumberToObject(o, "beta2", jg_cli_float_double(c->beta2));
-    cJSON_AddNumberToObject(o, "eps", jg_cli_float_double(c->eps));
+    cJSON_AddNumberToObject(o, "weight_decay", jg_float_double(c->weight_decay));
+    cJSON_AddNumberToObject(o, "beta1", jg_float_double(c->beta1));
+    cJSON_AddNumberToObject(o, "beta2", jg_float_double(c->beta2));
+    cJSON_AddNumberToObject(o, "eps", jg_float_double(c->eps));
     cJSON_AddStringToObject(o, "schedule", jg_sched_kind_name(c->schedule));
     cJSON_AddNumberToObject(o, "step_size", c->step_size);
-    cJSON_AddNumberToObject(o, "gamma", jg_cli_float_double(c->gamma));
+    cJSON_AddNumberToObject(o, "gamma", jg_float_double(c->gamma));
     cJSON_AddNumberToObject(o, "t_max", c->t_max);
-    cJSON_AddNumberToObject(o, "min_lr", jg_cli_float_double(c->min_lr));
+    cJSON_AddNumberToObject(o, "min_lr", jg_float_double(c->min_lr));
     return o;
 }
 
@@ -649,7 +649,7 @@ static cJSON *floats_json(const float *v, int n)
 {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber(jg_cli_float_double(v[i])));
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(jg_float_double(v[i])));
     return a;
 }
 
@@ -921,7 +921,7 @@ int jg_cli_train(int argc, char **argv)
     r.meta.seed = o.seed;
     snprintf(r.meta.dataset, sizeof r.meta.dataset, "%s", o.data.name);
 
-    rc = jg_cli_mkdir_p(r.dir);
+    rc = jg_mkdir_p(r.dir);
     if (rc) {
         fprintf(stderr, PROG ": cannot create --out %s: %s\n", r.dir, strerror(-rc));
         goto done;
@@ -1002,9 +1002,9 @@ int jg_cli_train(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_sa);
     jg_energy_sample_t s0, s1;
     if (meter) jg_meter_read(meter, &s0);
-    const double t0 = jg_cli_now_s();
+    const double t0 = jg_now_s();
     rc = jg_trainer_run(tr);
-    const double t1 = jg_cli_now_s();
+    const double t1 = jg_now_s();
     if (meter) jg_meter_read(meter, &s1);
     sigaction(SIGINT, &old_sa, NULL);
     if (r.tty && !o.quiet) fputs("\r\033[K", stderr);
@@ -1094,7 +1094,7 @@ int jg_cli_train(int argc, char **argv)
     char *text = summary_text(&sm);
     char path[4300];
     snprintf(path, sizeof path, "%s/summary.json", r.dir);
-    rc = text ? jg_cli_write_atomic(path, text, strlen(text)) : -ENOMEM;
+    rc = text ? jg_write_atomic(path, text, strlen(text)) : -ENOMEM;
     free(text);
     if (rc) {
         fprintf(stderr, PROG ": %s: %s\n", path, strerror(-rc));

@@ -507,7 +507,7 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
 {
     (void)p;
     env_t *e = ctx;
-    const double now = jg_cli_now_s();
+    const double now = jg_now_s();
     if (e->meter && e->poll_s > 0 && now - e->last_poll_s >= e->poll_s) {
         jg_meter_poll(e->meter);
         e->last_poll_s = now;
@@ -661,9 +661,9 @@ static int run_job(env_t *e, study_t *st, const jg_tune_asha_job_t *job, int epo
     }
     jg_energy_sample_t s0, s1;
     if (e->meter) jg_meter_read(e->meter, &s0);
-    const double t0 = jg_cli_now_s();
+    const double t0 = jg_now_s();
     rc = jg_trainer_run(tr);
-    t->seconds = jg_cli_now_s() - t0;
+    t->seconds = jg_now_s() - t0;
     if (e->meter) jg_meter_read(e->meter, &s1);
     t->epochs = jg_trainer_epochs_done(tr);
 
@@ -911,7 +911,7 @@ static int study_run(env_t *e, study_t *st)
     char path[4400];
     if (st->asha) {
         snprintf(path, sizeof path, "%s/checkpoints", st->res.dir);
-        const int rc = jg_cli_mkdir_p(path);
+        const int rc = jg_mkdir_p(path);
         if (rc) {
             fprintf(stderr, PROG ": cannot create %s: %s\n", path, strerror(-rc));
             return 1;
@@ -933,7 +933,7 @@ static int study_run(env_t *e, study_t *st)
         snprintf(t->strategy, sizeof t->strategy, "%s", st->res.s->label);
         const int epochs = st->asha ? job.epochs : o->epochs;
         double u[JG_TUNE_MAX_DIMS];
-        const double p0 = jg_cli_now_s();
+        const double p0 = jg_now_s();
         if (!job.is_new) {
             t->params = st->pts[job.trial];
         } else if (st->bo) {
@@ -943,7 +943,7 @@ static int study_run(env_t *e, study_t *st)
             rc = jg_tune_strategy_propose(st->strat, job.trial, &t->params, &terr);
         }
         if (job.is_new) {
-            st->res.propose_last_s = jg_cli_now_s() - p0;
+            st->res.propose_last_s = jg_now_s() - p0;
             st->res.propose_s += st->res.propose_last_s;
             st->res.proposals++;
         }
@@ -1139,7 +1139,7 @@ int jg_cli_tune(int argc, char **argv)
         snprintf(meta.run, sizeof meta.run, "%s", st->settings);
         meta.seed = o.seed;
         meta.created_s = (int64_t)time(NULL);
-        rc = jg_cli_mkdir_p(st->res.dir);
+        rc = jg_mkdir_p(st->res.dir);
         if (rc) {
             fprintf(stderr, PROG ": cannot create %s: %s\n", st->res.dir, strerror(-rc));
             goto done;

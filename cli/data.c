@@ -101,13 +101,6 @@ jg_nn_data_t jg_cli_data_view(const jg_dataset_t *d)
     return v;
 }
 
-double jg_cli_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int jg_cli_option_error(const char *prog, char *const *argv, int needs_value)
 {
     fprintf(stderr, needs_value ? "%s: %s needs a value; run '%s --help'\n"
@@ -151,21 +144,6 @@ int jg_cli_parse_double(const char *s, double lo, double hi, double *v)
     if (x < lo || x > hi) return -ERANGE;
     *v = x;
     return 0;
-}
-
-char *jg_cli_float_text(float v, char *buf, size_t cap)
-{
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, cap, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v) break;
-    }
-    return buf;
-}
-
-double jg_cli_float_double(float v)
-{
-    char buf[32];
-    return strtod(jg_cli_float_text(v, buf, sizeof buf), NULL);
 }
 
 int jg_cli_parse_size(const char *s, int *h, int *w)

@@ -17,7 +17,7 @@
 
 #include "cli_util.h"
 #include "energy_probe.h"
-#include "plot.h"
+#include "jg_common.h"
 
 /* Layer types of the breakdown, in report order. */
 enum { T_CONV, T_LINEAR, T_RELU, T_POOL, T_BATCHNORM, T_LOSS, T_OPTIMIZER, T_DATA, T_OTHER,

@@ -200,7 +200,7 @@ void jg_report_figure(jg_report_t *r, const char *name, const char *caption)
     char path[4200];
     snprintf(path, sizeof path, "%s/%s.png", r->dir, name);
     size_t n = 0;
-    unsigned char *png = (unsigned char *)jg_cli_read_file(path, JG_REPORT_MAX_IMAGE, &n);
+    unsigned char *png = (unsigned char *)jg_read_file(path, JG_REPORT_MAX_IMAGE, &n);
     if (png)
         jg_sb_printf(&r->md, "![%s](%s.png)\n\n", name, name);
     else

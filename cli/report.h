@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "plot.h"
+#include "jg_common.h"
 
 #ifdef __cplusplus
 extern "C" {

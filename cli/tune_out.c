@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli_util.h"
-#include "plot.h"
+#include "jg_common.h"
 #include "tune.h"
 
 double jg_tune_best(const jg_tune_trial_t *rec, int64_t n, int64_t *best)

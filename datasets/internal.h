@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jg_common.h"
 #include "jg_datasets.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -46,8 +47,6 @@ extern const float jg_data_u8_to_unit[256];
 /* Converts n ubytes to [0, 1] floats. */
 void jg_data_u8_to_float(float *dst, const unsigned char *src, size_t n);
 
-/* splitmix64: a deterministic, platform-independent stream. */
-uint64_t jg_data_rng_next(uint64_t *state);
 /* Uniform in [0, bound) without modulo bias; bound >= 1. */
 uint32_t jg_data_rng_below(uint64_t *state, uint32_t bound);
 /* Uniform float in [0, 1). */

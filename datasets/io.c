@@ -204,27 +204,19 @@ void jg_data_u8_to_float(float *dst, const unsigned char *src, size_t n)
     for (size_t i = 0; i < n; i++) dst[i] = jg_data_u8_to_unit[src[i]];
 }
 
-uint64_t jg_data_rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 uint32_t jg_data_rng_below(uint64_t *state, uint32_t bound)
 {
     /* Rejection on the top of the 32-bit range keeps it unbiased. */
     const uint32_t lim = UINT32_MAX - UINT32_MAX % bound;
     for (;;) {
-        const uint32_t r = (uint32_t)(jg_data_rng_next(state) >> 32);
+        const uint32_t r = (uint32_t)(jg_splitmix64(state) >> 32);
         if (r < lim) return r % bound;
     }
 }
 
 float jg_data_rng_unit(uint64_t *state)
 {
-    return (float)(jg_data_rng_next(state) >> 40) * (1.0f / 16777216.0f);
+    return (float)(jg_splitmix64(state) >> 40) * (1.0f / 16777216.0f);
 }
 
 char *jg_data_strdup(const char *s)

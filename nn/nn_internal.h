@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jg_common.h"
 #include "jg_kernels.h"
 #include "jg_nn.h"
 
@@ -98,7 +99,6 @@ int jg_nn_shape_error(const jg_layer_t *l, jg_nn_error_t *err, const char *what)
 
 /* Deterministic PRNG: splitmix64 seeding, xoshiro256** stream. */
 typedef struct { uint64_t s[4]; } jg_nn_rng_t;
-uint64_t jg_nn_splitmix64(uint64_t *state);
 void jg_nn_rng_seed(jg_nn_rng_t *r, uint64_t seed);
 uint64_t jg_nn_rng_u64(jg_nn_rng_t *r);
 /* Uniform double in [0, 1) with 53 random bits. */

@@ -7,18 +7,10 @@
 
 #include "nn_internal.h"
 
-uint64_t jg_nn_splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 void jg_nn_rng_seed(jg_nn_rng_t *r, uint64_t seed)
 {
     uint64_t st = seed;
-    for (int i = 0; i < 4; i++) r->s[i] = jg_nn_splitmix64(&st);
+    for (int i = 0; i < 4; i++) r->s[i] = jg_splitmix64(&st);
 }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -62,7 +62,7 @@ static void shuffle(int *perm, int n, uint64_t seed, int epoch)
 {
     uint64_t key = (uint64_t)epoch;
     jg_nn_rng_t r;
-    jg_nn_rng_seed(&r, seed ^ jg_nn_splitmix64(&key));
+    jg_nn_rng_seed(&r, seed ^ jg_splitmix64(&key));
     for (int i = 0; i < n; i++) perm[i] = i;
     for (int i = n - 1; i > 0; i--) {
         const int j = (int)rng_below(&r, (uint64_t)i + 1);

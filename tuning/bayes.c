@@ -49,7 +49,7 @@ struct jg_tune_bayes {
 /* Uniform in [0, 1). */
 static double unit(uint64_t *s)
 {
-    return (double)(jg_tune_splitmix64(s) >> 11) * 0x1.0p-53;
+    return (double)(jg_splitmix64(s) >> 11) * 0x1.0p-53;
 }
 
 /* Standard normal (Box-Muller, one of the pair). */
@@ -68,7 +68,7 @@ static double clamp01(double x)
 static uint64_t stream(uint64_t seed, int index)
 {
     uint64_t s = seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(index + 1));
-    jg_tune_splitmix64(&s);
+    jg_splitmix64(&s);
     return s;
 }
 
@@ -323,7 +323,7 @@ static int fit_cost(jg_tune_bayes_t *bo, jg_tune_error_t *err)
     bo->cost_fit_n = 0;
     uint64_t s = stream(bo->cfg.seed ^ 0x2545f4914f6cdd1dull, m);
     int rc = jg_tune_gp_set_data(bo->gp_cost, bo->xc, bo->lc, m, err);
-    if (!rc) rc = jg_tune_gp_fit(bo->gp_cost, jg_tune_splitmix64(&s), bo->cfg.fit_restarts, err);
+    if (!rc) rc = jg_tune_gp_fit(bo->gp_cost, jg_splitmix64(&s), bo->cfg.fit_restarts, err);
     if (rc) return rc;
     double mean = 0.0, var = 0.0;
     for (int i = 0; i < m; i++) mean += bo->lc[i];
@@ -477,7 +477,7 @@ int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u, jg_tune_error_t *err)
     uint64_t sw = stream(bo->cfg.seed ^ 0x9e3779b97f4a7c15ull, n);
     targets(bo, (double)(int)(unit(&sw) * (PAREGO_S + 1)) / PAREGO_S);
     int rc = jg_tune_gp_set_data(bo->gp, bo->x, bo->t, n, err);
-    if (!rc) rc = jg_tune_gp_fit(bo->gp, jg_tune_splitmix64(&s), bo->cfg.fit_restarts, err);
+    if (!rc) rc = jg_tune_gp_fit(bo->gp, jg_splitmix64(&s), bo->cfg.fit_restarts, err);
     if (!rc && bo->cfg.acq == JG_TUNE_ACQ_EI_PER_J) rc = fit_cost(bo, err);
     if (rc) return rc;
 

@@ -53,7 +53,7 @@ struct jg_tune_gp {
 /* Uniform in [lo, hi). */
 static double uniform(uint64_t *s, double lo, double hi)
 {
-    return lo + (hi - lo) * (double)(jg_tune_splitmix64(s) >> 11) * 0x1.0p-53;
+    return lo + (hi - lo) * (double)(jg_splitmix64(s) >> 11) * 0x1.0p-53;
 }
 
 static double clampd(double x, double lo, double hi)

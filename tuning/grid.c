@@ -59,7 +59,7 @@ int jg_tune_grid_init(struct jg_tune_strategy *s, int grid_points, jg_tune_error
     /* Fisher-Yates; the tiny modulo bias of a 64-bit draw is irrelevant here. */
     uint64_t st = s->seed ^ 0x6772696400000000ull; /* "grid" */
     for (int64_t i = total - 1; i > 0; i--) {
-        const int64_t j = (int64_t)(jg_tune_splitmix64(&st) % (uint64_t)(i + 1));
+        const int64_t j = (int64_t)(jg_splitmix64(&st) % (uint64_t)(i + 1));
         const uint32_t t = s->order[i];
         s->order[i] = s->order[j];
         s->order[j] = t;

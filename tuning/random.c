@@ -9,14 +9,6 @@
 
 #include "tune_internal.h"
 
-uint64_t jg_tune_splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 /* xoshiro256** (Blackman & Vigna). */
@@ -73,7 +65,7 @@ static void sobol_init(struct jg_tune_strategy *s)
     }
     uint64_t st = s->seed ^ 0x736f626f6c000000ull; /* "sobol" */
     for (int d = 0; d < s->space.n_dims; d++)
-        s->shift[d] = (uint32_t)(jg_tune_splitmix64(&st) >> 32);
+        s->shift[d] = (uint32_t)(jg_splitmix64(&st) >> 32);
 }
 
 int jg_tune_strategy_create(jg_tune_strategy_t **out, const char *name,
@@ -136,8 +128,8 @@ int jg_tune_strategy_propose(jg_tune_strategy_t *s, int64_t i, jg_tune_point_t *
     if (s->kind == JG_TUNE_S_RANDOM) {
         /* A fresh stream per proposal: depends only on (seed, i). */
         uint64_t st = s->seed, xs[4];
-        st ^= jg_tune_splitmix64(&(uint64_t){ (uint64_t)i });
-        for (int k = 0; k < 4; k++) xs[k] = jg_tune_splitmix64(&st);
+        st ^= jg_splitmix64(&(uint64_t){ (uint64_t)i });
+        for (int k = 0; k < 4; k++) xs[k] = jg_splitmix64(&st);
         for (int d = 0; d < s->space.n_dims; d++)
             u[d] = (double)(xoshiro_next(xs) >> 11) * 0x1p-53;
     } else {

@@ -4,6 +4,7 @@
 #ifndef JG_TUNE_INTERNAL_H
 #define JG_TUNE_INTERNAL_H
 
+#include "jg_common.h"
 #include "jg_tuning.h"
 
 typedef enum { JG_TUNE_S_GRID, JG_TUNE_S_RANDOM, JG_TUNE_S_SOBOL } jg_tune_s_kind_t;
@@ -22,8 +23,6 @@ struct jg_tune_strategy {
     uint32_t shift[JG_TUNE_MAX_DIMS];
 };
 
-/* splitmix64 step: advances *s and returns a well-mixed 64-bit value. */
-uint64_t jg_tune_splitmix64(uint64_t *s);
 int jg_tune_grid_init(struct jg_tune_strategy *s, int grid_points, jg_tune_error_t *err);
 int jg_tune_grid_propose(const struct jg_tune_strategy *s, int64_t i, jg_tune_point_t *p,
                          jg_tune_error_t *err);

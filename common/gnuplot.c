@@ -1,61 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* plot.c - text buffers and gnuplot figures (plot.h). */
+/* gnuplot.c - gnuplot figure scripts and running gnuplot without a shell. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli_util.h"
-#include "plot.h"
+#include "jg_common.h"
 
 extern char **environ;
-
-void jg_sb_printf(jg_sbuf_t *b, const char *fmt, ...)
-{
-    if (b->err) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        const int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt,
-                                ap);
-        va_end(ap);
-        if (n < 0) {
-            b->err = -EIO;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        const size_t cap = 2 * (b->cap + (size_t)n + 256);
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->err = -ENOMEM;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
-int jg_sb_write(const char *dir, const char *name, jg_sbuf_t *b)
-{
-    char path[4400];
-    int rc = b->err;
-    if (!rc && snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        rc = -ENAMETOOLONG;
-    if (!rc) rc = jg_cli_write_atomic(path, b->p ? b->p : "", b->len);
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-    return rc;
-}
 
 /* Absolute path of an executable name on PATH into buf; 0 or -ENOENT. */
 static int find_on_path(const char *name, char *buf, size_t cap)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* files.c - mkdir -p and crash-safe whole-file replacement for run outputs
- * (epochs.csv, summary.json) that must survive kill -9. */
+/* files.c - mkdir -p, crash-safe whole-file replacement for outputs that must
+ * survive kill -9, and a bounded whole-file read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli_util.h"
+#include "jg_common.h"
 
-int jg_cli_mkdir_p(const char *path)
+int jg_mkdir_p(const char *path)
 {
     char buf[4096];
     const size_t n = strlen(path);
@@ -46,7 +46,7 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int jg_cli_write_atomic(const char *path, const void *data, size_t len)
+int jg_write_atomic(const char *path, const void *data, size_t len)
 {
     char tmp[4096], dir[4096];
     const int k = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -75,22 +75,31 @@ int jg_cli_write_atomic(const char *path, const void *data, size_t len)
     return rc;
 }
 
-char *jg_cli_read_file(const char *path, size_t cap, size_t *len)
+char *jg_read_file(const char *path, size_t cap, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    // O_NONBLOCK: a FIFO in the way fails the S_ISREG check instead of blocking.
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
     char *p = NULL;
-    long n = -1;
-    if (!fseek(f, 0, SEEK_END)) n = ftell(f);
-    if (n >= 0 && (size_t)n <= cap && !fseek(f, 0, SEEK_SET) && (p = malloc((size_t)n + 1))) {
-        if (fread(p, 1, (size_t)n, f) == (size_t)n) {
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+        (uint64_t)st.st_size <= cap && (p = malloc((size_t)st.st_size + 1))) {
+        size_t got = 0;
+        const size_t n = (size_t)st.st_size;
+        while (got < n) {
+            const ssize_t k = read(fd, p + got, n - got);
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) break;
+            got += (size_t)k;
+        }
+        if (got == n) {
             p[n] = '\0';
-            if (len) *len = (size_t)n;
+            if (len) *len = n;
         } else {
             free(p);
             p = NULL;
         }
     }
-    fclose(f);
+    close(fd);
     return p;
 }

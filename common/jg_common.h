@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jg_common.h - the few helpers every library of joulegrad shares: crash-safe
+ * file writes, bounded file reads, growing text buffers, gnuplot figures, the
+ * shortest exact text of a float, a monotonic clock and splitmix64. It
+ * depends on libc only; kernels/ does not use it.
+ *
+ * Contract: functions that can fail return 0 or a negative errno and never
+ * print or exit.
+ */
+#ifndef JG_COMMON_H
+#define JG_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- files ---------------------------------------------------------------- */
+
+/* mkdir -p path (mode 0755). 0, -ENOTDIR when path exists and is not a
+ * directory, or another negative errno. */
+int jg_mkdir_p(const char *path);
+
+/* Replaces path with data[0..len) atomically: a temporary file in the same
+ * directory, fsync, rename, fsync of the directory, so a crash at any moment
+ * leaves the old file or the new one. 0 or a negative errno. */
+int jg_write_atomic(const char *path, const void *data, size_t len);
+
+/* The whole regular file, NUL-terminated (malloc'd; *len its size, may be
+ * NULL), or NULL when it cannot be opened or read, is not a regular file or
+ * is longer than cap bytes. */
+char *jg_read_file(const char *path, size_t cap, size_t *len);
+
+/* ---- text buffers and gnuplot --------------------------------------------- */
+
+/* A growing text buffer: zero-initialise, append, then write or free(p).
+ * err holds the first failure (-ENOMEM/-EIO); appends after it do nothing. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int err;
+} jg_sbuf_t;
+
+void jg_sb_printf(jg_sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes b to dir/name atomically and frees it. 0 or a negative errno (also
+ * b->err). */
+int jg_sb_write(const char *dir, const char *name, jg_sbuf_t *b);
+
+/* A figure is a data file plus a .gp script that reads it from a directory
+ * (absolute, overridable with gnuplot -e "dir='OTHER'") and writes NAME.png
+ * and NAME.svg; the data and scripts are always written, the images only
+ * when gnuplot is on PATH. */
+
+/* Script head for figure `name` in absdir: a comment saying what it shows
+ * and how to re-run it, the dir variable and the PNG terminal. */
+void jg_gp_head(jg_sbuf_t *b, const char *absdir, const char *what, const char *name);
+/* Script tail: the same plot again as name.svg. */
+void jg_gp_tail(jg_sbuf_t *b, const char *name);
+/* Runs gnuplot on absdir/NAME.gp for each of the n names. msg gets one line
+ * for people (what was made, or why not). 0 when every image was made, 1
+ * when gnuplot is missing or failed (data and scripts stay), -EINVAL. */
+int jg_gp_run(const char *absdir, const char *const *names, int n, char *msg, size_t cap);
+
+/* ---- numbers, time, random ------------------------------------------------ */
+
+/* The shortest decimal text that reads back as exactly v ("0.001", not
+ * "0.00100000005"); buf holds at least 32 bytes. Returns buf. */
+char *jg_float_text(float v, char *buf, size_t cap);
+/* v widened through that text, for JSON numbers that read like the flag. */
+double jg_float_double(float v);
+
+/* CLOCK_MONOTONIC, seconds. */
+double jg_now_s(void);
+
+/* splitmix64 (Steele, Lea, Flood 2014): advances *state by the golden-ratio
+ * increment and returns a well-mixed 64-bit value. Every seeded stream of
+ * joulegrad (initialisation, dropout, shuffling, subsets, strategies) starts
+ * from it. */
+uint64_t jg_splitmix64(uint64_t *state);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JG_COMMON_H */
