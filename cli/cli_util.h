@@ -22,48 +22,12 @@
 extern "C" {
 #endif
 
-/* --data values. */
-#define JG_CLI_DATA_NAMES "fashion-mnist, cifar10, folder or synthetic"
-/* --data synthetic: examples per split, classes, and the fixed data seeds
- * (independent of --seed, so --seed changes the model, not the data). */
-#define JG_CLI_SYN_TRAIN 6000
-#define JG_CLI_SYN_TEST 1000
-#define JG_CLI_SYN_CLASSES 10
-#define JG_CLI_SYN_SEED_TRAIN 0x7a11ull
-#define JG_CLI_SYN_SEED_TEST 0x7e57ull
 /* Largest image side accepted by --image-size. */
 #define JG_CLI_MAX_SIDE 1024
 
-typedef struct {
-    const char *name; /* "fashion-mnist", "cifar10", "folder", "synthetic" */
-    const char *dir;  /* NULL: the dataset's default (fashion-mnist only) */
-    int c, h, w;      /* folder and synthetic only; 0 = default */
-} jg_cli_data_t;
-
-/* 1 when name is one of JG_CLI_DATA_NAMES. */
-int jg_cli_data_known(const char *name);
 
 /* Parses "HxW" (each side in [1, JG_CLI_MAX_SIDE]). Returns 0 or -EINVAL. */
 int jg_cli_parse_size(const char *s, int *h, int *w);
-
-/* Loads the training (train = 1) or test split of d into *out: pixels in
- * [0, 1], (N, C, H, W). folder reads d->dir/train or d->dir/test. Returns 0
- * or a negative errno with err holding one line; a training split with more
- * than 4 channels (what a checkpoint's normalisation holds) is -ENOTSUP. */
-int jg_cli_data_load(const jg_cli_data_t *d, int train, jg_dataset_t *out,
-                     jg_data_error_t *err);
-
-/* The directory a dataset was read from, for reports ("" for synthetic). */
-const char *jg_cli_data_dir(const jg_cli_data_t *d);
-
-/* out = a seeded uniform random subset of n examples of src (classes are
- * balanced in expectation); src's class names move to out. */
-int jg_cli_random_subset(jg_dataset_t *out, jg_dataset_t *src, int n, uint64_t seed,
-                         jg_data_error_t *err);
-
-/* Standard class names of a dataset by name (fashion-mnist, cifar10), or
- * NULL when unknown or when classes does not match. */
-const char *const *jg_cli_known_class_names(const char *dataset, int classes);
 
 /* names[k], or "class k" when names is NULL. buf holds at least 32 bytes. */
 const char *jg_cli_class_name(const char *const *names, int k, char *buf, size_t cap);
@@ -97,7 +61,7 @@ int jg_cli_use_threads(const char *prog, int n);
 /* The same for --seed (an integer in [0, JG_CLI_SEED_MAX]),
  * --data (a known dataset name; d->name is set either way) and --energy. */
 int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed);
-int jg_cli_flag_data(const char *prog, const char *text, jg_cli_data_t *d);
+int jg_cli_flag_data(const char *prog, const char *text, jg_data_source_t *d);
 int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mode);
 /* The nn view of a loaded dataset (no copy: d must outlive it). */
 jg_nn_data_t jg_cli_data_view(const jg_dataset_t *d);

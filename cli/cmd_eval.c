@@ -97,7 +97,7 @@ int jg_cli_eval(int argc, char **argv)
     };
     if (jg_cli_kernels_init(prog)) return 2;
     const char *path = NULL;
-    jg_cli_data_t data = {0};
+    jg_data_source_t data = {0};
     long limit = 0;
     int json = 0, rc;
     optind = 1;
@@ -106,8 +106,8 @@ int jg_cli_eval(int argc, char **argv)
         switch (o) {
         case 'c': path = optarg; break;
         case 'd':
-            if (!jg_cli_data_known(optarg)) {
-                fprintf(stderr, "%s: --data must be " JG_CLI_DATA_NAMES ", got '%s'\n", prog,
+            if (!jg_data_source_known(optarg)) {
+                fprintf(stderr, "%s: --data must be " JG_DATA_SOURCE_NAMES ", got '%s'\n", prog,
                         optarg);
                 return 2;
             }
@@ -152,7 +152,7 @@ int jg_cli_eval(int argc, char **argv)
     if (open_checkpoint(prog, path, &ck, &model)) goto done;
     const jg_checkpoint_meta_t *m = &ck.meta;
     if (!data.name) {
-        if (!jg_cli_data_known(m->dataset)) {
+        if (!jg_data_source_known(m->dataset)) {
             fprintf(stderr, "%s: the checkpoint's dataset '%.63s' is not one joulegrad loads: "
                             "pass --data\n", prog, m->dataset);
             exit_code = 2;
@@ -164,7 +164,7 @@ int jg_cli_eval(int argc, char **argv)
     data.h = m->h;
     data.w = m->w;
     jg_data_error_t derr = {{0}};
-    rc = jg_cli_data_load(&data, 0, &test, &derr);
+    rc = jg_data_load_source(&data, 0, &test, &derr);
     if (rc) {
         fprintf(stderr, "%s: %s\n", prog, derr.msg);
         exit_code = rc == -EINVAL ? 2 : 1;
@@ -188,14 +188,14 @@ int jg_cli_eval(int argc, char **argv)
         goto done;
     }
     const char *const *names = test.class_names ? (const char *const *)test.class_names
-                                                : jg_cli_known_class_names(data.name, test.classes);
+                                                : jg_data_standard_class_names(data.name, test.classes);
     if (json) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "checkpoint", path);
         cJSON_AddStringToObject(root, "spec", m->spec);
         cJSON *d = cJSON_AddObjectToObject(root, "data");
         cJSON_AddStringToObject(d, "name", data.name);
-        cJSON_AddStringToObject(d, "dir", jg_cli_data_dir(&data));
+        cJSON_AddStringToObject(d, "dir", jg_data_source_dir(&data));
         cJSON_AddNumberToObject(root, "test_images", test.n);
         jg_cli_eval_json(root, &ev, names);
         cJSON_AddStringToObject(root, "isa", jg_isa_name(jg_kernels_isa()));
@@ -283,7 +283,7 @@ int jg_cli_predict(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, strerror(-rc));
         goto done;
     }
-    const char *const *names = jg_cli_known_class_names(m->dataset, m->classes);
+    const char *const *names = jg_data_standard_class_names(m->dataset, m->classes);
     for (int i = optind; i < argc; i++) {
         jg_data_error_t derr = {{0}};
         rc = jg_data_load_image(argv[i], m->c, m->h, m->w, x, &derr);

@@ -9,6 +9,7 @@
  * {seconds, energy: {...as in summary.json...}, model, spec, ...}.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ typedef struct {
     const char *model;
     int batches, batch, threads, json;
     uint64_t seed;
-    jg_cli_data_t data;
+    jg_data_source_t data;
     jg_energy_mode_t energy;
     double assume_w;
     double idle_watts; /* estimate: modelled idle W per wall second */
@@ -132,7 +133,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             o->batch = (int)l;
             break;
         case O_DATA:
-            if (!jg_cli_data_known(optarg)) return bad("--data", JG_CLI_DATA_NAMES, optarg);
+            if (!jg_data_source_known(optarg)) return bad("--data", JG_DATA_SOURCE_NAMES, optarg);
             o->data.name = optarg;
             break;
         case O_DATA_DIR: o->data.dir = optarg; break;
@@ -219,37 +220,30 @@ int jg_cli_profile(int argc, char **argv)
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0) return rc;
 
-    jg_dataset_t full = {0}, train = {0};
+    jg_dataset_t train = {0};
     jg_model_t *model = NULL;
     jg_trainer_t *tr = NULL;
     jg_meter_t *meter = NULL;
     run_t r = {.batch = o.batch, .want = o.batches};
     jg_nn_error_t nerr = {{0}};
     jg_data_error_t derr = {{0}};
-    float mean[4], std[4];
     cJSON *root = NULL;
     int exit_code = 1;
 
     // Data: a seeded subset of batches x batch images (all when fewer), normalised.
-    rc = jg_cli_data_load(&o.data, 1, &full, &derr);
+    const int64_t want_n = (int64_t)o.batches * o.batch;
+    const jg_data_prep_config_t dcfg = {
+        .source = o.data, .train = 1, .train_limit = want_n < INT32_MAX ? (int)want_n : 0,
+        .subset_seed = o.seed ^ SEED_SUBSET,
+    };
+    jg_data_prepared_t dp;
+    rc = jg_data_prepare(&dcfg, &dp, &derr);
     if (rc) {
         fprintf(stderr, PROG ": %s\n", derr.msg);
         exit_code = rc == -EINVAL ? 2 : 1;
         goto done;
     }
-    const int64_t want_n = (int64_t)o.batches * o.batch;
-    if (want_n < full.n) {
-        rc = jg_cli_random_subset(&train, &full, (int)want_n, o.seed ^ SEED_SUBSET, &derr);
-    } else {
-        train = full;
-        memset(&full, 0, sizeof full);
-    }
-    if (!rc) rc = jg_dataset_stats(mean, std, &train);
-    if (!rc) rc = jg_dataset_normalize(&train, mean, std);
-    if (rc) {
-        fprintf(stderr, PROG ": preparing the data: %s\n", derr.msg[0] ? derr.msg : strerror(-rc));
-        goto done;
-    }
+    train = dp.train;
     r.n = train.n;
 
     rc = jg_model_create(&model, o.model, train.c, train.h, train.w, train.classes, o.seed,
@@ -384,7 +378,6 @@ done:
     jg_meter_close(meter);
     jg_trainer_destroy(tr);
     jg_model_destroy(model);
-    jg_dataset_free(&full);
     jg_dataset_free(&train);
     return exit_code;
 }

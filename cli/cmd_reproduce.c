@@ -131,7 +131,7 @@ typedef struct {
     const char *what; /* rq1, rq2 or all */
     const scale_t *scale;
     int seeds, threads, resume, stop_after;
-    jg_cli_data_t data;
+    jg_data_source_t data;
     const char *energy; /* auto, rapl or estimate, passed on as given */
     const char *out;
 } opts_t;
@@ -1602,7 +1602,7 @@ done:
 /* Training images of the whole split, for the time estimate. */
 static double split_images(const char *data)
 {
-    return !strcmp(data, "cifar10") ? 50000 : !strcmp(data, "synthetic") ? JG_CLI_SYN_TRAIN : 60000;
+    return !strcmp(data, "cifar10") ? 50000 : !strcmp(data, "synthetic") ? JG_DATA_SYN_TRAIN : 60000;
 }
 
 typedef struct {

@@ -54,7 +54,7 @@ typedef struct {
     int test_limit;     /* 0: all */
     double val_fraction;
     int patience;
-    jg_cli_data_t data;
+    jg_data_source_t data;
     const char *out;
     int resume, ckpt_every, quiet;
     jg_energy_mode_t energy;
@@ -705,7 +705,7 @@ static char *summary_text(const summary_t *s)
     cJSON_AddNumberToObject(root, "test_images", s->n_test);
     cJSON *data = cJSON_AddObjectToObject(root, "data");
     cJSON_AddStringToObject(data, "name", s->o->data.name);
-    cJSON_AddStringToObject(data, "dir", jg_cli_data_dir(&s->o->data));
+    cJSON_AddStringToObject(data, "dir", jg_data_source_dir(&s->o->data));
     cJSON_AddItemToObject(data, "mean", floats_json(s->mean, s->c));
     cJSON_AddItemToObject(data, "std", floats_json(s->std, s->c));
     cJSON_AddNumberToObject(data, "train_limit", s->o->train_limit);
@@ -773,7 +773,7 @@ int jg_cli_train(int argc, char **argv)
 
     jg_checkpoint_t ck;
     memset(&ck, 0, sizeof ck);
-    jg_dataset_t full = {0}, sub = {0}, train = {0}, val = {0}, test = {0};
+    jg_dataset_t train = {0}, val = {0}, test = {0};
     jg_model_t *model = NULL;
     jg_trainer_t *tr = NULL;
     jg_meter_t *meter = NULL;
@@ -801,65 +801,23 @@ int jg_cli_train(int argc, char **argv)
     }
 
     // Data: training subset, validation split, normalisation, test set.
-    rc = jg_cli_data_load(&o.data, 1, &full, &derr);
+    const jg_data_prep_config_t dcfg = {
+        .source = o.data, .train = 1, .train_limit = o.train_limit,
+        .subset_seed = o.seed ^ SEED_TRAIN_SUBSET, .val_fraction = o.val_fraction,
+        .split_seed = o.seed ^ SEED_VAL_SPLIT, .test = 1, .test_limit = o.test_limit,
+    };
+    jg_data_prepared_t dp;
+    rc = jg_data_prepare(&dcfg, &dp, &derr);
     if (rc) {
         fprintf(stderr, PROG ": %s\n", derr.msg);
         exit_code = rc == -EINVAL ? 2 : 1;
         goto done;
     }
-    if (o.train_limit && o.train_limit < full.n) {
-        rc = jg_cli_random_subset(&sub, &full, o.train_limit, o.seed ^ SEED_TRAIN_SUBSET, &derr);
-        jg_dataset_free(&full);
-    } else {
-        sub = full;
-        memset(&full, 0, sizeof full);
-    }
-    int n_val = 0;
-    if (!rc && o.val_fraction > 0) {
-        n_val = (int)llround(o.val_fraction * sub.n);
-        if (n_val < 1) n_val = 1;
-        if (n_val >= sub.n) {
-            fprintf(stderr, PROG ": --val-fraction %g of %d images leaves none for training\n",
-                    o.val_fraction, sub.n);
-            exit_code = 2;
-            goto done;
-        }
-    }
-    if (!rc && n_val) {
-        rc = jg_data_split(&train, &val, &sub, n_val, o.seed ^ SEED_VAL_SPLIT, &derr);
-    } else if (!rc) {
-        train = sub;
-        memset(&sub, 0, sizeof sub);
-    }
-    if (!rc) rc = jg_dataset_stats(mean, std, &train);
-    if (!rc) rc = jg_dataset_normalize(&train, mean, std);
-    if (!rc && val.n) rc = jg_dataset_normalize(&val, mean, std);
-    if (rc) {
-        fprintf(stderr, PROG ": preparing the training data: %s\n",
-                derr.msg[0] ? derr.msg : strerror(-rc));
-        goto done;
-    }
-    jg_dataset_free(&sub);
-    rc = jg_cli_data_load(&o.data, 0, &test, &derr);
-    if (rc) {
-        fprintf(stderr, PROG ": %s\n", derr.msg);
-        goto done;
-    }
-    if (test.c != train.c || test.h != train.h || test.w != train.w ||
-        test.classes != train.classes) {
-        fprintf(stderr, PROG ": test images are %dx%dx%d with %d classes, training images "
-                         "%dx%dx%d with %d\n", test.c, test.h, test.w, test.classes, train.c,
-                train.h, train.w, train.classes);
-        goto done;
-    }
-    for (int k = 0; train.class_names && test.class_names && k < train.classes; k++)
-        if (strcmp(train.class_names[k], test.class_names[k])) {
-            fprintf(stderr, PROG ": class %d is '%.200s' in the training data but '%.200s' in "
-                            "the test data\n", k, train.class_names[k], test.class_names[k]);
-            goto done;
-        }
-    if (o.test_limit) jg_data_limit(&test, o.test_limit);
-    jg_dataset_normalize(&test, mean, std);
+    train = dp.train;
+    val = dp.val;
+    test = dp.test;
+    memcpy(mean, dp.mean, sizeof mean);
+    memcpy(std, dp.std, sizeof std);
 
     // Model, resume checks, trainer.
     rc = jg_model_create(&model, o.model, train.c, train.h, train.w, train.classes, o.seed,
@@ -1116,8 +1074,6 @@ done:
     jg_trainer_destroy(tr);
     jg_model_destroy(model);
     jg_checkpoint_free(&ck);
-    jg_dataset_free(&full);
-    jg_dataset_free(&sub);
     jg_dataset_free(&train);
     jg_dataset_free(&val);
     jg_dataset_free(&test);

@@ -57,7 +57,7 @@ typedef struct {
     double assume_w;      /* estimate: watts per busy core, 0: the default */
     uint64_t seed;
     double val_fraction;
-    jg_cli_data_t data;
+    jg_data_source_t data;
     jg_energy_mode_t energy;
     jg_tune_strat_t strats[JG_TUNE_MAX_STRATEGIES];
     int n_strats;
@@ -110,7 +110,7 @@ static void usage(FILE *f)
 "                        (default 64)\n"
 "  --seed S              strategy, data subsets and trial seeds, 0..2^53 (default 1)\n"
 "  --threads T           kernel threads, 1..%d (default: OpenMP default)\n"
-"  --data D              " JG_CLI_DATA_NAMES " (default fashion-mnist)\n"
+"  --data D              " JG_DATA_SOURCE_NAMES " (default fashion-mnist)\n"
 "  --data-dir DIR        where the dataset is (as for 'joulegrad train')\n"
 "  --train-limit N       seeded random subset of N training images (default: all)\n"
 "  --test-limit N        first N test images (default: all)\n"
@@ -429,49 +429,23 @@ static int map_dims(const jg_tune_space_t *sp, jg_opt_kind_t opt, const char *op
 static int load_data(const opts_t *o, jg_dataset_t *train, jg_dataset_t *val,
                      jg_dataset_t *test, float mean[4], float std[4])
 {
-    jg_dataset_t full = {0}, sub = {0};
+    const jg_data_prep_config_t cfg = {
+        .source = o->data, .train = 1, .train_limit = o->train_limit,
+        .subset_seed = o->seed ^ SEED_TRAIN_SUBSET, .val_fraction = o->val_fraction,
+        .split_seed = o->seed ^ SEED_VAL_SPLIT, .test = 1, .test_limit = o->test_limit,
+    };
+    jg_data_prepared_t dp;
     jg_data_error_t derr = {{0}};
-    for (int c = 0; c < 4; c++) mean[c] = 0, std[c] = 1;
-    int rc = jg_cli_data_load(&o->data, 1, &full, &derr);
+    const int rc = jg_data_prepare(&cfg, &dp, &derr);
     if (rc) {
         fprintf(stderr, PROG ": %s\n", derr.msg);
         return rc == -EINVAL ? 2 : 1;
     }
-    if (o->train_limit && o->train_limit < full.n) {
-        rc = jg_cli_random_subset(&sub, &full, o->train_limit, o->seed ^ SEED_TRAIN_SUBSET,
-                                  &derr);
-        jg_dataset_free(&full);
-    } else {
-        sub = full;
-    }
-    int n_val = (int)llround(o->val_fraction * sub.n);
-    if (n_val < 1) n_val = 1;
-    if (!rc && n_val >= sub.n) {
-        fprintf(stderr, PROG ": --val-fraction %g of %d images leaves none for training\n",
-                o->val_fraction, sub.n);
-        jg_dataset_free(&sub);
-        return 2;
-    }
-    if (!rc) rc = jg_data_split(train, val, &sub, n_val, o->seed ^ SEED_VAL_SPLIT, &derr);
-    jg_dataset_free(&sub);
-    if (!rc) rc = jg_dataset_stats(mean, std, train);
-    if (!rc) rc = jg_dataset_normalize(train, mean, std);
-    if (!rc) rc = jg_dataset_normalize(val, mean, std);
-    if (!rc) rc = jg_cli_data_load(&o->data, 0, test, &derr);
-    if (!rc && (test->c != train->c || test->h != train->h || test->w != train->w ||
-                test->classes != train->classes)) {
-        fprintf(stderr, PROG ": test images are %dx%dx%d with %d classes, training images "
-                        "%dx%dx%d with %d\n", test->c, test->h, test->w, test->classes,
-                train->c, train->h, train->w, train->classes);
-        return 1;
-    }
-    if (rc) {
-        fprintf(stderr, PROG ": preparing the data: %s\n",
-                derr.msg[0] ? derr.msg : strerror(-rc));
-        return 1;
-    }
-    if (o->test_limit) jg_data_limit(test, o->test_limit);
-    jg_dataset_normalize(test, mean, std);
+    *train = dp.train;
+    *val = dp.val;
+    *test = dp.test;
+    memcpy(mean, dp.mean, sizeof dp.mean);
+    memcpy(std, dp.std, sizeof dp.std);
     return 0;
 }
 
@@ -762,7 +736,7 @@ static void format_settings(const opts_t *o, const jg_tune_strat_t *s, char *buf
         snprintf(asha, sizeof asha, "asha:%d:%d:%d", o->min_epochs, o->epochs, o->eta);
     snprintf(buf, len, "data=%s data_dir=%s train_limit=%d val_fraction=%.17g test_limit=%d "
              "optimizer=%s epochs=%d batch=%d acquisition=%s objective=%s grid_points=%d "
-             "assume_watts=%g early_stop=%s", o->data.name, jg_cli_data_dir(&o->data),
+             "assume_watts=%g early_stop=%s", o->data.name, jg_data_source_dir(&o->data),
              o->train_limit, o->val_fraction, o->test_limit, o->optimizer_name, o->epochs,
              o->batch, acq, o->objective,
              o->grid_points ? o->grid_points : JG_TUNE_GRID_POINTS_DEFAULT, o->assume_w, asha);

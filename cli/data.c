@@ -12,20 +12,6 @@
 #include "cli_util.h"
 #include "jg_kernels.h"
 
-static const char *const fashion_names[10] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot",
-};
-static const char *const cifar_names[10] = {
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-};
-
-int jg_cli_data_known(const char *name)
-{
-    return name && (!strcmp(name, "fashion-mnist") || !strcmp(name, "cifar10") ||
-                    !strcmp(name, "folder") || !strcmp(name, "synthetic"));
-}
-
 int jg_cli_parse_int(const char *s, long lo, long hi, long *v)
 {
     char *end = NULL;
@@ -80,11 +66,11 @@ int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed)
     return 0;
 }
 
-int jg_cli_flag_data(const char *prog, const char *text, jg_cli_data_t *d)
+int jg_cli_flag_data(const char *prog, const char *text, jg_data_source_t *d)
 {
     d->name = text;
-    if (jg_cli_data_known(text)) return 0;
-    fprintf(stderr, "%s: --data must be " JG_CLI_DATA_NAMES ", got '%s'\n", prog, text);
+    if (jg_data_source_known(text)) return 0;
+    fprintf(stderr, "%s: --data must be " JG_DATA_SOURCE_NAMES ", got '%s'\n", prog, text);
     return 2;
 }
 
@@ -162,96 +148,6 @@ int jg_cli_parse_size(const char *s, int *h, int *w)
     *h = (int)hv;
     *w = (int)wv;
     return 0;
-}
-
-const char *jg_cli_data_dir(const jg_cli_data_t *d)
-{
-    if (!strcmp(d->name, "synthetic")) return "";
-    if (d->dir) return d->dir;
-    return strcmp(d->name, "fashion-mnist") ? "" : JG_DATA_FASHION_MNIST_DIR;
-}
-
-static int load_split(const jg_cli_data_t *d, int train, jg_dataset_t *out,
-                      jg_data_error_t *err)
-{
-    memset(out, 0, sizeof *out);
-    if (!strcmp(d->name, "fashion-mnist")) {
-        const int rc = jg_data_fashion_mnist(d->dir, train, out, err);
-        // The loader's hint says "pass a data dir"; name the flag that does.
-        const size_t n = strlen(err->msg);
-        if (rc == -ENOENT && n + 20 < sizeof err->msg)
-            snprintf(err->msg + n, sizeof err->msg - n, " (--data-dir DIR)");
-        return rc;
-    }
-    if (!strcmp(d->name, "synthetic"))
-        return jg_data_synthetic(train ? JG_CLI_SYN_TRAIN : JG_CLI_SYN_TEST, d->c ? d->c : 1,
-                                 d->h ? d->h : 28, d->w ? d->w : 28, JG_CLI_SYN_CLASSES,
-                                 train ? JG_CLI_SYN_SEED_TRAIN : JG_CLI_SYN_SEED_TEST, out, err);
-    if (!d->dir) {
-        snprintf(err->msg, sizeof err->msg,
-                 "--data %s needs --data-dir DIR (%s)", d->name,
-                 strcmp(d->name, "cifar10") ? "holding train/<class>/<image> and "
-                                              "test/<class>/<image>"
-                                            : "holding data_batch_1..5.bin and test_batch.bin");
-        return -EINVAL;
-    }
-    if (!strcmp(d->name, "cifar10")) return jg_data_load_cifar10(d->dir, train, out, err);
-    if (!strcmp(d->name, "folder")) {
-        char sub[4096];
-        const int k = snprintf(sub, sizeof sub, "%s/%s", d->dir, train ? "train" : "test");
-        if (k < 0 || (size_t)k >= sizeof sub) {
-            snprintf(err->msg, sizeof err->msg, "--data-dir: path too long");
-            return -ENAMETOOLONG;
-        }
-        return jg_data_load_image_folder(sub, d->c ? d->c : 3, d->h, d->w, out, err);
-    }
-    snprintf(err->msg, sizeof err->msg, "unknown dataset '%s' (expected %s)", d->name,
-             JG_CLI_DATA_NAMES);
-    return -EINVAL;
-}
-
-int jg_cli_data_load(const jg_cli_data_t *d, int train, jg_dataset_t *out,
-                     jg_data_error_t *err)
-{
-    const int rc = load_split(d, train, out, err);
-    // Checkpoints keep a mean/std per channel for at most 4 channels.
-    if (rc == 0 && train && out->c > 4) {
-        snprintf(err->msg, sizeof err->msg, "%d channels; at most 4 are supported", out->c);
-        jg_dataset_free(out);
-        return -ENOTSUP;
-    }
-    return rc;
-}
-
-int jg_cli_random_subset(jg_dataset_t *out, jg_dataset_t *src, int n, uint64_t seed,
-                         jg_data_error_t *err)
-{
-    memset(out, 0, sizeof *out);
-    if (n < 0 || n > src->n) return -EINVAL;
-    int32_t *perm = malloc((size_t)(src->n ? src->n : 1) * sizeof *perm);  // (N)
-    if (!perm) return -ENOMEM;
-    jg_data_permutation(perm, src->n, seed);
-    int rc = jg_dataset_alloc(out, n, src->c, src->h, src->w, src->classes, err);
-    if (!rc) {
-        const size_t chw = (size_t)src->c * (size_t)src->h * (size_t)src->w;
-        for (int i = 0; i < n; i++) {
-            memcpy(out->x + (size_t)i * chw, src->x + (size_t)perm[i] * chw,
-                   chw * sizeof *out->x);
-            out->y[i] = src->y[perm[i]];
-        }
-        out->class_names = src->class_names;
-        src->class_names = NULL;
-    }
-    free(perm);
-    return rc;
-}
-
-const char *const *jg_cli_known_class_names(const char *dataset, int classes)
-{
-    if (classes != 10 || !dataset) return NULL;
-    if (!strcmp(dataset, "fashion-mnist")) return fashion_names;
-    if (!strcmp(dataset, "cifar10")) return cifar_names;
-    return NULL;
 }
 
 const char *jg_cli_class_name(const char *const *names, int k, char *buf, size_t cap)

@@ -148,6 +148,81 @@ int jg_data_load_image(const char *path, int channels, int h, int w, float *out,
 int jg_data_synthetic(int n, int c, int h, int w, int classes, uint64_t seed,
                       jg_dataset_t *out, jg_data_error_t *err);
 
+/* ---- named sources and the preparation every run shares ------------------ */
+
+/* Which dataset a run reads. */
+typedef struct {
+    const char *name; /* "fashion-mnist", "cifar10", "folder" or "synthetic" */
+    const char *dir;  /* NULL: the dataset's default (fashion-mnist only) */
+    int c, h, w;      /* folder and synthetic only; 0 = default (folder: 3
+                         channels, h and w required; synthetic: 1x28x28) */
+} jg_data_source_t;
+
+#define JG_DATA_SOURCE_NAMES "fashion-mnist, cifar10, folder or synthetic"
+/* synthetic: examples per split, classes and the fixed data seeds
+ * (independent of the run's seed, so a seed changes the model, not the data). */
+#define JG_DATA_SYN_TRAIN 6000
+#define JG_DATA_SYN_TEST 1000
+#define JG_DATA_SYN_CLASSES 10
+#define JG_DATA_SYN_SEED_TRAIN 0x7a11ull
+#define JG_DATA_SYN_SEED_TEST 0x7e57ull
+/* Channels a normalisation (and a checkpoint) keeps a mean/std for. */
+#define JG_DATA_MAX_CHANNELS 4
+
+/* 1 when name is one of JG_DATA_SOURCE_NAMES. */
+int jg_data_source_known(const char *name);
+/* The directory a source is read from, for reports ("" for synthetic). */
+const char *jg_data_source_dir(const jg_data_source_t *src);
+/* The training (train = 1) or test split of src, pixels in [0, 1]: folder
+ * reads dir/train or dir/test. cifar10 and folder need src->dir (-EINVAL
+ * saying so); a training split with more than JG_DATA_MAX_CHANNELS channels
+ * is -ENOTSUP. */
+int jg_data_load_source(const jg_data_source_t *src, int train, jg_dataset_t *out,
+                        jg_data_error_t *err);
+/* The standard class names of a named dataset (fashion-mnist, cifar10), or
+ * NULL when unknown or when classes does not match. */
+const char *const *jg_data_standard_class_names(const char *name, int classes);
+/* out = a seeded uniform random subset of n examples of src (classes are
+ * balanced in expectation); src's class names move to out. */
+int jg_data_random_subset(jg_dataset_t *out, jg_dataset_t *src, int n, uint64_t seed,
+                          jg_data_error_t *err);
+
+/* What a run trains, validates and tests on (jg_data_prepare). */
+typedef struct {
+    jg_data_source_t source;
+    int train;            /* 1: load the training split (and validation) */
+    int train_limit;      /* 0: every training image; else a random subset of
+                             that many, drawn with subset_seed */
+    uint64_t subset_seed;
+    double val_fraction;  /* in [0, 1): a random fraction of the (subset of)
+                             training images held out for validation with
+                             split_seed, at least one image when > 0 */
+    uint64_t split_seed;
+    int test;             /* 1: load the test split too */
+    int test_limit;       /* 0: every test image; else the first that many */
+    int given_norm;       /* 1: normalise with mean/std below (a checkpoint's)
+                             instead of the training images' statistics */
+    float mean[JG_DATA_MAX_CHANNELS], std[JG_DATA_MAX_CHANNELS];
+} jg_data_prep_config_t;
+
+typedef struct {
+    jg_dataset_t train, val, test; /* normalised; an unused split has n == 0 */
+    float mean[JG_DATA_MAX_CHANNELS], std[JG_DATA_MAX_CHANNELS]; /* channels
+                             past c hold 0 and 1 */
+} jg_data_prepared_t;
+
+/* The one data preparation of train, tune, profile, eval and reproduce:
+ * load, subset, validation split, per-channel statistics of the training
+ * images (after subset and split), normalisation of every split with them,
+ * test set, and the shape checks (test images and class names must match
+ * the training ones). Returns 0, -EINVAL for a configuration that cannot
+ * work (unknown source, a validation fraction that leaves no training
+ * image), -EBADMSG when the test split does not match the training split,
+ * or the loaders' errors; err holds one line. */
+int jg_data_prepare(const jg_data_prep_config_t *cfg, jg_data_prepared_t *out,
+                    jg_data_error_t *err);
+void jg_data_prepared_free(jg_data_prepared_t *p);
+
 #ifdef __cplusplus
 }
 #endif
