@@ -64,6 +64,22 @@ void jg_gp_tail(jg_sbuf_t *b, const char *name);
  * when gnuplot is missing or failed (data and scripts stay), -EINVAL. */
 int jg_gp_run(const char *absdir, const char *const *names, int n, char *msg, size_t cap);
 
+/* ---- log lines ------------------------------------------------------------ */
+
+/* Libraries hand lines meant for people to their caller instead of printing
+ * them: JG_LOG_OUT for progress and results (the program's stdout, a
+ * sub-run's log file), JG_LOG_NOTE for notes and warnings (stderr). A line
+ * has no trailing newline. fn NULL (or a NULL jg_log_t) drops the line. */
+enum { JG_LOG_OUT = 1, JG_LOG_NOTE = 2 };
+typedef struct {
+    void (*fn)(void *ctx, int stream, const char *line);
+    void *ctx;
+} jg_log_t;
+
+/* Formats one line (at most 8 KiB, longer is cut) and hands it to log. */
+void jg_logf(const jg_log_t *log, int stream, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---- numbers, time, random ------------------------------------------------ */
 
 /* The shortest decimal text that reads back as exactly v ("0.001", not

@@ -51,6 +51,17 @@ int jg_sb_write(const char *dir, const char *name, jg_sbuf_t *b)
     return rc;
 }
 
+void jg_logf(const jg_log_t *log, int stream, const char *fmt, ...)
+{
+    if (!log || !log->fn) return;
+    char line[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log->fn(log->ctx, stream, line);
+}
+
 char *jg_float_text(float v, char *buf, size_t cap)
 {
     for (int prec = 1; prec <= 9; prec++) {
