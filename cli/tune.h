@@ -1,69 +1,52 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tune.h - internal to `joulegrad tune`: one study per strategy (cmd_tune.c
- * runs them) and the files written from their records (tune_out.c).
+ * tune.h - what `joulegrad tune` does, as one call (tune_run.c): the data,
+ * the model, the meter, and a study (tuning/) whose evaluator trains each
+ * trial.
  */
 #ifndef JG_CLI_TUNE_H
 #define JG_CLI_TUNE_H
 
 #include <stdint.h>
 
+#include "jg_common.h"
+#include "jg_datasets.h"
+#include "jg_energy.h"
+#include "jg_nn.h"
 #include "jg_tuning.h"
 
-#define JG_TUNE_MAX_STRATEGIES 8
-
-/* One entry of --strategy: label as given (also the sub-directory name with
- * several), kind grid|random|sobol|bayes, and bayes' acquisition. */
 typedef struct {
-    char label[32];
-    char kind[16];
-    jg_tune_acq_t acq;
-} jg_tune_strat_t;
+    const char *strategies;  /* "grid,random,bayes-pi" (jg_tune_strategies_parse) */
+    const char *acquisition; /* plain bayes': ei|pi|ucb|ei-per-joule; NULL: ei */
+    const char *space;       /* over lr, beta1, beta2, momentum, weight_decay, batch */
+    const char *model;       /* preset name or spec */
+    const char *out;         /* the study directory */
+    int trials;              /* per strategy */
+    int epochs;              /* per trial; with asha the top rung's */
+    int batch;               /* when the space has no batch */
+    int threads;             /* 0: the OpenMP default */
+    int train_limit, test_limit; /* 0: all */
+    int grid_points;         /* grid only; 0: the default */
+    jg_tune_objective_t objective;
+    double energy_budget_j;  /* per strategy; 0: none */
+    int asha, min_epochs, eta; /* early stopping; 0: 1 and 3 (only with asha) */
+    jg_opt_kind_t optimizer;
+    uint64_t seed;           /* strategies, data subsets; trial i trains with seed + i */
+    double val_fraction;     /* in (0, 1), ranks the trials */
+    jg_data_source_t data;
+    jg_energy_mode_t energy;
+    double assume_w;         /* estimate: watts per busy core; 0: the default */
+    int resume;
+} jg_run_tune_config_t;
 
-/* What one study did, for its summary, the comparison and the figures. */
-typedef struct {
-    const jg_tune_strat_t *s;
-    char dir[4096];             /* its output directory */
-    const jg_tune_trial_t *rec; /* records in log order (one per trial, or
-                                   one per finished rung with early stopping) */
-    int64_t n;
-    int64_t trials_requested;
-    const char *stopped_by;     /* "trials", "grid", "energy-budget", "asha" */
-    double budget_j;            /* 0: none */
-    double next_predicted_j;    /* the prediction that stopped it (budget), or NAN */
-    int have_asha;
-    jg_tune_asha_stats_t asha;
-    /* Proposal cost in this invocation (not replayed records): seconds of
-     * every propose call, and of the last one. */
-    double propose_s, propose_last_s;
-    int64_t proposals;
-} jg_tune_result_t;
+/* `joulegrad tune`'s defaults: bayes, model default, adam, 1 epoch, batch
+ * 64, seed 1, validation fraction 0.1, fashion-mnist, energy auto. */
+void jg_run_tune_config_default(jg_run_tune_config_t *cfg);
 
-/* Cumulative joules and the index of the best record (highest validation
- * accuracy, first on ties; -1 when n == 0) over rec[0..n-1]. */
-double jg_tune_best(const jg_tune_trial_t *rec, int64_t n, int64_t *best);
-
-/* The first record index at which the best validation accuracy so far
- * reaches target, and the joules spent up to and including it; -1 and NAN
- * when it never does. */
-int64_t jg_tune_reach(const jg_tune_trial_t *rec, int64_t n, double target, double *joules);
-
-/* Writes best_vs_energy.csv, pareto.csv and summary.json into r->dir
- * (atomically). space, model spec and settings text go into the summary.
- * 0 or a negative errno. */
-int jg_tune_write_study(const jg_tune_result_t *r, const jg_tune_space_t *sp,
-                        const char *spec, const char *settings, const char *source);
-
-/* With several studies: prints the comparison table and writes
- * dir/comparison.csv and dir/summary.json. 0 or a negative errno. */
-int jg_tune_write_comparison(const char *dir, const jg_tune_result_t *r, int n,
-                             const char *source);
-
-/* gnuplot figures in dir: best_vs_energy (best validation accuracy against
- * cumulative joules, one line per study) and pareto (every trial's
- * accuracy against its joules, with each study's front). msg receives one
- * line for people. 0 images made, 1 data and scripts only, or -errno. */
-int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
-                          const char *source, char *msg, size_t cap);
+/* Runs the studies of cfg (tuning/'s jg_tune_study_*) with an evaluator
+ * that trains each trial; lines for people go to log. 0, -EINVAL when cfg
+ * or a study on disk does not fit (usage), or another negative errno; err
+ * gets one line. */
+int jg_run_tune(const jg_run_tune_config_t *cfg, const jg_log_t *log, jg_tune_error_t *err);
 
 #endif

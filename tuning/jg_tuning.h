@@ -2,7 +2,9 @@
 /*
  * jg_tuning.h - hyperparameter tuning with energy as a first-class metric:
  * search spaces, proposal strategies (grid, random/quasi-random, Bayesian
- * optimisation with a Gaussian process) and an append-only trial log.
+ * optimisation with a Gaussian process), an append-only trial log, ASHA
+ * early stopping, and the study loop that runs strategies against a
+ * caller's evaluator (last section).
  *
  * Contract: every function that can fail returns 0 or a negative errno and
  * fills a caller-provided jg_tune_error_t (may be NULL) with one line; nothing
@@ -15,12 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jg_common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct {
-    char msg[256];
+    char msg[1024]; /* room for a study's messages, which name paths */
 } jg_tune_error_t;
 
 /* ---- search spaces, grid and random strategies, trial log ---------------- */
@@ -449,6 +453,141 @@ typedef struct {
                                   rung reached (ties: first); -1, -1, -inf if none */
 } jg_tune_asha_stats_t;
 void jg_tune_asha_stats(const jg_tune_asha_t *a, jg_tune_asha_stats_t *st);
+
+/* ---- studies: strategies run against the caller's evaluator -------------- */
+
+/*
+ * A study runs one or several strategies with the same space, seed, trials
+ * and energy budget, each in its own directory: cfg.dir with one strategy,
+ * cfg.dir/<label> with several. Per job it proposes a point (or, with ASHA,
+ * promotes a trial), asks the caller's evaluator for the result, appends the
+ * record to DIR/trials.jsonl (fsynced) and rewrites best_vs_energy.csv,
+ * pareto.csv and summary.json; at the end it draws the figures and, with
+ * several strategies, writes the comparison (docs/tuning.md, "Studies").
+ *
+ * Lines for people (progress, resume, budget stops, the ASHA summary, the
+ * comparison table) go to a jg_log_t: JG_LOG_OUT, or JG_LOG_NOTE for
+ * warnings, which start with "cfg.prog: ". Errors return a negative errno
+ * with one line in err. -EINVAL means the configuration, or a study on disk
+ * written with other settings, does not fit (the program's usage error, exit
+ * 2); failures while running are never -EINVAL (an inner -EINVAL becomes
+ * -EIO). Messages name the options of `joulegrad tune`, which match the
+ * fields below.
+ *
+ * Resume (cfg.resume): each log is read back (a torn final line is dropped
+ * with a note), refused when written for another space, model, strategy,
+ * seed or settings text (naming the first difference), and its records are
+ * replayed in order through the strategy, the optimiser and the scheduler,
+ * each required to be the job the study would run next. So the proposals and
+ * promotions that follow equal an uninterrupted study's.
+ */
+#define JG_TUNE_MAX_STRATEGIES 8
+#define JG_TUNE_SETTINGS_MAX 512 /* a settings text, incl. NUL (the log's "run") */
+
+typedef struct {
+    char label[32];    /* as given, e.g. "bayes-pi"; the directory with several */
+    char kind[16];     /* "grid", "random", "sobol" or "bayes" */
+    jg_tune_acq_t acq; /* bayes only */
+} jg_tune_strat_t;
+
+/* Parses a strategy list "grid,random,bayes-pi" into out
+ * (JG_TUNE_MAX_STRATEGIES) and *n: grid, random, sobol, bayes (with
+ * acquisition ei|pi|ucb|ei-per-joule; NULL: ei), or bayes-ACQUISITION;
+ * -EINVAL naming the bad entry. */
+int jg_tune_strategies_parse(const char *text, const char *acquisition,
+                             jg_tune_strat_t *out, int *n, jg_tune_error_t *err);
+/* "ei", "pi", "ucb" or "ei-per-joule". */
+const char *jg_tune_acq_name(jg_tune_acq_t acq);
+
+typedef struct {
+    const char *dir;                   /* the study directory */
+    const jg_tune_strat_t *strategies; /* (n_strategies) run one after another */
+    int n_strategies;                  /* 1..JG_TUNE_MAX_STRATEGIES */
+    const jg_tune_space_t *space;      /* needed by open, not by the checks */
+    uint64_t seed;
+    int64_t trials;        /* per strategy (grid: at most its size), >= 1 */
+    int epochs;            /* per trial; with ASHA the top rung's, >= 1 */
+    int grid_points;       /* grid only; 0: JG_TUNE_GRID_POINTS_DEFAULT */
+    jg_tune_objective_t objective; /* PARETO: bayes runs ParEGO with EI */
+    double energy_budget_j; /* per strategy; 0: none */
+    int no_energy;         /* 1: the evaluator measures no joules (no budget,
+                              Pareto objective or EI per joule then) */
+    int asha;              /* 1: early stopping with ASHA over epochs */
+    int min_epochs, eta;   /* ASHA's r and eta; 0: 1 and 3 (only with asha) */
+    int resume;            /* continue the studies in dir (their logs must exist) */
+    const char *model;     /* the model's name in the log headers, < 128 bytes */
+    const char *model_spec; /* the model in summary.json */
+    const char *const *settings; /* (n_strategies) settings texts the trials
+                                    depend on, < JG_TUNE_SETTINGS_MAX bytes each:
+                                    the logs keep them, a resume compares them */
+    const char *prog;      /* notes start "prog: "; NULL: no prefix */
+} jg_tune_study_config_t;
+
+/* One job for the evaluator: train trial `trial` at `params` to `epochs`
+ * epochs in total. resume_path NULL: from scratch; else continue from the
+ * state saved there after from_epochs epochs. save_path non-NULL: save the
+ * trained state there (ASHA may promote it; a diverged trial need not be
+ * saved, it is never promoted). The study creates and removes those files'
+ * directory and the files. */
+typedef struct {
+    int64_t trial;                 /* 0-based, in the order started */
+    int rung;                      /* ASHA rung, -1 without early stopping */
+    int epochs, from_epochs;
+    const char *strategy;          /* label */
+    const jg_tune_point_t *params;
+    const char *resume_path, *save_path;
+} jg_tune_job_t;
+
+/* fn fills out's epochs, val_accuracy, test_accuracy, energy_j,
+ * energy_source, seconds and status ("ok", or "diverged" with accuracy 0;
+ * the study fills trial, rung, strategy and params) and returns 0, or a
+ * negative errno with one line in msg. energy_source names the meter for
+ * the files ("rapl", "estimate", "off"). */
+typedef struct {
+    int (*fn)(void *ctx, const jg_tune_job_t *job, jg_tune_trial_t *out, char *msg,
+              size_t msg_len);
+    void *ctx;
+    const char *energy_source;
+} jg_tune_evaluator_t;
+
+/* What one strategy's study did, for its files and the comparison. */
+typedef struct {
+    jg_tune_strat_t strat;
+    char dir[4096];             /* its directory */
+    const jg_tune_trial_t *rec; /* (n) records in log order (one per trial, or
+                                   one per finished rung with ASHA) */
+    int64_t n;
+    int64_t trials_requested;
+    const char *stopped_by;     /* "trials", "grid", "energy-budget", "asha",
+                                   "interrupted" */
+    double budget_j;            /* 0: none */
+    double next_predicted_j;    /* the prediction that stopped it, or NAN */
+    int have_asha;
+    jg_tune_asha_stats_t asha;
+    double propose_s, propose_last_s; /* this run's proposals (not replayed ones) */
+    int64_t proposals;
+} jg_tune_result_t;
+
+typedef struct jg_tune_study jg_tune_study_t;
+
+/* Checks the configuration without touching files: -EINVAL saying what
+ * does not fit. */
+int jg_tune_study_check(const jg_tune_study_config_t *cfg, jg_tune_error_t *err);
+/* Checks the directories: without resume no log may exist yet, with resume
+ * one must (-EINVAL). Cheap: call it before preparing expensive inputs. */
+int jg_tune_study_check_dir(const jg_tune_study_config_t *cfg, jg_tune_error_t *err);
+/* Both checks, then per strategy its optimiser, scheduler and log: created,
+ * or read back and replayed (resume). Copies what it keeps from cfg. */
+int jg_tune_study_open(jg_tune_study_t **study, const jg_tune_study_config_t *cfg,
+                       const jg_log_t *log, jg_tune_error_t *err);
+/* Runs every strategy's study to its end (trials, grid, scheduler or
+ * budget), then the comparison. 0 or a negative errno (the logs keep every
+ * finished record: open with resume to continue). */
+int jg_tune_study_run(jg_tune_study_t *study, const jg_tune_evaluator_t *ev,
+                      const jg_log_t *log, jg_tune_error_t *err);
+/* Strategy k's result (valid until close), NULL outside 0..n-1. */
+const jg_tune_result_t *jg_tune_study_result(const jg_tune_study_t *study, int k);
+void jg_tune_study_close(jg_tune_study_t *study);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tune_out.c - the files of `joulegrad tune` (tune.h): best_vs_energy.csv,
- * pareto.csv and summary.json per study; with several strategies the
- * comparison table; the gnuplot figures. Everything is recomputed from the
- * records, so a resumed study writes the same files as one never stopped.
+ * study_out.c - a study's files: best_vs_energy.csv, pareto.csv and
+ * summary.json per strategy; with several strategies the comparison
+ * (comparison.csv, summary.json and the table for people); the gnuplot
+ * figures. Everything is recomputed from the records, so a resumed study
+ * writes the same files as one never stopped.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,9 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "cli_util.h"
-#include "jg_common.h"
-#include "tune.h"
+#include "study_internal.h"
 
 double jg_tune_best(const jg_tune_trial_t *rec, int64_t n, int64_t *best)
 {
@@ -98,17 +97,6 @@ static int front(const per_trial_t *pt, int *idx, int *n_front)
     return rc;
 }
 
-static const char *acq_name(jg_tune_acq_t a)
-{
-    switch (a) {
-    case JG_TUNE_ACQ_EI: return "ei";
-    case JG_TUNE_ACQ_PI: return "pi";
-    case JG_TUNE_ACQ_UCB: return "ucb";
-    case JG_TUNE_ACQ_EI_PER_J: return "ei-per-joule";
-    }
-    return "?";
-}
-
 static cJSON *params_json(const jg_tune_space_t *sp, const jg_tune_point_t *p)
 {
     cJSON *o = cJSON_CreateObject();
@@ -141,7 +129,7 @@ int jg_tune_write_study(const jg_tune_result_t *r, const jg_tune_space_t *sp,
     jg_sbuf_t b = {0};
     jg_sb_printf(&b, "# joulegrad tune, strategy %s; energy source: %s\n"
                      "record,trial,rung,epochs,energy_j,cumulative_j,val_accuracy,"
-                     "best_val_accuracy,test_accuracy_of_best\n", r->s->label, source);
+                     "best_val_accuracy,test_accuracy_of_best\n", r->strat.label, source);
     double cum_j = 0;
     int64_t best = -1;
     for (int64_t i = 0; i < r->n; i++) {
@@ -163,7 +151,7 @@ int jg_tune_write_study(const jg_tune_result_t *r, const jg_tune_space_t *sp,
     if (!rc) rc = front(&pt, idx, &nf);
     jg_sb_printf(&b, "# joulegrad tune, strategy %s: Pareto front of validation accuracy "
                      "(higher) against the trial's joules (lower); energy source: %s\n"
-                     "trial,energy_j,val_accuracy,test_accuracy\n", r->s->label, source);
+                     "trial,energy_j,val_accuracy,test_accuracy\n", r->strat.label, source);
     for (int k = 0; !rc && k < nf; k++) {
         const jg_tune_trial_t *t = &r->rec[pt.last[idx[k]]];
         jg_sb_printf(&b, "%lld,%.6f,%.6f,%.6f\n", (long long)t->trial, pt.j[idx[k]],
@@ -175,9 +163,9 @@ int jg_tune_write_study(const jg_tune_result_t *r, const jg_tune_space_t *sp,
     // summary.json
     cJSON *j = cJSON_CreateObject();
     if (!rc && j) {
-        cJSON_AddStringToObject(j, "strategy", r->s->label);
-        if (!strcmp(r->s->kind, "bayes"))
-            cJSON_AddStringToObject(j, "acquisition", acq_name(r->s->acq));
+        cJSON_AddStringToObject(j, "strategy", r->strat.label);
+        if (!strcmp(r->strat.kind, "bayes"))
+            cJSON_AddStringToObject(j, "acquisition", jg_tune_acq_name(r->strat.acq));
         cJSON_AddStringToObject(j, "space", space_text);
         cJSON_AddStringToObject(j, "model", spec);
         cJSON_AddStringToObject(j, "settings", settings);
@@ -247,7 +235,7 @@ typedef struct {
 } cmp_t;
 
 int jg_tune_write_comparison(const char *dir, const jg_tune_result_t *r, int n,
-                             const char *source)
+                             const char *source, jg_sbuf_t *table)
 {
     cmp_t c[JG_TUNE_MAX_STRATEGIES];
     double top = -INFINITY, common = INFINITY; // best of any study, best that all reach
@@ -279,7 +267,7 @@ int jg_tune_write_comparison(const char *dir, const jg_tune_result_t *r, int n,
         const double bv = x->best >= 0 ? r[k].rec[x->best].val_accuracy : NAN;
         const double bt = x->best >= 0 ? r[k].rec[x->best].test_accuracy : NAN;
         jg_sb_printf(&b, "%s,%lld,%.6f,%.6f,%.6f,%.6f,%lld,%.6f,%lld,%.6f,%lld\n",
-                     r[k].s->label, (long long)r[k].n, bv, bt, x->total_j, x->j98,
+                     r[k].strat.label, (long long)r[k].n, bv, bt, x->total_j, x->j98,
                      (long long)(x->trials98 < 0 ? -1 : x->trials98 + 1), x->j99,
                      (long long)(x->trials99 < 0 ? -1 : x->trials99 + 1), x->j_common,
                      (long long)(x->trials_common < 0 ? -1 : x->trials_common + 1));
@@ -290,11 +278,11 @@ int jg_tune_write_comparison(const char *dir, const jg_tune_result_t *r, int n,
             snprintf(s99, sizeof s99, "%.1f (%lld)", x->j99, (long long)x->trials99 + 1);
         if (x->trials_common >= 0)
             snprintf(sc, sizeof sc, "%.1f (%lld)", x->j_common, (long long)x->trials_common + 1);
-        jg_sb_printf(&t, "%-18s %7lld %9.4f %9.4f %12.1f %16s %16s %16s\n", r[k].s->label,
+        jg_sb_printf(&t, "%-18s %7lld %9.4f %9.4f %12.1f %16s %16s %16s\n", r[k].strat.label,
                      (long long)r[k].n, bv, bt, x->total_j, s98, s99, sc);
         cJSON *e = cJSON_CreateObject();
         if (!e || !arr) continue;
-        cJSON_AddStringToObject(e, "strategy", r[k].s->label);
+        cJSON_AddStringToObject(e, "strategy", r[k].strat.label);
         cJSON_AddStringToObject(e, "dir", r[k].dir);
         cJSON_AddNumberToObject(e, "records", (double)r[k].n);
         cJSON_AddStringToObject(e, "stopped_by", r[k].stopped_by);
@@ -327,9 +315,13 @@ int jg_tune_write_comparison(const char *dir, const jg_tune_result_t *r, int n,
     int rc = jg_sb_write(dir, "comparison.csv", &b);
     if (!rc) rc = write_json(dir, "summary.json", j);
     else cJSON_Delete(j);
-    if (!rc && !t.err) fputs(t.p, stdout);
-    free(t.p);
-    return rc ? rc : t.err;
+    if (!rc) rc = t.err;
+    if (rc) {
+        free(t.p);
+        return rc;
+    }
+    *table = t;
+    return 0;
 }
 
 int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
@@ -347,7 +339,7 @@ int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
     int rc = 0;
     for (int k = 0; k < n && !rc; k++) {
         double cum_j = 0, best = -INFINITY;
-        jg_sb_printf(&d, "# %s\n0 NaN\n", r[k].s->label);
+        jg_sb_printf(&d, "# %s\n0 NaN\n", r[k].strat.label);
         for (int64_t i = 0; i < r[k].n; i++) {
             cum_j += r[k].rec[i].energy_j;
             if (r[k].rec[i].val_accuracy > best) best = r[k].rec[i].val_accuracy;
@@ -359,10 +351,10 @@ int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
         rc = per_trial(r[k].rec, r[k].n, &pt);
         if (!rc) rc = (idx = malloc(((size_t)pt.n + 1) * sizeof *idx)) ? 0 : -ENOMEM;
         if (!rc) rc = front(&pt, idx, &nf);
-        jg_sb_printf(&p, "# %s: trials\n", r[k].s->label);
+        jg_sb_printf(&p, "# %s: trials\n", r[k].strat.label);
         for (int64_t t = 0; !rc && t < pt.n; t++)
             if (!isnan(pt.acc[t])) jg_sb_printf(&p, "%.9g %.9g\n", pt.j[t], pt.acc[t]);
-        jg_sb_printf(&p, "\n\n# %s: Pareto front\n", r[k].s->label);
+        jg_sb_printf(&p, "\n\n# %s: Pareto front\n", r[k].strat.label);
         for (int q = 0; !rc && q < nf; q++)
             jg_sb_printf(&p, "%.9g %.9g\n", pt.j[idx[q]], pt.acc[idx[q]]);
         jg_sb_printf(&p, "\n\n");
@@ -382,7 +374,7 @@ int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
                      "plot ", source);
     for (int k = 0; k < n; k++)
         jg_sb_printf(&g, "%sdir.'/best_vs_energy.dat' index %d using 1:2 with steps lw 2 "
-                         "title '%s'", k ? ", \\\n     " : "", k, r[k].s->label);
+                         "title '%s'", k ? ", \\\n     " : "", k, r[k].strat.label);
     jg_sb_printf(&g, "\n");
     jg_gp_tail(&g, "best_vs_energy");
     jg_gp_head(&h, absdir, "accuracy against joules per trial, with the Pareto front", "pareto");
@@ -394,7 +386,7 @@ int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
         jg_sb_printf(&h, "%sdir.'/pareto.dat' index %d using 1:2 with points pt 7 ps 0.6 "
                          "lc %d title '%s', dir.'/pareto.dat' index %d using 1:2 with steps "
                          "lw 2 lc %d notitle", k ? ", \\\n     " : "", 2 * k, k + 1,
-                     r[k].s->label, 2 * k + 1, k + 1);
+                     r[k].strat.label, 2 * k + 1, k + 1);
     jg_sb_printf(&h, "\n");
     jg_gp_tail(&h, "pareto");
     if (!rc) rc = jg_sb_write(dir, "best_vs_energy.gp", &g);
