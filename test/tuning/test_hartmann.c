@@ -3,8 +3,8 @@
  * the mean best after 100 evaluations reaches HARTMANN_BOUND and beats
  * random search with the same seeds; the time of one proposal with 64
  * observations in d = 3 and d = 6 is printed (the overhead target is <= 1% of
- * a trial's time at 64 trials). Under the sanitizers (JG_SANITIZE) fewer
- * seeds (2) run against a looser bound (-3.1). */
+ * a trial's time at 64 trials) and held under PROPOSAL_MS_MAX. Under the
+ * sanitizers (JG_SANITIZE) fewer seeds (2) run against a looser bound (-3.1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,17 @@
 #define HARTMANN_BOUND (-3.2) /* mean best after 100 evaluations */
 #endif
 #define RANDOM_MARGIN 0.3 /* BO's mean best at least this much lower */
+/* One proposal at 64 observations, measured on the 2-core CI machine
+ * (shared with other jobs): Release 19.6-20.0 ms in d = 3 and 22.7-28.5 ms
+ * in d = 6; under ASan+UBSan 56-62 ms and 81-86 ms. The bound is 10x the
+ * slowest (d = 6), so a noisy machine passes and a real regression (an
+ * extra factor of the observations, a lost early exit) fails. Unoptimised
+ * builds get the sanitizer bound. */
+#if defined(JG_SANITIZE) || !defined(__OPTIMIZE__)
+#define PROPOSAL_MS_MAX 900.0 /* 10 x 90 ms */
+#else
+#define PROPOSAL_MS_MAX 300.0 /* 10 x 30 ms */
+#endif
 
 static double hartmann6(const double *x)
 {
@@ -118,7 +129,7 @@ static void test_hartmann6(void **state)
 }
 
 /* One proposal after 64 seeded observations of Hartmann-6 (its first d
- * coordinates, the rest at 0.5): timed, and inside the cube. */
+ * coordinates, the rest at 0.5): inside the cube and within PROPOSAL_MS_MAX. */
 static void test_proposal_time_64(void **state)
 {
     (void)state;
@@ -138,8 +149,9 @@ static void test_proposal_time_64(void **state)
         const double ms = 1e3 * (now_s() - t0);
         if (rc) fail_msg("propose: %d %s", rc, err.msg);
         for (int k = 0; k < d; k++) assert_true(u[k] >= 0.0 && u[k] <= 1.0);
-        printf("one proposal at 64 observations, d = %d: %.1f ms (1%% of a trial of %.1f s)\n",
-               d, ms, ms / 10.0);
+        printf("one proposal at 64 observations, d = %d: %.1f ms (1%% of a trial of %.1f s; "
+               "bound %.0f ms)\n", d, ms, ms / 10.0, PROPOSAL_MS_MAX);
+        assert_true(ms <= PROPOSAL_MS_MAX);
         jg_tune_bayes_destroy(bo);
     }
 }
