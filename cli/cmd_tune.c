@@ -32,6 +32,7 @@
 #include "jg_energy.h"
 #include "jg_kernels.h"
 #include "jg_nn.h"
+#include "jg_run.h"
 #include "jg_tuning.h"
 #include "tune.h"
 
@@ -1085,9 +1086,9 @@ int jg_cli_tune(int argc, char **argv)
     }
     log_model_name(spec, log_model, sizeof log_model);
     env.spec = spec;
-    env.train = jg_cli_data_view(&train);
-    env.val = jg_cli_data_view(&val);
-    env.test = jg_cli_data_view(&test);
+    env.train = jg_run_data_view(&train);
+    env.val = jg_run_data_view(&val);
+    env.test = jg_run_data_view(&test);
 
     // Strategies, schedulers and logs (created, or read back and replayed).
     for (int k = 0; k < o.n_strats; k++) {
