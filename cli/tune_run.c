@@ -17,6 +17,7 @@
 #include "jg_energy.h"
 #include "jg_kernels.h"
 #include "jg_nn.h"
+#include "jg_run.h"
 #include "jg_tuning.h"
 #include "tune.h"
 
@@ -362,9 +363,9 @@ static int tune_data(const jg_run_tune_config_t *c, tune_t *t, jg_tune_error_t *
                     sizeof t->spec);
     log_model_name(t->spec, t->log_model, sizeof t->log_model);
     t->env.spec = t->spec;
-    t->env.train = jg_cli_data_view(&t->train);
-    t->env.val = jg_cli_data_view(&t->val);
-    t->env.test = jg_cli_data_view(&t->test);
+    t->env.train = jg_run_data_view(&t->train);
+    t->env.val = jg_run_data_view(&t->val);
+    t->env.test = jg_run_data_view(&t->test);
     return 0;
 }
 

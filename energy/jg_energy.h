@@ -30,7 +30,10 @@
 #ifndef JG_ENERGY_H
 #define JG_ENERGY_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "jg_common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -360,6 +363,119 @@ int jg_trace_result(jg_energy_trace_t *trace, jg_attrib_summary_t *summary,
 typedef void (*jg_trace_visit_fn)(void *ctx, int region, int end,
                                   const jg_energy_sample_t *sample);
 int jg_trace_visit(jg_energy_trace_t *trace, jg_trace_visit_fn fn, void *ctx);
+
+/* ---- per-region breakdown (energy/breakdown.c, energy/breakdown_out.c) ---
+ *
+ * A breakdown traces caller-defined regions (e.g. every layer's forward and
+ * backward pass) inside repeated steps on one meter, and turns them into
+ * per-region and per-type figures: text tables, CSVs, a JSON object, gnuplot
+ * figures, the raw per-step trace file, a power series over the steps and an
+ * optional idle baseline. It knows nothing of models: the caller describes
+ * its regions (run/ does it for nn's layers). Hot path: begin/end are one
+ * jg_trace_begin/end each (one meter read, no allocation, no formatting).
+ * docs/energy.md has the method and the file formats. */
+
+#define JG_BREAKDOWN_MAX_TYPES 32
+/* Idle baseline slices and the settle time before them (s). */
+#define JG_IDLE_SLICE_S 0.1
+#define JG_IDLE_SETTLE_S 0.2
+
+typedef struct {
+    int layer;              /* the caller's index, reported (-1: none) */
+    int backward;           /* 0 forward (phaseless regions too), 1 backward */
+    const char *kind;       /* e.g. "conv2d", "optimizer" (must outlive the breakdown) */
+    int type;               /* index into the config's types */
+    double flops_per_image; /* 0 when not counted */
+} jg_region_desc_t;
+
+typedef struct {
+    const jg_region_desc_t *regions; /* (nregions) copied; at most JG_TRACE_MAX_REGIONS */
+    int nregions;
+    const char *const *types; /* (ntypes) names in report order, borrowed */
+    int ntypes;               /* 1..JG_BREAKDOWN_MAX_TYPES */
+    const char *trace_path;   /* raw trace (JSON lines), written as PATH.part and
+                                 renamed at finish; NULL: none */
+    double w_per_core;        /* the estimate's assumption (reported only) */
+    const char *scope;        /* what a step brackets, for the JSON (borrowed) */
+    const char *type_notes;   /* appended to the JSON notes (borrowed, may be NULL) */
+} jg_breakdown_config_t;
+
+/* One row of the per-type table: a type's regions of one phase. */
+typedef struct {
+    uint64_t count;
+    double j, s, flops;
+    double zone_j[JG_METER_MAX_ZONES];
+    int valid;
+} jg_breakdown_row_t;
+
+typedef struct jg_breakdown jg_breakdown_t;
+
+/* A breakdown of cfg's regions on meter (borrowed: it must outlive the
+ * breakdown). Returns 0, -EINVAL, -E2BIG (too many regions), -ENOMEM or an
+ * errno from creating the trace file. */
+int jg_breakdown_create(jg_breakdown_t **bd, jg_meter_t *meter, const jg_breakdown_config_t *cfg);
+/* Frees; a trace file not finished is deleted. NULL is a no-op. */
+void jg_breakdown_destroy(jg_breakdown_t *bd);
+
+/* Hot path: brackets a region (0..nregions-1) or the whole step
+ * (JG_TRACE_STEP). Regions must not nest; the step encloses them. */
+void jg_breakdown_begin(jg_breakdown_t *bd, int region);
+void jg_breakdown_end(jg_breakdown_t *bd, int region);
+
+/* After each step (outside its bracket): writes its raw marks to the trace
+ * file, adds it to the power series and flushes the trace into the
+ * attribution. images: the step's batch size. 0 or a negative errno (a
+ * write error, also returned by finish). */
+int jg_breakdown_step_done(jg_breakdown_t *bd, int images);
+
+/* Idle baseline, before the first step: sleeps JG_IDLE_SETTLE_S (not
+ * counted: worker threads stop spin-waiting, cores reach idle states), then
+ * seconds (in (0, 3600]) in slices of JG_IDLE_SLICE_S, reading the meter
+ * after each.
+ *   idle_w = E(window) / t(window)            (counted zones, W)
+ *   noise  = standard deviation of the per-slice powers (W), with min, max
+ * For `estimate` the process is asleep, so idle_w is the estimate's own
+ * modelled idle power (0 unless configured) plus the wake-ups' CPU time:
+ * not a measurement. Afterwards every figure also has a net-of-idle twin,
+ * net_j = j - idle_w * seconds. Returns 0, -EINVAL, or -EIO when a zone
+ * faulted during the window (no baseline is kept). */
+int jg_breakdown_idle(jg_breakdown_t *bd, double seconds);
+
+/* Once, after the last step: computes the figures and completes the trace
+ * file. 0 or a negative errno. */
+int jg_breakdown_finish(jg_breakdown_t *bd);
+
+/* After finish: the whole-run summary (total inside the step brackets, its
+ * seconds, validity, closure, ...). */
+const jg_attrib_summary_t *jg_breakdown_summary(const jg_breakdown_t *bd);
+/* After finish: images over every step. */
+int64_t jg_breakdown_images(const jg_breakdown_t *bd);
+/* After finish: type t's row for phase backward (0/1); -EINVAL when out of range. */
+int jg_breakdown_type_row(const jg_breakdown_t *bd, int t, int backward, jg_breakdown_row_t *row);
+/* After finish: region r's figures; -EINVAL when out of range. */
+int jg_breakdown_region(const jg_breakdown_t *bd, int r, jg_region_energy_t *re);
+
+/* After finish: appends the per-type table, the per-layer table and a bar
+ * chart of the types to out, each headed by the source label. */
+void jg_breakdown_text(const jg_breakdown_t *bd, jg_sbuf_t *out);
+/* After finish: dir/energy_layers.csv and dir/energy_types.csv, atomically.
+ * 0 or a negative errno. */
+int jg_breakdown_write_csv(const jg_breakdown_t *bd, const char *dir);
+/* After finish: gnuplot figures in dir: energy_types.{dat,gp,png,svg}
+ * (stacked bars by type, forward vs backward, J) and power.{dat,gp,png,svg}
+ * (average W per traced interval of steps vs time). The data and scripts
+ * are always written; gnuplot (found on PATH) is run on each script when
+ * present. msg receives one line for people: what was written, or why the
+ * images are missing. Returns 0 when the images were made, 1 when only data
+ * and scripts were (no gnuplot, or it failed), or a negative errno when they
+ * could not be written. */
+int jg_breakdown_write_figures(const jg_breakdown_t *bd, const char *dir, char *msg,
+                               size_t cap);
+/* After finish: the `energy` object of summary.json and `profile --json`
+ * (docs/energy.md lists its fields); the caller owns it (cJSON_Delete).
+ * NULL when out of memory. */
+struct cJSON;
+struct cJSON *jg_breakdown_json(const jg_breakdown_t *bd);
 
 #ifdef __cplusplus
 }

@@ -1,14 +1,35 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs the build tree into a temporary prefix with `cmake --install`, then
-# builds and runs test/install/consumer.c using only what pkg-config reports.
-# usage: test/install/run.sh BUILD_DIR
+# builds test/install/consumer.c and examples/layer_energy.c using only what
+# pkg-config reports, and runs them: the consumer checks the engine's
+# read-back; layer_energy must print one `TYPE FORWARD_J BACKWARD_J` line per
+# layer type and a `total TOTAL_J SOURCE` line, the types adding up to the
+# total within 3%.
+# usage: test/install/run.sh BUILD_DIR [DATA_DIR]
 set -euo pipefail
 build=$1
+data=${2:-/usr/share/datasets/fashion-mnist}
 src=$(cd "$(dirname "$0")" && pwd)
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-cc -std=c11 -o "$prefix/consumer" "$src/consumer.c" $(pkg-config --cflags --libs joulegrad)
+flags=$(pkg-config --cflags --libs joulegrad)
+cc -std=c11 -o "$prefix/consumer" "$src/consumer.c" $flags
 "$prefix/consumer"
+cc -std=c11 -O2 -o "$prefix/layer_energy" "$src/../../examples/layer_energy.c" $flags
+"$prefix/layer_energy" "$data" 10 >"$prefix/out.txt"
+cat "$prefix/out.txt"
+awk '
+  NF == 3 && $1 == "total" { total = $2; source = $3; next }
+  NF == 3 { sum += $2 + $3; types++; next }
+  { print "layer_energy: unexpected line: " $0; bad = 1 }
+  END {
+    if (bad || types < 5 || !(total > 0) || (source != "rapl" && source != "estimate")) {
+      print "layer_energy: expected >= 5 type lines and a total with its source"; exit 1
+    }
+    rel = (sum - total) / total; if (rel < 0) rel = -rel
+    printf "layer_energy: types sum to %.4f J, total %.4f J (%s): %.2f%% apart\n", sum, total, source, 100 * rel
+    if (rel > 0.03) exit 1
+  }' "$prefix/out.txt"

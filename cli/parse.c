@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* data.c - which dataset a command reads, seeded subsets, class names and
- * the evaluation report shared by train and eval. */
+/* parse.c - flag value parsers and the one-line usage errors shared by every
+ * command (cli_util.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -37,6 +37,11 @@ int jg_cli_flag_int(const char *prog, const char *flag, const char *text, long l
     return 0;
 }
 
+int jg_cli_exit_code(int rc)
+{
+    return rc == 0 ? 0 : rc == -EINVAL ? 2 : rc == -ECANCELED ? 130 : 1;
+}
+
 int jg_cli_kernels_init(const char *prog)
 {
     if (!jg_kernels_init()) return 0;
@@ -56,13 +61,17 @@ int jg_cli_use_threads(const char *prog, int n)
 
 int jg_cli_flag_seed(const char *prog, const char *text, uint64_t *seed)
 {
-    double d;
-    if (jg_cli_parse_double(text, 0, JG_CLI_SEED_MAX, &d) || d != floor(d) ||
-        strpbrk(text, ".eExX")) {
+    // Digits only, so "1e3", "-1", " 5" and "0x10" are refused, and no
+    // rounding through double: 2^53 + 1 is out of range, not 2^53.
+    char *end = NULL;
+    errno = 0;
+    const unsigned long long v = strtoull(text, &end, 10);
+    if (!*text || strspn(text, "0123456789") != strlen(text) || errno || *end ||
+        v > JG_CLI_SEED_MAX) {
         fprintf(stderr, "%s: --seed must be an integer in [0, 2^53], got '%s'\n", prog, text);
         return 2;
     }
-    *seed = (uint64_t)d;
+    *seed = (uint64_t)v;
     return 0;
 }
 
@@ -79,12 +88,6 @@ int jg_cli_flag_energy(const char *prog, const char *text, jg_energy_mode_t *mod
     if (!jg_energy_mode_parse(text, mode)) return 0;
     fprintf(stderr, "%s: --energy must be auto, rapl, estimate or off, got '%s'\n", prog, text);
     return 2;
-}
-
-jg_nn_data_t jg_cli_data_view(const jg_dataset_t *d)
-{
-    const jg_nn_data_t v = {d->n, d->c, d->h, d->w, d->classes, d->x, d->y};
-    return v;
 }
 
 int jg_cli_option_error(const char *prog, char *const *argv, int needs_value)
@@ -150,50 +153,3 @@ int jg_cli_parse_size(const char *s, int *h, int *w)
     return 0;
 }
 
-const char *jg_cli_class_name(const char *const *names, int k, char *buf, size_t cap)
-{
-    if (names && names[k]) return names[k];
-    snprintf(buf, cap, "class %d", k);
-    return buf;
-}
-
-void jg_cli_print_eval(FILE *f, const jg_eval_t *ev, const char *const *names)
-{
-    const int64_t correct = (int64_t)llround(ev->accuracy * ev->n);
-    fprintf(f, "test accuracy %.2f%% (%lld/%d images), loss %.4f (mean cross-entropy)\n",
-            100.0 * ev->accuracy, (long long)correct, ev->n, ev->loss);
-    fprintf(f, "  %-16s %9s %7s\n", "class", "accuracy", "images");
-    for (int k = 0; k < ev->classes; k++) {
-        char buf[32];
-        int64_t row = 0;
-        for (int j = 0; j < ev->classes; j++) row += ev->confusion[(size_t)k * ev->classes + j];
-        const double a = ev->class_accuracy[k];
-        if (isnan(a))
-            fprintf(f, "  %-16s %9s %7lld\n", jg_cli_class_name(names, k, buf, sizeof buf), "-",
-                    (long long)row);
-        else
-            fprintf(f, "  %-16s %8.2f%% %7lld\n", jg_cli_class_name(names, k, buf, sizeof buf),
-                    100.0 * a, (long long)row);
-    }
-}
-
-void jg_cli_eval_json(cJSON *obj, const jg_eval_t *ev, const char *const *names)
-{
-    cJSON_AddNumberToObject(obj, "test_accuracy", ev->accuracy);
-    cJSON_AddNumberToObject(obj, "test_loss", ev->loss);
-    cJSON *ca = cJSON_AddObjectToObject(obj, "class_accuracy");
-    cJSON *conf = cJSON_AddArrayToObject(obj, "confusion");
-    for (int k = 0; k < ev->classes; k++) {
-        char buf[32];
-        const char *name = jg_cli_class_name(names, k, buf, sizeof buf);
-        if (isnan(ev->class_accuracy[k]))
-            cJSON_AddNullToObject(ca, name);
-        else
-            cJSON_AddNumberToObject(ca, name, ev->class_accuracy[k]);
-        cJSON *row = cJSON_CreateArray();
-        for (int j = 0; j < ev->classes; j++)
-            cJSON_AddItemToArray(
-                row, cJSON_CreateNumber((double)ev->confusion[(size_t)k * ev->classes + j]));
-        cJSON_AddItemToArray(conf, row);
-    }
-}

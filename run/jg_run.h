@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jg_run.h - the layer that joins joulegrad's modules into what a user runs:
+ * a measured training run with its run directory (jg_run_train), N profiled
+ * training steps (jg_run_profile), a checkpoint's test accuracy and
+ * predictions (jg_run_eval, jg_run_predict), the bridge that maps nn's
+ * layers to energy regions (jg_run_probe_*), the tuning trial evaluator and
+ * study (jg_run_tune) and the reproduction of Yarally et al. (CAIN 2023).
+ * The `joulegrad` program is a thin front end over these calls.
+ *
+ * Contract: every function that can fail returns 0 or a negative errno and
+ * fills the caller's jg_run_error_t (may be NULL) with one line; nothing
+ * prints or exits. Lines for people (progress, notes, warnings) go to the
+ * caller's jg_log_t. Error classes: -EINVAL is a configuration that cannot
+ * work (bad settings, an unknown model, a resume with other settings, an
+ * output directory that already holds a run); -ECANCELED a run stopped by
+ * its caller (on_batch); anything else a failure while running.
+ */
+#ifndef JG_RUN_H
+#define JG_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jg_common.h"
+#include "jg_datasets.h"
+#include "jg_energy.h"
+#include "jg_nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JG_RUN_VERSION "0.1.0"
+
+typedef struct {
+    char msg[1200];
+} jg_run_error_t;
+
+/* The nn view of a loaded dataset (no copy: d must outlive it). */
+jg_nn_data_t jg_run_data_view(const jg_dataset_t *d);
+
+/* ---- nn layers -> energy regions ------------------------------------------
+ *
+ * Regions, for a model of L layers (the loss is layer L):
+ *   2i     layer i forward (i in 0..L-1), 2L the loss forward
+ *   2i + 1 layer i backward (i in 0..L), 2L + 1 the loss backward
+ *   2L + 2 optimizer step, 2L + 3 data (gathering the batch)
+ * A step is bracketed from DATA begin (the first event of a batch) to
+ * OPTIMIZER end (the last); probe events outside a step (validation,
+ * evaluation) are ignored. Layers are grouped into the types below by their
+ * nn group name (conv, linear, relu, pool, batchnorm; anything else other). */
+enum {
+    JG_RUN_T_CONV, JG_RUN_T_LINEAR, JG_RUN_T_RELU, JG_RUN_T_POOL, JG_RUN_T_BATCHNORM,
+    JG_RUN_T_LOSS, JG_RUN_T_OPTIMIZER, JG_RUN_T_DATA, JG_RUN_T_OTHER, JG_RUN_NTYPES
+};
+/* "conv", "linear", ... in the order above. */
+extern const char *const jg_run_type_names[JG_RUN_NTYPES];
+
+typedef struct jg_run_probe jg_run_probe_t;
+
+/* Installs a probe on model that brackets every layer of every training step
+ * on meter (both borrowed: they must outlive the probe), with a breakdown
+ * over the regions above; trace_path (may be NULL) receives the raw trace.
+ * w_per_core is the estimate's assumption (reported). 0, -EINVAL, -E2BIG
+ * (too many layers), -ENOMEM or an errno from opening the trace file. */
+int jg_run_probe_create(jg_run_probe_t **p, jg_model_t *model, jg_meter_t *meter,
+                        const char *trace_path, double w_per_core);
+/* Removes the probe from the model and frees it with its breakdown, unless
+ * the breakdown was taken. NULL is a no-op. */
+void jg_run_probe_destroy(jg_run_probe_t *p);
+/* The probe's breakdown (owned by the probe). */
+jg_breakdown_t *jg_run_probe_breakdown(jg_run_probe_t *p);
+/* Removes the probe from the model and hands over its breakdown (the
+ * caller destroys it); the probe is freed. */
+jg_breakdown_t *jg_run_probe_take(jg_run_probe_t *p);
+
+/* ---- evaluation reports ---------------------------------------------------- */
+
+/* names[k], or "class k" when names or names[k] is NULL. buf >= 32 bytes. */
+const char *jg_run_class_name(const char *const *names, int k, char *buf, size_t cap);
+/* Appends accuracy, loss and the per-class table of ev. */
+void jg_run_eval_text(jg_sbuf_t *out, const jg_eval_t *ev, const char *const *names);
+/* Adds test_accuracy, test_loss, class_accuracy (name -> fraction, null for a
+ * class without examples) and confusion (rows = true class) to obj (a cJSON
+ * object). */
+struct cJSON;
+void jg_run_eval_json(struct cJSON *obj, const jg_eval_t *ev, const char *const *names);
+
+/* ---- the measured training run ------------------------------------------- */
+
+/* Data choices are seeded from the run's seed but differ from the shuffling
+ * and initialisation streams. */
+#define JG_RUN_SEED_TRAIN_SUBSET 0x5b5e7ull
+#define JG_RUN_SEED_VAL_SPLIT 0x7a1dull
+
+typedef struct {
+    const char *model;        /* preset name or spec text */
+    int epochs, batch;
+    jg_optim_config_t optim;
+    uint64_t seed;            /* initialisation, shuffling, data subsets */
+    int patience;             /* early stopping (needs val_fraction > 0); 0 off */
+    jg_data_source_t data;
+    int train_limit, test_limit;
+    double val_fraction;      /* [0, 1) */
+    const char *out;          /* the run directory, created when needed */
+    int resume;               /* continue the run in out: the settings must match */
+    int ckpt_every;           /* 1: checkpoint.jgc after every epoch, 0: at the end */
+    jg_energy_mode_t energy;  /* OFF: no meter, no probe */
+    double assume_w;          /* estimate: W per busy core; 0: the default */
+    double idle_s;            /* idle baseline before training, s; 0: none */
+    int quiet;                /* no start, resume and epoch lines in the log */
+    /* Called after every batch (may be NULL): non-zero stops the run after
+     * this batch (-ECANCELED; the last checkpoint stays). */
+    int (*on_batch)(void *ctx, const jg_train_progress_t *p);
+    void *ctx;
+    const jg_log_t *log;      /* start line, epoch lines, notes (may be NULL) */
+} jg_run_train_config_t;
+
+typedef struct {
+    char dir[4096];           /* the run directory */
+    char spec[4096];          /* canonical model spec */
+    int epochs_done, stopped_early;
+    int saved_epochs;         /* epochs in checkpoint.jgc (0: none written) */
+    int n_train, n_val, n_test;
+    jg_eval_t eval;           /* the test set */
+    char **class_names;       /* (classes) or NULL */
+    int classes;
+    /* Energy of the training loop of this invocation (meter around
+     * jg_trainer_run): source "off" when not measured. */
+    const char *source;
+    int energy_valid;
+    double energy_j, energy_s;
+    const char *energy_status;
+    jg_breakdown_t *breakdown; /* per layer and type; NULL with energy off */
+    int figures_rc;           /* jg_breakdown_write_figures' result */
+    char figures_msg[5200];   /* one line about the figures, "" with energy off */
+    jg_train_progress_t last; /* the last batch's progress (for an interrupt) */
+} jg_run_train_result_t;
+
+/* Trains cfg's model on its data, writing DIR/checkpoint.jgc and
+ * DIR/epochs.csv after every epoch (atomically), then evaluates the test set
+ * and writes DIR/summary.json and, unless energy is off, the per-layer
+ * energy (energy_layers.csv, energy_types.csv, energy_trace.jsonl, figures).
+ * A resume continues from DIR/checkpoint.jgc; the result is bit-identical
+ * to an uninterrupted run with the same settings and threads. Fills res
+ * (free it with jg_run_train_result_free, also after an error). Returns 0,
+ * -EINVAL (settings, including a resume that does not match), -ECANCELED
+ * (stopped by on_batch), -ERANGE (the loss became NaN or infinite) or a
+ * failure; err says what in one line. */
+int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
+                 jg_run_error_t *err);
+void jg_run_train_result_free(jg_run_train_result_t *res);
+
+/* ---- profile: N training steps with every layer bracketed ----------------- */
+
+#define JG_RUN_SEED_PROFILE_SUBSET 0x9f0full
+
+typedef struct {
+    const char *model;
+    int steps, batch;         /* steps of batch images, Adam with PyTorch defaults */
+    uint64_t seed;
+    jg_data_source_t data;    /* a seeded subset of steps x batch images is used */
+    jg_energy_mode_t energy;  /* AUTO, RAPL or ESTIMATE */
+    double assume_w, idle_w;  /* estimate: W per busy core, modelled idle W */
+    double idle_s;            /* idle baseline before the steps, s; 0: none */
+    const char *out;          /* NULL: write nothing; else CSVs, trace, figures */
+    const jg_log_t *log;      /* the energy source line, warnings */
+} jg_run_profile_config_t;
+
+typedef struct {
+    char spec[4096];
+    double fwd_flops;         /* per image, forward */
+    int steps;                /* steps run */
+    jg_energy_source_t source;
+    jg_breakdown_t *breakdown;
+    int figures_rc;
+    char figures_msg[5200];   /* "" without out */
+} jg_run_profile_result_t;
+
+/* Runs cfg->steps training steps of cfg->model with the per-layer energy
+ * breakdown. 0, -EINVAL, -ERANGE (the loss became NaN) or a failure. */
+int jg_run_profile(const jg_run_profile_config_t *cfg, jg_run_profile_result_t *res,
+                   jg_run_error_t *err);
+void jg_run_profile_result_free(jg_run_profile_result_t *res);
+
+/* ---- a checkpoint's test accuracy and predictions ------------------------- */
+
+/* The model a checkpoint describes, with its normalisation checked (1 to
+ * JG_DATA_MAX_CHANNELS channels, finite mean, positive finite std). */
+int jg_run_open_checkpoint(const char *path, jg_checkpoint_t *ck, jg_model_t **model,
+                           jg_run_error_t *err);
+
+typedef struct {
+    const char *checkpoint;
+    jg_data_source_t data;    /* name NULL: the checkpoint's dataset */
+    int test_limit;           /* 0: all */
+} jg_run_eval_config_t;
+
+typedef struct {
+    jg_checkpoint_t ck;
+    jg_data_source_t data;    /* as used (name and shape filled in) */
+    int n_test;
+    jg_eval_t eval;
+    char **class_names;       /* (classes) or NULL */
+} jg_run_eval_result_t;
+
+/* Rebuilds the checkpoint's model, normalises the test split with the
+ * mean/std stored in it and evaluates it in batches of the run's batch
+ * size. 0, -EINVAL (a dataset that does not fit the checkpoint) or a
+ * failure. */
+int jg_run_eval(const jg_run_eval_config_t *cfg, jg_run_eval_result_t *res,
+                jg_run_error_t *err);
+void jg_run_eval_result_free(jg_run_eval_result_t *res);
+
+#define JG_RUN_TOP_K 3
+typedef struct {
+    int n;                    /* min(classes, JG_RUN_TOP_K) */
+    int cls[JG_RUN_TOP_K];    /* best first */
+    double p[JG_RUN_TOP_K];   /* softmax probability */
+} jg_run_top_t;
+
+/* Top classes of one image file for an opened checkpoint model (reserved for
+ * at least 1 image): decoded like an image-folder entry, normalised with the
+ * checkpoint's mean/std, forward in inference mode, softmax in double. */
+int jg_run_predict(jg_model_t *model, const jg_checkpoint_t *ck, const char *image,
+                   jg_run_top_t *top, jg_run_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JG_RUN_H */

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * train.c - the measured training run (jg_run_train): data, model, resume,
+ * the trainer with a checkpoint and a line of epochs.csv after every epoch,
+ * the energy meter and the per-layer breakdown around the training loop,
+ * the test set, summary.json and the energy files. The files: train_files.c.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jg_kernels.h"
+#include "train_internal.h"
+
+static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static int on_batch(void *ctx, const jg_train_progress_t *p)
+{
+    jg_run_train_state_t *st = ctx;
+    st->res->last = *p;
+    if (st->probe) {
+        const int b = st->cfg->batch, left = st->n_train - (p->batch - 1) * b;
+        /* a write error shows at finish */
+        jg_breakdown_step_done(jg_run_probe_breakdown(st->probe), left < b ? left : b);
+    }
+    const double now = jg_now_s();
+    if (st->meter && st->poll_s > 0 && now - st->last_poll_s >= st->poll_s) {
+        jg_meter_poll(st->meter);
+        st->last_poll_s = now;
+    }
+    return st->cfg->on_batch ? st->cfg->on_batch(st->cfg->ctx, p) : 0;
+}
+
+static int on_epoch(void *ctx, const jg_epoch_stats_t *s, jg_trainer_t *tr)
+{
+    jg_run_train_state_t *st = ctx;
+    const jg_run_train_config_t *cfg = st->cfg;
+    if (!cfg->quiet) {
+        char val[96] = "val -";
+        if (!isnan(s->val_loss))
+            snprintf(val, sizeof val, "val loss %.4f acc %.2f%%", s->val_loss,
+                     100.0 * s->val_accuracy);
+        jg_logf(cfg->log, JG_LOG_OUT, "epoch %d/%d lr %.3g train loss %.4f acc %.2f%% %s %.1f s "
+                "%lld images", s->epoch + 1, cfg->epochs, (double)s->lr, s->train_loss,
+                100.0 * s->train_accuracy, val, s->seconds, (long long)s->images);
+    }
+    int rc = 0;
+    if (cfg->ckpt_every) rc = jg_run_save_checkpoint(st, tr);
+    if (!rc) {
+        rc = jg_run_write_epochs_csv(st->csv, jg_trainer_history(tr), jg_trainer_epochs_done(tr));
+        if (rc) snprintf(st->err, sizeof st->err, "%s: %s", st->csv, strerror(-rc));
+    }
+    return rc;
+}
+
+/* The model, checked against a resumed checkpoint, reserved, with its
+ * trainer (and the checkpoint's state restored). */
+static int build(jg_run_train_state_t *st, const jg_data_prepared_t *dp, jg_checkpoint_t *ck,
+                 jg_trainer_t **tr, jg_run_error_t *err)
+{
+    const jg_run_train_config_t *cfg = st->cfg;
+    jg_run_train_result_t *res = st->res;
+    jg_nn_error_t nerr = {{0}};
+    int rc = jg_model_create(&st->model, cfg->model, dp->train.c, dp->train.h, dp->train.w,
+                             dp->train.classes, cfg->seed, &nerr);
+    if (rc)
+        return fail(err, rc == -ENOENT ? -EINVAL : rc, "--model: %s", nerr.msg);
+    if (jg_model_spec(st->model, res->spec, sizeof res->spec))
+        return fail(err, -ENAMETOOLONG, "--model: the spec is longer than %zu bytes",
+                    sizeof res->spec);
+    if (cfg->resume &&
+        (rc = jg_run_check_resume(cfg, &ck->meta, res->spec, &dp->train, dp->mean, dp->std, err)))
+        return rc;
+    rc = jg_model_reserve(st->model, cfg->batch);
+    if (rc)
+        return fail(err, rc, "cannot reserve activations for --batch %d: %s", cfg->batch,
+                    strerror(-rc));
+    const jg_nn_data_t tv = jg_run_data_view(&dp->train), vv = jg_run_data_view(&dp->val);
+    const jg_train_config_t tc = {
+        .epochs = cfg->epochs, .batch = cfg->batch, .seed = cfg->seed, .optim = cfg->optim,
+        .patience = cfg->patience, .on_batch = on_batch, .on_epoch = on_epoch, .ctx = st,
+    };
+    rc = jg_trainer_create(tr, st->model, &tc, &tv, dp->val.n ? &vv : NULL, &nerr);
+    if (rc) return fail(err, rc, "%s", nerr.msg[0] ? nerr.msg : strerror(-rc));
+    if (cfg->resume) {
+        rc = jg_checkpoint_restore(ck, st->model, jg_trainer_optim(*tr), &nerr);
+        if (!rc) rc = jg_trainer_set_state(*tr, &ck->meta.state, ck->history);
+        if (rc)
+            return fail(err, rc == -EINVAL ? -EBADMSG : rc, "cannot resume from %s: %s", st->ckpt,
+                        nerr.msg[0] ? nerr.msg : strerror(-rc));
+        res->saved_epochs = ck->meta.state.epochs_done;
+    }
+    jg_checkpoint_meta_t *m = &st->meta;
+    memset(m, 0, sizeof *m);
+    snprintf(m->spec, sizeof m->spec, "%s", res->spec);
+    m->c = dp->train.c;
+    m->h = dp->train.h;
+    m->w = dp->train.w;
+    m->classes = dp->train.classes;
+    memcpy(m->mean, dp->mean, sizeof m->mean);
+    memcpy(m->std, dp->std, sizeof m->std);
+    m->optim = cfg->optim;
+    m->epochs = cfg->epochs;
+    m->batch = cfg->batch;
+    m->seed = cfg->seed;
+    snprintf(m->dataset, sizeof m->dataset, "%s", cfg->data.name);
+    return 0;
+}
+
+/* The meter (NULL with energy off) and the per-layer probe. */
+static int open_energy(jg_run_train_state_t *st, jg_run_error_t *err)
+{
+    const jg_run_train_config_t *cfg = st->cfg;
+    jg_energy_cfg_t ecfg;
+    jg_energy_cfg_default(&ecfg);
+    ecfg.mode = cfg->energy;
+    ecfg.assume_w_per_core = cfg->assume_w;
+    st->w_per_core = cfg->assume_w > 0 ? cfg->assume_w : JG_ESTIMATE_DEFAULT_W_PER_CORE;
+    jg_energy_status_t est;
+    memset(&est, 0, sizeof est);
+    int rc = jg_meter_open(&st->meter, &ecfg, &est);
+    if (rc) {
+        char line[JG_ENERGY_TEXT_MAX * 3];
+        jg_energy_status_line(&est, line, sizeof line);
+        return fail(err, rc, "--energy: %s", line);
+    }
+    if (est.fallback) {
+        jg_energy_status_line(&est, st->energy_detail, sizeof st->energy_detail);
+        jg_logf(cfg->log, JG_LOG_NOTE, "%s", st->energy_detail);
+    }
+    if (!st->meter) return 0;
+    const int64_t poll_ns = jg_meter_poll_interval_ns(st->meter);
+    st->poll_s = poll_ns > 0 ? 0.5e-9 * (double)poll_ns : 0;
+    char tpath[4400];
+    snprintf(tpath, sizeof tpath, "%s/energy_trace.jsonl", st->res->dir);
+    rc = jg_run_probe_create(&st->probe, st->model, st->meter, tpath, st->w_per_core);
+    if (rc)
+        return fail(err, rc, "cannot set up the per-layer energy trace (%s): %s", tpath,
+                    strerror(-rc));
+    return 0;
+}
+
+/* Why jg_trainer_run stopped early, in one line. */
+static int run_failed(const jg_run_train_state_t *st, jg_trainer_t *tr, int rc,
+                      jg_run_error_t *err)
+{
+    const jg_run_train_config_t *cfg = st->cfg;
+    const jg_run_train_result_t *r = st->res;
+    const jg_train_progress_t *p = &r->last;
+    if (rc == -ECANCELED && r->saved_epochs)
+        return fail(err, rc, "interrupted in epoch %d/%d after batch %d/%d; %s keeps epoch %d: "
+                    "resume with the same options plus --resume --out %s", p->epoch + 1,
+                    cfg->epochs, p->batch, p->batches, st->ckpt, r->saved_epochs, r->dir);
+    if (rc == -ECANCELED)
+        return fail(err, rc, "interrupted in epoch %d/%d after batch %d/%d, before any "
+                    "checkpoint was written: nothing to resume", p->epoch + 1, cfg->epochs,
+                    p->batch, p->batches);
+    if (rc == -ERANGE)
+        return fail(err, rc, "the training loss became NaN or infinite in epoch %d (try a lower "
+                    "--lr); %s keeps epoch %d", jg_trainer_epochs_done(tr) + 1, st->ckpt,
+                    r->saved_epochs);
+    return fail(err, rc, "training failed: %s", st->err[0] ? st->err : strerror(-rc));
+}
+
+/* The loop's energy and the breakdown's files. */
+static int finish_energy(jg_run_train_state_t *st, const jg_energy_sample_t *s0,
+                         const jg_energy_sample_t *s1, double seconds, jg_run_error_t *err)
+{
+    jg_run_train_result_t *r = st->res;
+    jg_energy_figure_t fig;
+    jg_meter_figure(st->meter, s0, s1, JG_ZONE_TOTAL, &fig);
+    r->source = jg_energy_source_name(jg_meter_source(st->meter));
+    r->energy_valid = fig.valid;
+    r->energy_j = fig.j;
+    r->energy_s = fig.valid ? fig.dt_s : seconds;
+    r->energy_status = fig.valid ? "ok" : jg_zone_status_name(fig.why);
+    r->breakdown = jg_run_probe_take(st->probe);
+    st->probe = NULL;
+    int rc = jg_breakdown_finish(r->breakdown);
+    if (!rc) rc = jg_breakdown_write_csv(r->breakdown, r->dir);
+    if (rc)
+        return fail(err, rc, "writing the energy breakdown to %s: %s", r->dir, strerror(-rc));
+    // Figures never fail the run: the line says what is missing.
+    r->figures_rc = jg_breakdown_write_figures(r->breakdown, r->dir, r->figures_msg,
+                                               sizeof r->figures_msg);
+    if (r->figures_rc < 0)
+        snprintf(r->figures_msg, sizeof r->figures_msg, "figures: cannot write the data and "
+                 "scripts in %s: %s", r->dir, strerror(-r->figures_rc));
+    return 0;
+}
+
+static void log_start(const jg_run_train_state_t *st, const jg_data_prepared_t *dp,
+                      int done_before)
+{
+    const jg_run_train_config_t *cfg = st->cfg;
+    if (cfg->quiet) return;
+    jg_logf(cfg->log, JG_LOG_NOTE, "train: model %s (%lld params, %.2f MFLOP/image forward), "
+            "%s: %d train / %d val / %d test images, %s lr %g, batch %d, epochs %d, isa %s, "
+            "threads %d, energy %s, out %s", cfg->model, (long long)jg_model_n_params(st->model),
+            jg_model_fwd_flops(st->model) * 1e-6, cfg->data.name, dp->train.n, dp->val.n,
+            dp->test.n, jg_optim_kind_name(cfg->optim.kind), (double)cfg->optim.lr, cfg->batch,
+            cfg->epochs, jg_isa_name(jg_kernels_isa()), jg_kernels_threads(),
+            jg_energy_source_name(jg_meter_source(st->meter)), st->res->dir);
+    if (cfg->resume)
+        jg_logf(cfg->log, JG_LOG_NOTE, "train: resuming %s after epoch %d of %d", st->ckpt,
+                done_before, cfg->epochs);
+}
+
+static int check_config(const jg_run_train_config_t *cfg, jg_run_error_t *err)
+{
+    if (!cfg || !cfg->model || !cfg->out || !cfg->data.name || cfg->epochs < 1 ||
+        cfg->batch < 1 || !(cfg->val_fraction >= 0 && cfg->val_fraction < 1) ||
+        cfg->train_limit < 0 || cfg->test_limit < 0 || cfg->patience < 0 ||
+        !(cfg->idle_s >= 0) || !(cfg->assume_w >= 0))
+        return fail(err, -EINVAL, "bad training run settings");
+    if (cfg->patience > 0 && cfg->val_fraction <= 0)
+        return fail(err, -EINVAL, "--patience needs a validation set: add --val-fraction F "
+                    "(e.g. 0.1)");
+    if (cfg->idle_s > 0 && cfg->energy == JG_ENERGY_MODE_OFF)
+        return fail(err, -EINVAL, "--idle-seconds needs an energy source: drop --energy off");
+    return 0;
+}
+
+int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
+                 jg_run_error_t *err)
+{
+    if (err) err->msg[0] = '\0';
+    if (!res) return fail(err, -EINVAL, "no result");
+    memset(res, 0, sizeof *res);
+    res->source = "off";
+    res->energy_status = "off";
+    int rc = check_config(cfg, err);
+    if (rc) return rc;
+    jg_run_train_state_t st;
+    memset(&st, 0, sizeof st);
+    st.cfg = cfg;
+    st.res = res;
+    snprintf(res->dir, sizeof res->dir, "%s", cfg->out);
+    snprintf(st.ckpt, sizeof st.ckpt, "%s/checkpoint.jgc", res->dir);
+    snprintf(st.csv, sizeof st.csv, "%s/epochs.csv", res->dir);
+    jg_checkpoint_t ck;
+    memset(&ck, 0, sizeof ck);
+    jg_data_prepared_t dp;
+    memset(&dp, 0, sizeof dp);
+    jg_trainer_t *tr = NULL;
+    jg_nn_error_t nerr = {{0}};
+    jg_data_error_t derr = {{0}};
+
+    if (cfg->resume) {
+        rc = jg_checkpoint_load(st.ckpt, &ck, &nerr);
+        if (rc) {
+            fail(err, rc == -EINVAL ? -EBADMSG : rc, "cannot resume: %s", nerr.msg);
+            goto done;
+        }
+    } else if (access(st.ckpt, F_OK) == 0) {
+        rc = fail(err, -EINVAL, "%s already holds a run: add --resume to continue it, or "
+                  "choose another --out", res->dir);
+        goto done;
+    }
+    const jg_data_prep_config_t dcfg = {
+        .source = cfg->data, .train = 1, .train_limit = cfg->train_limit,
+        .subset_seed = cfg->seed ^ JG_RUN_SEED_TRAIN_SUBSET, .val_fraction = cfg->val_fraction,
+        .split_seed = cfg->seed ^ JG_RUN_SEED_VAL_SPLIT, .test = 1, .test_limit = cfg->test_limit,
+    };
+    rc = jg_data_prepare(&dcfg, &dp, &derr);
+    if (rc) {
+        fail(err, rc, "%s", derr.msg);
+        goto done;
+    }
+    res->n_train = st.n_train = dp.train.n;
+    res->n_val = dp.val.n;
+    res->n_test = dp.test.n;
+    if ((rc = build(&st, &dp, &ck, &tr, err))) goto done;
+    if ((rc = jg_mkdir_p(res->dir))) {
+        fail(err, rc, "cannot create --out %s: %s", res->dir, strerror(-rc));
+        goto done;
+    }
+    if (cfg->resume &&
+        (rc = jg_run_write_epochs_csv(st.csv, jg_trainer_history(tr), jg_trainer_epochs_done(tr)))) {
+        fail(err, rc, "%s: %s", st.csv, strerror(-rc));
+        goto done;
+    }
+    if ((rc = open_energy(&st, err))) goto done;
+    const int done_before = jg_trainer_epochs_done(tr);
+    log_start(&st, &dp, done_before);
+    if (st.probe && cfg->idle_s > 0) {
+        if (!cfg->quiet)
+            jg_logf(cfg->log, JG_LOG_NOTE, "train: measuring idle power for %g s (keep the "
+                    "machine quiet)", cfg->idle_s);
+        const int irc = jg_breakdown_idle(jg_run_probe_breakdown(st.probe), cfg->idle_s);
+        if (irc)
+            jg_logf(cfg->log, JG_LOG_NOTE, "no idle baseline (%s during the idle window); the "
+                    "figures stay gross", irc == -EIO ? "a meter zone faulted" : strerror(-irc));
+    }
+
+    jg_energy_sample_t s0, s1;
+    if (st.meter) jg_meter_read(st.meter, &s0);
+    const double t0 = jg_now_s();
+    rc = jg_trainer_run(tr);
+    const double t1 = jg_now_s();
+    if (st.meter) jg_meter_read(st.meter, &s1);
+    if (rc) {
+        run_failed(&st, tr, rc, err);
+        goto done;
+    }
+    res->epochs_done = jg_trainer_epochs_done(tr);
+    res->stopped_early = jg_trainer_stopped_early(tr);
+    if (!cfg->ckpt_every || res->epochs_done == done_before) {
+        rc = jg_run_save_checkpoint(&st, tr);
+        if (!rc) rc = jg_run_write_epochs_csv(st.csv, jg_trainer_history(tr), res->epochs_done);
+        if (rc) {
+            fail(err, rc, "%s", st.err[0] ? st.err : strerror(-rc));
+            goto done;
+        }
+    }
+    if (st.meter && (rc = finish_energy(&st, &s0, &s1, t1 - t0, err))) goto done;
+
+    // Test set, summary.
+    const jg_nn_data_t testv = jg_run_data_view(&dp.test);
+    rc = jg_evaluate(st.model, &testv, &res->eval);
+    if (rc) {
+        fail(err, rc, "evaluating the test set: %s", strerror(-rc));
+        goto done;
+    }
+    res->class_names = dp.train.class_names;
+    res->classes = dp.train.classes;
+    dp.train.class_names = NULL;
+    char path[4300];
+    snprintf(path, sizeof path, "%s/summary.json", res->dir);
+    rc = jg_run_write_summary(&st, tr, &dp, path);
+    if (rc) fail(err, rc, "%s: %s", path, strerror(-rc));
+
+done:
+    jg_run_probe_destroy(st.probe);
+    jg_meter_close(st.meter);
+    jg_trainer_destroy(tr);
+    jg_model_destroy(st.model);
+    jg_checkpoint_free(&ck);
+    jg_data_prepared_free(&dp);
+    return rc;
+}
+
+void jg_run_train_result_free(jg_run_train_result_t *res)
+{
+    if (!res) return;
+    jg_eval_free(&res->eval);
+    jg_breakdown_destroy(res->breakdown);
+    for (int k = 0; res->class_names && k < res->classes; k++) free(res->class_names[k]);
+    free(res->class_names);
+    res->class_names = NULL;
+    res->breakdown = NULL;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal to jg_run: the measured training run's state (train.c) and its
+ * run-directory files (train_files.c). */
+#ifndef JG_RUN_TRAIN_INTERNAL_H
+#define JG_RUN_TRAIN_INTERNAL_H
+
+#include "jg_run.h"
+
+/* Everything the trainer callbacks and the file writers need. */
+typedef struct {
+    const jg_run_train_config_t *cfg;
+    jg_run_train_result_t *res;
+    char ckpt[4200], csv[4200];
+    jg_checkpoint_meta_t meta;  /* template: state is filled at each save */
+    jg_model_t *model;
+    jg_meter_t *meter;
+    double poll_s, last_poll_s; /* meter watchdog */
+    jg_run_probe_t *probe;      /* per-layer energy; NULL with energy off */
+    double w_per_core;          /* estimate's assumption, for the reports */
+    char energy_detail[JG_ENERGY_TEXT_MAX]; /* the fallback line, or "" */
+    int n_train;                /* training images, for the last batch's size */
+    char err[4400];             /* why on_epoch failed */
+} jg_run_train_state_t;
+
+/* epochs.csv from the trainer's history (epoch numbered from 1; val_*
+ * empty without validation), atomically. 0 or a negative errno. */
+int jg_run_write_epochs_csv(const char *path, const jg_epoch_stats_t *h, int n);
+/* checkpoint.jgc from the trainer; sets res->saved_epochs or st->err. */
+int jg_run_save_checkpoint(jg_run_train_state_t *st, jg_trainer_t *tr);
+/* 0 when cfg describes the run in checkpoint meta m; else -EINVAL with the
+ * first setting that differs in err ("cannot resume: ..."). */
+int jg_run_check_resume(const jg_run_train_config_t *cfg, const jg_checkpoint_meta_t *m,
+                        const char *spec, const jg_dataset_t *train, const float *mean,
+                        const float *std, jg_run_error_t *err);
+/* Writes DIR/summary.json. 0 or a negative errno. */
+int jg_run_write_summary(const jg_run_train_state_t *st, jg_trainer_t *tr,
+                         const jg_data_prepared_t *dp, const char *path);
+
+#endif
