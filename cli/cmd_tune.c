@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_tune.c - `joulegrad tune`: the flags into a jg_run_tune_config_t, one
- * call to jg_run_tune (tune_run.c: the data, the meter and the studies, whose
- * loop is tuning/'s) and its lines printed: progress on stdout, notes and
- * the error on stderr. Exit 0, 1 (failure) or 2 (usage).
+ * call to jg_run_tune (run/trial.c: the data, the meter and the studies,
+ * whose loop is tuning/'s) and its lines printed: progress on stdout, notes
+ * and the error on stderr. Exit 0, 1 (failure) or 2 (usage).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,13 +12,14 @@
 
 #include "cli.h"
 #include "cli_util.h"
-#include "tune.h"
+#include "flags.h"
+#include "jg_run.h"
 
 #define PROG "joulegrad tune"
 #define MAX_TRIALS 100000
-#define MAX_EPOCHS 100000
-#define MAX_BATCH 65536
-#define MAX_THREADS 1024
+#define MAX_EPOCHS JG_CLI_MAX_EPOCHS
+#define MAX_BATCH JG_CLI_MAX_BATCH
+#define MAX_THREADS JG_CLI_MAX_THREADS
 
 static void usage(FILE *f)
 {
@@ -79,15 +80,63 @@ static void usage(FILE *f)
 
 enum {
     O_STRATEGY = 256, O_SPACE, O_TRIALS, O_GRID_POINTS, O_ACQ, O_OBJECTIVE, O_BUDGET,
-    O_EARLY_STOP, O_MIN_EPOCHS, O_ETA, O_OPTIMIZER, O_MODEL, O_EPOCHS, O_BATCH, O_SEED, O_THREADS, O_DATA,
-    O_DATA_DIR, O_TRAIN_LIMIT, O_TEST_LIMIT, O_VAL_FRACTION, O_ENERGY, O_WATTS, O_OUT, O_RESUME, O_HELP,
-    O_END
+    O_EARLY_STOP, O_MIN_EPOCHS, O_ETA, O_VAL_FRACTION, O_OUT, O_RESUME, O_HELP, O_END
 };
 
-/* Returns -1 to go on, or the exit code (0 after --help, 2 on bad usage). */
-static int parse_opts(int argc, char **argv, jg_run_tune_config_t *o)
+/* The shared flags tune takes (flags.h); --val-fraction is its own: (0, 1). */
+#define SHARED (JG_F(JG_F_MODEL) | JG_F(JG_F_EPOCHS) | JG_F(JG_F_BATCH) | JG_F(JG_F_SEED) | \
+                JG_F(JG_F_THREADS) | JG_F(JG_F_DATA) | JG_F(JG_F_DATA_DIR) |                 \
+                JG_F(JG_F_TRAIN_LIMIT) | JG_F(JG_F_TEST_LIMIT) | JG_F(JG_F_ENERGY) |          \
+                JG_F(JG_F_ASSUME_WATTS) | JG_F(JG_F_OPTIMIZER))
+
+/* One of tune's own flags into c: 0, 2 after printing the usage error, or
+ * -1 when c is not one. */
+static int parse_own(int c, const char *arg, jg_run_tune_config_t *o)
 {
-    static const struct option opts[] = {
+    int k = 0, rc = 0;
+    switch (c) {
+    case O_STRATEGY: o->strategies = arg; return 0;
+    case O_SPACE: o->space = arg; return 0;
+    case O_TRIALS: return jg_cli_flag_int(PROG, "--trials", arg, 1, MAX_TRIALS, &o->trials);
+    case O_GRID_POINTS:
+        return jg_cli_flag_int(PROG, "--grid-points", arg, 2, 1000, &o->grid_points);
+    case O_ACQ: o->acquisition = arg; return 0;
+    case O_OBJECTIVE: {
+        static const char *const choices[] = {"accuracy", "pareto", NULL};
+        rc = jg_cli_flag_choice(PROG, "--objective", arg, choices, &k);
+        o->objective = k ? JG_TUNE_OBJ_PARETO : JG_TUNE_OBJ_ACCURACY;
+        return rc;
+    }
+    case O_BUDGET:
+        if (!jg_cli_parse_double(arg, 0, 1e15, &o->energy_budget_j) && o->energy_budget_j > 0)
+            return 0;
+        fprintf(stderr, PROG ": --energy-budget must be joules in (0, 1e15], got '%s'\n", arg);
+        return 2;
+    case O_EARLY_STOP: {
+        static const char *const choices[] = {"none", "asha", NULL};
+        rc = jg_cli_flag_choice(PROG, "--early-stop", arg, choices, &k);
+        o->asha = k;
+        return rc;
+    }
+    case O_MIN_EPOCHS:
+        return jg_cli_flag_int(PROG, "--min-epochs", arg, 1, MAX_EPOCHS, &o->min_epochs);
+    case O_ETA: return jg_cli_flag_int(PROG, "--eta", arg, 2, 100, &o->eta);
+    case O_VAL_FRACTION:
+        if (!jg_cli_parse_double(arg, 0, 1, &o->val_fraction) && o->val_fraction > 0 &&
+            o->val_fraction < 1)
+            return 0;
+        fprintf(stderr, PROG ": --val-fraction must be a number in (0, 1), got '%s'\n", arg);
+        return 2;
+    case O_OUT: o->out = arg; return 0;
+    case O_RESUME: o->resume = 1; return 0;
+    default: return -1;
+    }
+}
+
+/* Returns -1 to go on, or the exit code (0 after --help, 2 on bad usage). */
+static int parse_opts(int argc, char **argv, jg_run_tune_config_t *o, jg_cli_run_flags_t *f)
+{
+    static const struct option own[] = {
         {"strategy", required_argument, NULL, O_STRATEGY},
         {"space", required_argument, NULL, O_SPACE},
         {"trials", required_argument, NULL, O_TRIALS},
@@ -98,103 +147,26 @@ static int parse_opts(int argc, char **argv, jg_run_tune_config_t *o)
         {"early-stop", required_argument, NULL, O_EARLY_STOP},
         {"min-epochs", required_argument, NULL, O_MIN_EPOCHS},
         {"eta", required_argument, NULL, O_ETA},
-        {"optimizer", required_argument, NULL, O_OPTIMIZER},
-        {"model", required_argument, NULL, O_MODEL},
-        {"epochs", required_argument, NULL, O_EPOCHS},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"seed", required_argument, NULL, O_SEED},
-        {"threads", required_argument, NULL, O_THREADS},
-        {"data", required_argument, NULL, O_DATA},
-        {"data-dir", required_argument, NULL, O_DATA_DIR},
-        {"train-limit", required_argument, NULL, O_TRAIN_LIMIT},
-        {"test-limit", required_argument, NULL, O_TEST_LIMIT},
         {"val-fraction", required_argument, NULL, O_VAL_FRACTION},
-        {"energy", required_argument, NULL, O_ENERGY},
-        {"assume-watts", required_argument, NULL, O_WATTS},
         {"out", required_argument, NULL, O_OUT},
         {"resume", no_argument, NULL, O_RESUME},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
+    struct option opts[64];
+    jg_cli_flags_table(opts, 64, SHARED, own);
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        int rc = 0, k = 0;
-        switch (c) {
-        case O_STRATEGY: o->strategies = optarg; break;
-        case O_SPACE: o->space = optarg; break;
-        case O_TRIALS:
-            rc = jg_cli_flag_int(PROG, "--trials", optarg, 1, MAX_TRIALS, &o->trials);
-            break;
-        case O_GRID_POINTS:
-            rc = jg_cli_flag_int(PROG, "--grid-points", optarg, 2, 1000, &o->grid_points);
-            break;
-        case O_ACQ: o->acquisition = optarg; break;
-        case O_OBJECTIVE: {
-            static const char *const c[] = {"accuracy", "pareto", NULL};
-            rc = jg_cli_flag_choice(PROG, "--objective", optarg, c, &k);
-            o->objective = k ? JG_TUNE_OBJ_PARETO : JG_TUNE_OBJ_ACCURACY;
-            break;
+        if (c == O_HELP) {
+            usage(stdout);
+            return 0;
         }
-        case O_BUDGET:
-            if (jg_cli_parse_double(optarg, 0, 1e15, &o->energy_budget_j) ||
-                !(o->energy_budget_j > 0)) {
-                fprintf(stderr, PROG ": --energy-budget must be joules in (0, 1e15], got "
-                                "'%s'\n", optarg);
-                rc = 2;
-            }
-            break;
-        case O_EARLY_STOP: {
-            static const char *const c[] = {"none", "asha", NULL};
-            rc = jg_cli_flag_choice(PROG, "--early-stop", optarg, c, &k);
-            o->asha = k;
-            break;
-        }
-        case O_MIN_EPOCHS:
-            rc = jg_cli_flag_int(PROG, "--min-epochs", optarg, 1, MAX_EPOCHS, &o->min_epochs);
-            break;
-        case O_ETA:
-            rc = jg_cli_flag_int(PROG, "--eta", optarg, 2, 100, &o->eta);
-            break;
-        case O_OPTIMIZER: {
-            static const char *const c[] = {"sgd", "adam", "adamw", NULL};
-            rc = jg_cli_flag_choice(PROG, "--optimizer", optarg, c, &k);
-            if (!rc) jg_optim_kind_parse(optarg, &o->optimizer);
-            break;
-        }
-        case O_MODEL: o->model = optarg; break;
-        case O_EPOCHS:
-            rc = jg_cli_flag_int(PROG, "--epochs", optarg, 1, MAX_EPOCHS, &o->epochs);
-            break;
-        case O_BATCH: rc = jg_cli_flag_int(PROG, "--batch", optarg, 1, MAX_BATCH, &o->batch); break;
-        case O_SEED: rc = jg_cli_flag_seed(PROG, optarg, &o->seed); break;
-        case O_THREADS:
-            rc = jg_cli_flag_int(PROG, "--threads", optarg, 1, MAX_THREADS, &o->threads);
-            break;
-        case O_DATA: rc = jg_cli_flag_data(PROG, optarg, &o->data); break;
-        case O_DATA_DIR: o->data.dir = optarg; break;
-        case O_TRAIN_LIMIT:
-            rc = jg_cli_flag_int(PROG, "--train-limit", optarg, 1, 2147483647L, &o->train_limit);
-            break;
-        case O_TEST_LIMIT:
-            rc = jg_cli_flag_int(PROG, "--test-limit", optarg, 1, 2147483647L, &o->test_limit);
-            break;
-        case O_VAL_FRACTION:
-            if (jg_cli_parse_double(optarg, 0, 1, &o->val_fraction) ||
-                !(o->val_fraction > 0 && o->val_fraction < 1)) {
-                fprintf(stderr, PROG ": --val-fraction must be a number in (0, 1), got '%s'\n",
-                        optarg);
-                rc = 2;
-            }
-            break;
-        case O_ENERGY: rc = jg_cli_flag_energy(PROG, optarg, &o->energy); break;
-        case O_WATTS: rc = jg_cli_flag_watts(PROG, "--assume-watts", optarg, 0, &o->assume_w); break;
-        case O_OUT: o->out = optarg; break;
-        case O_RESUME: o->resume = 1; break;
-        case O_HELP: usage(stdout); return 0;
-        default:
-            return jg_cli_option_error(PROG, argv, optopt >= O_STRATEGY && optopt < O_END);
-        }
+        int rc = jg_cli_flags_parse(PROG, c, optarg, f);
+        if (rc < 0) rc = parse_own(c, optarg, o);
+        if (rc < 0)
+            return jg_cli_option_error(PROG, argv, (optopt >= O_STRATEGY && optopt < O_END) ||
+                                                       (optopt >= JG_F_MODEL && optopt < JG_F_END));
         if (rc) return rc;
     }
     if (optind < argc) {
@@ -223,13 +195,28 @@ int jg_cli_tune(int argc, char **argv)
 {
     jg_run_tune_config_t cfg;
     jg_run_tune_config_default(&cfg);
+    jg_cli_run_flags_t f = {
+        .model = cfg.model, .epochs = cfg.epochs, .batch = cfg.batch, .seed = cfg.seed,
+        .data = cfg.data, .energy = cfg.energy, .optimizer = cfg.optimizer,
+    };
     if (jg_cli_kernels_init(PROG)) return 2;
-    const int code = parse_opts(argc, argv, &cfg);
-    if (code >= 0) return code;
+    int rc = parse_opts(argc, argv, &cfg, &f);
+    if (rc >= 0) return rc;
+    cfg.model = f.model;
+    cfg.epochs = f.epochs;
+    cfg.batch = f.batch;
+    cfg.seed = f.seed;
+    cfg.data = f.data;
+    cfg.train_limit = f.train_limit;
+    cfg.test_limit = f.test_limit;
+    cfg.energy = f.energy;
+    cfg.assume_w = f.assume_w;
+    cfg.optimizer = f.optimizer;
     const jg_log_t log = {.fn = print_line};
-    jg_tune_error_t err = {{0}};
-    const int rc = jg_run_tune(&cfg, &log, &err);
-    if (!rc) return 0;
-    fprintf(stderr, PROG ": %s\n", err.msg[0] ? err.msg : strerror(-rc));
-    return rc == -EINVAL ? 2 : 1;
+    jg_run_error_t err = {{0}};
+    rc = jg_run_tune_check(&cfg, &err);
+    if (!rc && f.threads && jg_cli_use_threads(PROG, f.threads)) return 2;
+    if (!rc) rc = jg_run_tune(&cfg, &log, &err);
+    if (rc) fprintf(stderr, PROG ": %s\n", err.msg[0] ? err.msg : strerror(-rc));
+    return jg_cli_exit_code(rc);
 }

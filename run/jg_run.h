@@ -26,6 +26,7 @@
 #include "jg_datasets.h"
 #include "jg_energy.h"
 #include "jg_nn.h"
+#include "jg_tuning.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -225,6 +226,64 @@ typedef struct {
  * checkpoint's mean/std, forward in inference mode, softmax in double. */
 int jg_run_predict(jg_model_t *model, const jg_checkpoint_t *ck, const char *image,
                    jg_run_top_t *top, jg_run_error_t *err);
+
+/* ---- tuning: the trial evaluator and `joulegrad tune` --------------------- */
+
+/*
+ * jg_run_tune runs tuning/'s studies (jg_tune_study_*: strategies, trial
+ * logs, resume, energy budget, ASHA, files, comparison) with an evaluator
+ * that trains each trial: a fresh model with seed + trial, or with ASHA the
+ * state its previous rung saved; the optimizer's PyTorch defaults with the
+ * knobs the space searches; the training split, with the meter's total
+ * joules around jg_trainer_run (source "off" with energy off, "invalid" when
+ * a zone faulted); ranked by validation accuracy, test accuracy reported; a
+ * NaN or infinite loss finishes the trial ("diverged", accuracy 0).
+ *
+ * The space's dimensions must be knobs of the optimizer:
+ *   lr                    all, float in [1e-30, 1e30]
+ *   beta1, beta2          adam, adamw, float in [0, 1)
+ *   momentum              sgd, float in [0, 1)
+ *   weight_decay          all, float in [0, 1e6]
+ *   batch                 all (else cfg.batch), int in [1, 65536]
+ * Lines for people go to log exactly as `joulegrad tune` prints them
+ * (docs/tuning.md, "The tune command"); messages name its options.
+ */
+typedef struct {
+    const char *strategies;  /* "grid,random,bayes-pi" (jg_tune_strategies_parse) */
+    const char *acquisition; /* plain bayes': ei|pi|ucb|ei-per-joule; NULL: ei */
+    const char *space;       /* search space text over the knobs above */
+    const char *model;       /* preset name or spec */
+    const char *out;         /* DIR, or DIR/<strategy> each with several */
+    int trials;              /* per strategy, >= 1 */
+    int epochs;              /* per trial; with asha the top rung's */
+    int batch;               /* images per step when the space has no batch */
+    int train_limit, test_limit; /* 0: all */
+    int grid_points;         /* grid only; 0: JG_TUNE_GRID_POINTS_DEFAULT */
+    jg_tune_objective_t objective;
+    double energy_budget_j;  /* per strategy; 0: none */
+    int asha, min_epochs, eta; /* early stopping; 0: 1 and 3 (only with asha) */
+    jg_opt_kind_t optimizer;
+    uint64_t seed;           /* strategies and data subsets; trial i: seed + i */
+    double val_fraction;     /* in (0, 1): the split the trials are ranked on */
+    jg_data_source_t data;
+    jg_energy_mode_t energy;
+    double assume_w;         /* estimate: W per busy core; 0: the default */
+    int resume;              /* continue the studies in out (same settings) */
+} jg_run_tune_config_t;
+
+/* `joulegrad tune`'s defaults: bayes, model default, adam, 1 epoch, batch
+ * 64, seed 1, validation fraction 0.1, fashion-mnist, energy auto. */
+void jg_run_tune_config_default(jg_run_tune_config_t *cfg);
+/* The checks that need no data and no files (strategies, settings, the
+ * space and its knobs): 0 or -EINVAL. jg_run_tune makes them again. */
+int jg_run_tune_check(const jg_run_tune_config_t *cfg, jg_run_error_t *err);
+/* What `joulegrad tune` does: the checks, the study directories, the data
+ * (jg_data_prepare), the model, the studies (logs created or replayed), the
+ * meter (its fallback line a JG_LOG_NOTE), then every study and the
+ * comparison. 0, -EINVAL (settings, or a study on disk that does not fit)
+ * or a failure; err says what in one line. Kernel threads are the caller's
+ * (jg_kernels_set_threads). */
+int jg_run_tune(const jg_run_tune_config_t *cfg, const jg_log_t *log, jg_run_error_t *err);
 
 #ifdef __cplusplus
 }

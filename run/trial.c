@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tune_run.c - tuning a model: the evaluator that trains one trial (the
+ * trial.c - tuning a model: the evaluator that trains one trial (the
  * knobs a space may search, the optimizer config of a job, training with the
  * meter around it, validation and test accuracy, the state an ASHA
  * promotion continues from, divergence), and jg_run_tune, what `joulegrad
@@ -8,18 +8,11 @@
  * (tuning/ runs the study loop).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_util.h"
-#include "jg_energy.h"
-#include "jg_kernels.h"
-#include "jg_nn.h"
-#include "jg_run.h"
-#include "jg_tuning.h"
-#include "tune.h"
+#include "run_internal.h"
 
 #define MAX_BATCH 65536
 /* lr bounds: finite and non-zero once rounded to float. */
@@ -27,20 +20,6 @@
 #define LR_MAX 1e30
 /* Failures after the checks are never -EINVAL, which means "usage". */
 #define RUNTIME(rc) ((rc) == -EINVAL ? -EIO : (rc))
-/* Data choices are seeded from the seed but differ from the trial streams. */
-#define SEED_TRAIN_SUBSET 0x5b5e7ull
-#define SEED_VAL_SPLIT 0x7a1dull
-
-static int fail(jg_tune_error_t *err, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(jg_tune_error_t *err, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return rc;
-}
 
 void jg_run_tune_config_default(jg_run_tune_config_t *cfg)
 {
@@ -88,7 +67,7 @@ typedef struct {
  * dimension, one for another optimizer, or one of the wrong kind or bounds
  * is -EINVAL naming it. */
 static int map_dims(const jg_tune_space_t *sp, jg_opt_kind_t opt, int *dims,
-                    jg_tune_error_t *err)
+                    jg_run_error_t *err)
 {
     for (int k = 0; k < N_KNOBS; k++) dims[k] = -1;
     for (int i = 0; i < sp->n_dims; i++) {
@@ -96,7 +75,7 @@ static int map_dims(const jg_tune_space_t *sp, jg_opt_kind_t opt, int *dims,
         int k = 0;
         while (k < N_KNOBS && strcmp(x->name, knobs[k].name)) k++;
         if (k == N_KNOBS || !(knobs[k].mask & (1 << opt))) {
-            return fail(err, -EINVAL, "--space: %s dimension '%s' (tune searches lr, batch, "
+            return jg_run_fail(err, -EINVAL, "--space: %s dimension '%s' (tune searches lr, batch, "
                         "weight_decay, and beta1, beta2 with adam/adamw or momentum with sgd; "
                         "--optimizer is %s)", k == N_KNOBS ? "unknown" : "no", x->name,
                         jg_optim_kind_name(opt));
@@ -106,7 +85,7 @@ static int map_dims(const jg_tune_space_t *sp, jg_opt_kind_t opt, int *dims,
                               (knobs[k].hi_excl > 0 ? x->hi < knobs[k].hi_excl
                                                     : x->hi <= knobs[k].hi);
         if (bad_kind || !in_bounds) {
-            return fail(err, -EINVAL, "--space: dimension '%s' must be %s", x->name,
+            return jg_run_fail(err, -EINVAL, "--space: dimension '%s' must be %s", x->name,
                         knobs[k].bounds);
         }
         dims[k] = i;
@@ -287,67 +266,92 @@ static void log_model_name(const char *spec, char *buf, size_t len)
     snprintf(buf, len, "spec-fnv1a:%016llx", (unsigned long long)h);
 }
 
-/* One `tune` run's state, built step by step and torn down at the end. */
+/* What a run plans before any data: the strategies with their settings
+ * texts, the study's configuration, the space and its knobs. */
 typedef struct {
     jg_tune_strat_t strats[JG_TUNE_MAX_STRATEGIES];
     char settings[JG_TUNE_MAX_STRATEGIES][JG_TUNE_SETTINGS_MAX];
     const char *settings_p[JG_TUNE_MAX_STRATEGIES];
-    jg_tune_study_config_t study_cfg;
+    jg_tune_study_config_t study;
     jg_tune_space_t space;
-    trial_env_t env;
-    jg_dataset_t train, val, test;
-    jg_model_t *probe_model;
-    char spec[4096], log_model[128];
-    jg_tune_study_t *study;
-} tune_t;
+    int dims[N_KNOBS];
+    char spec[4096], log_model[128]; /* filled once the model is built */
+} plan_t;
 
-/* Everything that needs no data: the strategies, the study's settings, the
- * space and its knobs, the threads and the directories (all -EINVAL). */
-static int tune_check(const jg_run_tune_config_t *c, tune_t *t, jg_tune_error_t *err)
+/* err from a tuning error: its message, rc unchanged. */
+static int tune_fail(jg_run_error_t *err, int rc, const jg_tune_error_t *terr)
 {
-    jg_tune_study_config_t *sc = &t->study_cfg;
+    return jg_run_fail(err, rc, "%s", terr->msg[0] ? terr->msg : strerror(-rc));
+}
+
+/* The settings checks, in the order the program reports them: the
+ * strategies, the study's settings, the energy source, the space and its
+ * knobs (all -EINVAL). */
+static int plan(const jg_run_tune_config_t *c, plan_t *p, jg_run_error_t *err)
+{
+    jg_tune_error_t terr = {{0}};
     int n = 0;
-    int rc = jg_tune_strategies_parse(c->strategies, c->acquisition, t->strats, &n, err);
-    if (rc) return rc;
+    if (!c->strategies || !c->space || !c->model || !c->out || !c->data.name)
+        return jg_run_fail(err, -EINVAL, "tune: strategies, space, model, out and data are "
+                           "required");
+    int rc = jg_tune_strategies_parse(c->strategies, c->acquisition, p->strats, &n, &terr);
+    if (rc) return tune_fail(err, rc, &terr);
     for (int k = 0; k < n; k++) {
-        format_settings(c, &t->strats[k], t->settings[k], sizeof t->settings[k]);
-        t->settings_p[k] = t->settings[k];
+        format_settings(c, &p->strats[k], p->settings[k], sizeof p->settings[k]);
+        p->settings_p[k] = p->settings[k];
     }
     const jg_tune_study_config_t s = {
-        .dir = c->out, .strategies = t->strats, .n_strategies = n, .space = &t->space,
+        .dir = c->out, .strategies = p->strats, .n_strategies = n, .space = &p->space,
         .seed = c->seed, .trials = c->trials, .epochs = c->epochs,
         .grid_points = c->grid_points, .objective = c->objective,
         .energy_budget_j = c->energy_budget_j, .no_energy = c->energy == JG_ENERGY_MODE_OFF,
         .asha = c->asha, .min_epochs = c->min_epochs, .eta = c->eta, .resume = c->resume,
-        .model = t->log_model, .model_spec = t->spec, .settings = t->settings_p,
+        .model = p->log_model, .model_spec = p->spec, .settings = p->settings_p,
         .prog = "joulegrad tune",
     };
-    *sc = s;
-    if ((rc = jg_tune_study_check(sc, err))) return rc;
+    p->study = s;
+    if ((rc = jg_tune_study_check(&p->study, &terr))) return tune_fail(err, rc, &terr);
     if (c->assume_w > 0 && (c->energy == JG_ENERGY_MODE_RAPL || c->energy == JG_ENERGY_MODE_OFF))
-        return fail(err, -EINVAL, "--assume-watts applies to the estimate source only");
-    jg_tune_error_t serr = {{0}};
-    if (jg_tune_space_parse(&t->space, c->space, &serr))
-        return fail(err, -EINVAL, "--space: %s", serr.msg);
-    if ((rc = map_dims(&t->space, c->optimizer, t->env.dims, err))) return rc;
-    if (c->threads && (rc = jg_kernels_set_threads(c->threads)))
-        return fail(err, -EINVAL, "--threads %d: %s", c->threads, rc == -ENOTSUP
-                                   ? "not built with OpenMP (only 1 thread)" : strerror(-rc));
-    return jg_tune_study_check_dir(sc, err);
+        return jg_run_fail(err, -EINVAL, "--assume-watts applies to the estimate source only");
+    if (!(c->batch >= 1 && c->batch <= MAX_BATCH && c->val_fraction > 0 && c->val_fraction < 1))
+        return jg_run_fail(err, -EINVAL, "tune: batch must be in [1, %d] and the validation "
+                           "fraction in (0, 1)", MAX_BATCH);
+    if (jg_tune_space_parse(&p->space, c->space, &terr))
+        return jg_run_fail(err, -EINVAL, "--space: %s", terr.msg);
+    return map_dims(&p->space, c->optimizer, p->dims, err);
 }
 
+int jg_run_tune_check(const jg_run_tune_config_t *cfg, jg_run_error_t *err)
+{
+    if (!cfg) return jg_run_fail(err, -EINVAL, "tune: NULL config");
+    plan_t *p = calloc(1, sizeof *p);
+    if (!p) return jg_run_fail(err, -ENOMEM, "out of memory");
+    const int rc = plan(cfg, p, err);
+    free(p);
+    return rc;
+}
+
+/* One run's state, built step by step and torn down at the end. */
+typedef struct {
+    plan_t plan;
+    trial_env_t env;
+    jg_dataset_t train, val, test;
+    jg_model_t *probe_model;
+    jg_tune_study_t *study;
+} tune_t;
+
 /* The data (prepared as for `joulegrad train`) and the model's spec. */
-static int tune_data(const jg_run_tune_config_t *c, tune_t *t, jg_tune_error_t *err)
+static int tune_data(const jg_run_tune_config_t *c, tune_t *t, jg_run_error_t *err)
 {
     const jg_data_prep_config_t dc = {
         .source = c->data, .train = 1, .train_limit = c->train_limit,
-        .subset_seed = c->seed ^ SEED_TRAIN_SUBSET, .val_fraction = c->val_fraction,
-        .split_seed = c->seed ^ SEED_VAL_SPLIT, .test = 1, .test_limit = c->test_limit,
+        .subset_seed = c->seed ^ JG_RUN_SEED_TRAIN_SUBSET, .val_fraction = c->val_fraction,
+        .split_seed = c->seed ^ JG_RUN_SEED_VAL_SPLIT, .test = 1, .test_limit = c->test_limit,
     };
     jg_data_prepared_t dp;
     jg_data_error_t derr = {{0}};
     int rc = jg_data_prepare(&dc, &dp, &derr);
-    if (rc) return fail(err, rc == -EINVAL ? rc : RUNTIME(rc), "%s", derr.msg);
+    if (rc) return jg_run_fail(err, rc == -EINVAL ? rc : RUNTIME(rc), "%s", derr.msg);
     t->train = dp.train;
     t->val = dp.val;
     t->test = dp.test;
@@ -356,13 +360,14 @@ static int tune_data(const jg_run_tune_config_t *c, tune_t *t, jg_tune_error_t *
     jg_nn_error_t nerr = {{0}};
     rc = jg_model_create(&t->probe_model, c->model, t->train.c, t->train.h, t->train.w,
                          t->train.classes, c->seed, &nerr);
-    if (rc) return fail(err, rc == -EINVAL || rc == -ENOENT ? -EINVAL : RUNTIME(rc),
-                        "--model: %s", nerr.msg);
-    if (jg_model_spec(t->probe_model, t->spec, sizeof t->spec))
-        return fail(err, -ENAMETOOLONG, "--model: the spec is longer than %zu bytes",
-                    sizeof t->spec);
-    log_model_name(t->spec, t->log_model, sizeof t->log_model);
-    t->env.spec = t->spec;
+    if (rc) return jg_run_fail(err, rc == -EINVAL || rc == -ENOENT ? -EINVAL : RUNTIME(rc),
+                               "--model: %s", nerr.msg);
+    plan_t *p = &t->plan;
+    if (jg_model_spec(t->probe_model, p->spec, sizeof p->spec))
+        return jg_run_fail(err, -ENAMETOOLONG, "--model: the spec is longer than %zu bytes",
+                           sizeof p->spec);
+    log_model_name(p->spec, p->log_model, sizeof p->log_model);
+    t->env.spec = p->spec;
     t->env.train = jg_run_data_view(&t->train);
     t->env.val = jg_run_data_view(&t->val);
     t->env.test = jg_run_data_view(&t->test);
@@ -371,7 +376,7 @@ static int tune_data(const jg_run_tune_config_t *c, tune_t *t, jg_tune_error_t *
 
 /* The energy meter shared by every trial; its fallback line is a note. */
 static int tune_meter(const jg_run_tune_config_t *c, tune_t *t, const jg_log_t *log,
-                      jg_tune_error_t *err)
+                      jg_run_error_t *err)
 {
     jg_energy_cfg_t ecfg;
     jg_energy_cfg_default(&ecfg);
@@ -383,7 +388,7 @@ static int tune_meter(const jg_run_tune_config_t *c, tune_t *t, const jg_log_t *
     if (rc || est.fallback) {
         char line[JG_ENERGY_TEXT_MAX * 3];
         jg_energy_status_line(&est, line, sizeof line);
-        if (rc) return fail(err, RUNTIME(rc), "--energy: %s", line);
+        if (rc) return jg_run_fail(err, RUNTIME(rc), "--energy: %s", line);
         jg_logf(log, JG_LOG_NOTE, "%s", line);
     }
     t->env.source = t->env.meter ? jg_energy_source_name(jg_meter_source(t->env.meter)) : "off";
@@ -394,26 +399,38 @@ static int tune_meter(const jg_run_tune_config_t *c, tune_t *t, const jg_log_t *
     return 0;
 }
 
-int jg_run_tune(const jg_run_tune_config_t *c, const jg_log_t *log, jg_tune_error_t *err)
+/* The studies, opened (logs created or replayed), then run with the
+ * training evaluator. */
+static int tune_studies(const jg_run_tune_config_t *c, tune_t *t, const jg_log_t *log,
+                        jg_run_error_t *err)
 {
-    if (!c || !err) return -EINVAL;
+    jg_tune_error_t terr = {{0}};
+    int rc = jg_tune_study_open(&t->study, &t->plan.study, log, &terr);
+    if (rc) return tune_fail(err, rc, &terr);
+    if ((rc = tune_meter(c, t, log, err))) return rc;
+    jg_logf(log, JG_LOG_OUT, "tune: %s over %s, %d trials of %d epochs%s, model %s, %d train / "
+            "%d val / %d test images, energy %s, out %s", c->strategies, c->space, c->trials,
+            c->epochs, c->asha ? " at most (asha)" : "", c->model, t->train.n, t->val.n,
+            t->test.n, t->env.source, c->out);
+    const jg_tune_evaluator_t ev = {
+        .fn = eval_trial, .ctx = &t->env, .energy_source = t->env.source,
+    };
+    rc = jg_tune_study_run(t->study, &ev, log, &terr);
+    return rc ? tune_fail(err, rc, &terr) : 0;
+}
+
+int jg_run_tune(const jg_run_tune_config_t *cfg, const jg_log_t *log, jg_run_error_t *err)
+{
+    if (!cfg) return jg_run_fail(err, -EINVAL, "tune: NULL config");
     tune_t *t = calloc(1, sizeof *t);
-    if (!t) return fail(err, -ENOMEM, "out of memory");
-    t->env.cfg = c;
-    int rc = tune_check(c, t, err);
-    if (!rc) rc = tune_data(c, t, err);
-    if (!rc) rc = jg_tune_study_open(&t->study, &t->study_cfg, log, err);
-    if (!rc) rc = tune_meter(c, t, log, err);
-    if (!rc) {
-        jg_logf(log, JG_LOG_OUT, "tune: %s over %s, %d trials of %d epochs%s, model %s, %d "
-                "train / %d val / %d test images, energy %s, out %s", c->strategies, c->space,
-                c->trials, c->epochs, c->asha ? " at most (asha)" : "", c->model, t->train.n,
-                t->val.n, t->test.n, t->env.source, c->out);
-        const jg_tune_evaluator_t ev = {
-            .fn = eval_trial, .ctx = &t->env, .energy_source = t->env.source,
-        };
-        rc = jg_tune_study_run(t->study, &ev, log, err);
-    }
+    if (!t) return jg_run_fail(err, -ENOMEM, "out of memory");
+    t->env.cfg = cfg;
+    jg_tune_error_t terr = {{0}};
+    int rc = plan(cfg, &t->plan, err);
+    if (!rc && (rc = jg_tune_study_check_dir(&t->plan.study, &terr))) tune_fail(err, rc, &terr);
+    memcpy(t->env.dims, t->plan.dims, sizeof t->env.dims);
+    if (!rc) rc = tune_data(cfg, t, err);
+    if (!rc) rc = tune_studies(cfg, t, log, err);
     jg_tune_study_close(t->study);
     jg_meter_close(t->env.meter);
     jg_model_destroy(t->probe_model);
