@@ -97,6 +97,29 @@ static int front(const per_trial_t *pt, int *idx, int *n_front)
     return rc;
 }
 
+/* A study's Pareto front: its per-trial figures and the indices (into
+ * them) of the non-dominated trials, by joules ascending. */
+typedef struct {
+    per_trial_t pt;
+    int *idx; /* (nf) */
+    int nf;
+} front_t;
+
+static int front_build(const jg_tune_trial_t *rec, int64_t n, front_t *f)
+{
+    memset(f, 0, sizeof *f);
+    int rc = per_trial(rec, n, &f->pt);
+    if (!rc) rc = (f->idx = malloc(((size_t)f->pt.n + 1) * sizeof *f->idx)) ? 0 : -ENOMEM;
+    if (!rc) rc = front(&f->pt, f->idx, &f->nf);
+    return rc;
+}
+
+static void front_free(front_t *f)
+{
+    free(f->idx);
+    per_trial_free(&f->pt);
+}
+
 static cJSON *params_json(const jg_tune_space_t *sp, const jg_tune_point_t *p)
 {
     cJSON *o = cJSON_CreateObject();
@@ -119,13 +142,9 @@ static int write_json(const char *dir, const char *name, cJSON *j)
     return jg_sb_write(dir, name, &b);
 }
 
-int jg_tune_write_study(const jg_tune_result_t *r, const jg_tune_space_t *sp,
-                        const char *spec, const char *settings, const char *source)
+/* best_vs_energy.csv: one row per record (the study's main figure). */
+static int write_best_csv(const jg_tune_result_t *r, const char *source)
 {
-    char space_text[JG_TUNE_SPACE_TEXT_MAX];
-    if (jg_tune_space_format(sp, space_text, sizeof space_text)) return -ENOSPC;
-
-    // best_vs_energy.csv: one row per record (the study's main figure).
     jg_sbuf_t b = {0};
     jg_sb_printf(&b, "# joulegrad tune, strategy %s; energy source: %s\n"
                      "record,trial,rung,epochs,energy_j,cumulative_j,val_accuracy,"
@@ -140,116 +159,197 @@ int jg_tune_write_study(const jg_tune_result_t *r, const jg_tune_space_t *sp,
                      (long long)t->trial, t->rung, t->epochs, t->energy_j, cum_j,
                      t->val_accuracy, r->rec[best].val_accuracy, r->rec[best].test_accuracy);
     }
-    int rc = jg_sb_write(r->dir, "best_vs_energy.csv", &b);
-    if (rc) return rc;
+    return jg_sb_write(r->dir, "best_vs_energy.csv", &b);
+}
 
-    // pareto.csv: the trials no other trial beats on both accuracy and joules.
-    per_trial_t pt;
-    int *idx = NULL, nf = 0;
-    rc = per_trial(r->rec, r->n, &pt);
-    if (!rc) rc = (idx = malloc(((size_t)pt.n + 1) * sizeof *idx)) ? 0 : -ENOMEM;
-    if (!rc) rc = front(&pt, idx, &nf);
+/* pareto.csv: the trials no other trial beats on both accuracy and joules. */
+static int write_pareto_csv(const jg_tune_result_t *r, const front_t *f, const char *source)
+{
+    jg_sbuf_t b = {0};
     jg_sb_printf(&b, "# joulegrad tune, strategy %s: Pareto front of validation accuracy "
                      "(higher) against the trial's joules (lower); energy source: %s\n"
                      "trial,energy_j,val_accuracy,test_accuracy\n", r->strat.label, source);
-    for (int k = 0; !rc && k < nf; k++) {
-        const jg_tune_trial_t *t = &r->rec[pt.last[idx[k]]];
-        jg_sb_printf(&b, "%lld,%.6f,%.6f,%.6f\n", (long long)t->trial, pt.j[idx[k]],
+    for (int k = 0; k < f->nf; k++) {
+        const jg_tune_trial_t *t = &r->rec[f->pt.last[f->idx[k]]];
+        jg_sb_printf(&b, "%lld,%.6f,%.6f,%.6f\n", (long long)t->trial, f->pt.j[f->idx[k]],
                      t->val_accuracy, t->test_accuracy);
     }
-    if (!rc) rc = jg_sb_write(r->dir, "pareto.csv", &b);
-    else free(b.p);
+    return jg_sb_write(r->dir, "pareto.csv", &b);
+}
 
-    // summary.json
-    cJSON *j = cJSON_CreateObject();
-    if (!rc && j) {
-        cJSON_AddStringToObject(j, "strategy", r->strat.label);
-        if (!strcmp(r->strat.kind, "bayes"))
-            cJSON_AddStringToObject(j, "acquisition", jg_tune_acq_name(r->strat.acq));
-        cJSON_AddStringToObject(j, "space", space_text);
-        cJSON_AddStringToObject(j, "model", spec);
-        cJSON_AddStringToObject(j, "settings", settings);
-        cJSON_AddNumberToObject(j, "trials", (double)pt.n);
-        cJSON_AddNumberToObject(j, "records", (double)r->n);
-        cJSON_AddNumberToObject(j, "trials_requested", (double)r->trials_requested);
-        cJSON_AddStringToObject(j, "stopped_by", r->stopped_by);
-        if (best >= 0) {
-            const jg_tune_trial_t *t = &r->rec[best];
-            cJSON_AddNumberToObject(j, "best_trial", (double)t->trial);
-            cJSON_AddNumberToObject(j, "best_epochs", t->epochs);
-            cJSON_AddItemToObject(j, "best_params", params_json(sp, &t->params));
-            cJSON_AddNumberToObject(j, "best_val_accuracy", t->val_accuracy);
-            cJSON_AddNumberToObject(j, "best_test_accuracy", t->test_accuracy);
-        }
-        cJSON_AddNumberToObject(j, "total_energy_j", cum_j);
-        cJSON_AddStringToObject(j, "energy_source", source);
-        double train_s = 0;
-        for (int64_t i = 0; i < r->n; i++) train_s += r->rec[i].seconds;
-        cJSON_AddNumberToObject(j, "training_seconds", train_s);
-        if (r->proposals) { // this invocation's proposals (a resume replays the rest)
-            cJSON *p = cJSON_AddObjectToObject(j, "proposals");
-            cJSON_AddNumberToObject(p, "count", (double)r->proposals);
-            cJSON_AddNumberToObject(p, "seconds", r->propose_s);
-            cJSON_AddNumberToObject(p, "last_seconds", r->propose_last_s);
-        }
-        if (r->budget_j > 0) {
-            cJSON_AddNumberToObject(j, "energy_budget_j", r->budget_j);
-            if (isfinite(r->next_predicted_j))
-                cJSON_AddNumberToObject(j, "next_trial_predicted_j", r->next_predicted_j);
-        }
-        if (r->have_asha) {
-            cJSON *a = cJSON_AddObjectToObject(j, "early_stopping");
-            cJSON_AddStringToObject(a, "method", "asha");
-            cJSON_AddNumberToObject(a, "epochs_trained", (double)r->asha.epochs_trained);
-            cJSON_AddNumberToObject(a, "epochs_without_stopping", (double)r->asha.epochs_full);
-            cJSON_AddNumberToObject(a, "energy_saved_estimate_j", r->asha.joules_saved_est);
-            // false: stopped before the scheduler finished (budget, interruption),
-            // so the estimate counts trials that may still be promoted
-            cJSON_AddBoolToObject(a, "finished", !strcmp(r->stopped_by, "asha"));
-        }
-        cJSON *pf = cJSON_AddArrayToObject(j, "pareto_front");
-        for (int k = 0; pf && k < nf; k++) {
-            const jg_tune_trial_t *t = &r->rec[pt.last[idx[k]]];
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddNumberToObject(e, "trial", (double)t->trial);
-            cJSON_AddNumberToObject(e, "energy_j", pt.j[idx[k]]);
-            cJSON_AddNumberToObject(e, "val_accuracy", t->val_accuracy);
-            cJSON_AddItemToObject(e, "params", params_json(sp, &t->params));
-            cJSON_AddItemToArray(pf, e);
-        }
-        rc = write_json(r->dir, "summary.json", j);
-    } else if (!rc) {
-        rc = -ENOMEM;
+/* The summary's proposals (this invocation's: a resume replays the rest),
+ * budget and early stopping. */
+static void add_run_state(cJSON *j, const jg_tune_result_t *r)
+{
+    if (r->proposals) {
+        cJSON *p = cJSON_AddObjectToObject(j, "proposals");
+        cJSON_AddNumberToObject(p, "count", (double)r->proposals);
+        cJSON_AddNumberToObject(p, "seconds", r->propose_s);
+        cJSON_AddNumberToObject(p, "last_seconds", r->propose_last_s);
     }
-    free(idx);
-    per_trial_free(&pt);
+    if (r->budget_j > 0) {
+        cJSON_AddNumberToObject(j, "energy_budget_j", r->budget_j);
+        if (isfinite(r->next_predicted_j))
+            cJSON_AddNumberToObject(j, "next_trial_predicted_j", r->next_predicted_j);
+    }
+    if (r->have_asha) {
+        cJSON *a = cJSON_AddObjectToObject(j, "early_stopping");
+        cJSON_AddStringToObject(a, "method", "asha");
+        cJSON_AddNumberToObject(a, "epochs_trained", (double)r->asha.epochs_trained);
+        cJSON_AddNumberToObject(a, "epochs_without_stopping", (double)r->asha.epochs_full);
+        cJSON_AddNumberToObject(a, "energy_saved_estimate_j", r->asha.joules_saved_est);
+        // false: stopped before the scheduler finished (budget, interruption),
+        // so the estimate counts trials that may still be promoted
+        cJSON_AddBoolToObject(a, "finished", !strcmp(r->stopped_by, "asha"));
+    }
+}
+
+static void add_front(cJSON *j, const jg_tune_result_t *r, const jg_tune_space_t *sp,
+                      const front_t *f)
+{
+    cJSON *pf = cJSON_AddArrayToObject(j, "pareto_front");
+    for (int k = 0; pf && k < f->nf; k++) {
+        const jg_tune_trial_t *t = &r->rec[f->pt.last[f->idx[k]]];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "trial", (double)t->trial);
+        cJSON_AddNumberToObject(e, "energy_j", f->pt.j[f->idx[k]]);
+        cJSON_AddNumberToObject(e, "val_accuracy", t->val_accuracy);
+        cJSON_AddItemToObject(e, "params", params_json(sp, &t->params));
+        cJSON_AddItemToArray(pf, e);
+    }
+}
+
+/* The study's summary.json, NULL when out of memory. */
+static cJSON *summary_json(const jg_tune_result_t *r, const jg_tune_space_t *sp,
+                           const char *space_text, const char *spec, const char *settings,
+                           const char *source, const front_t *f)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    int64_t best;
+    const double cum_j = jg_tune_best(r->rec, r->n, &best);
+    cJSON_AddStringToObject(j, "strategy", r->strat.label);
+    if (!strcmp(r->strat.kind, "bayes"))
+        cJSON_AddStringToObject(j, "acquisition", jg_tune_acq_name(r->strat.acq));
+    cJSON_AddStringToObject(j, "space", space_text);
+    cJSON_AddStringToObject(j, "model", spec);
+    cJSON_AddStringToObject(j, "settings", settings);
+    cJSON_AddNumberToObject(j, "trials", (double)f->pt.n);
+    cJSON_AddNumberToObject(j, "records", (double)r->n);
+    cJSON_AddNumberToObject(j, "trials_requested", (double)r->trials_requested);
+    cJSON_AddStringToObject(j, "stopped_by", r->stopped_by);
+    if (best >= 0) {
+        const jg_tune_trial_t *t = &r->rec[best];
+        cJSON_AddNumberToObject(j, "best_trial", (double)t->trial);
+        cJSON_AddNumberToObject(j, "best_epochs", t->epochs);
+        cJSON_AddItemToObject(j, "best_params", params_json(sp, &t->params));
+        cJSON_AddNumberToObject(j, "best_val_accuracy", t->val_accuracy);
+        cJSON_AddNumberToObject(j, "best_test_accuracy", t->test_accuracy);
+    }
+    cJSON_AddNumberToObject(j, "total_energy_j", cum_j);
+    cJSON_AddStringToObject(j, "energy_source", source);
+    double train_s = 0;
+    for (int64_t i = 0; i < r->n; i++) train_s += r->rec[i].seconds;
+    cJSON_AddNumberToObject(j, "training_seconds", train_s);
+    add_run_state(j, r);
+    add_front(j, r, sp, f);
+    return j;
+}
+
+int jg_tune_write_study(const jg_tune_result_t *r, const jg_tune_space_t *sp,
+                        const char *spec, const char *settings, const char *source)
+{
+    char space_text[JG_TUNE_SPACE_TEXT_MAX];
+    if (jg_tune_space_format(sp, space_text, sizeof space_text)) return -ENOSPC;
+    int rc = write_best_csv(r, source);
+    if (rc) return rc;
+    front_t f;
+    rc = front_build(r->rec, r->n, &f);
+    if (!rc) rc = write_pareto_csv(r, &f, source);
+    if (!rc)
+        rc = write_json(r->dir, "summary.json",
+                        summary_json(r, sp, space_text, spec, settings, source, &f));
+    front_free(&f);
     return rc;
 }
 
 /* Per study: the comparison's figures against a target accuracy. */
 typedef struct {
     int64_t best;         /* record index of the best */
+    double best_val, best_test; /* its accuracies, NAN without records */
     double total_j;
     int64_t trials98, trials99, trials_common; /* records to reach, -1 never */
     double j98, j99, j_common;
 } cmp_t;
 
+/* c[k] for every study, and the best accuracy of any study (top) and the
+ * best every study reached (common). */
+static void cmp_compute(const jg_tune_result_t *r, int n, cmp_t *c, double *top, double *common)
+{
+    *top = -INFINITY;
+    *common = INFINITY;
+    for (int k = 0; k < n; k++) {
+        c[k].total_j = jg_tune_best(r[k].rec, r[k].n, &c[k].best);
+        const double b = c[k].best >= 0 ? r[k].rec[c[k].best].val_accuracy : -INFINITY;
+        if (b > *top) *top = b;
+        if (b < *common) *common = b;
+        c[k].best_val = c[k].best >= 0 ? r[k].rec[c[k].best].val_accuracy : NAN;
+        c[k].best_test = c[k].best >= 0 ? r[k].rec[c[k].best].test_accuracy : NAN;
+    }
+    for (int k = 0; k < n; k++) {
+        c[k].trials98 = jg_tune_reach(r[k].rec, r[k].n, 0.98 * *top, &c[k].j98);
+        c[k].trials99 = jg_tune_reach(r[k].rec, r[k].n, 0.99 * *top, &c[k].j99);
+        c[k].trials_common = jg_tune_reach(r[k].rec, r[k].n, *common, &c[k].j_common);
+    }
+}
+
+/* One row of the table for people. */
+static void cmp_text_row(jg_sbuf_t *t, const jg_tune_result_t *r, const cmp_t *x)
+{
+    char s98[40] = "never", s99[40] = "never", sc[40] = "never";
+    if (x->trials98 >= 0)
+        snprintf(s98, sizeof s98, "%.1f (%lld)", x->j98, (long long)x->trials98 + 1);
+    if (x->trials99 >= 0)
+        snprintf(s99, sizeof s99, "%.1f (%lld)", x->j99, (long long)x->trials99 + 1);
+    if (x->trials_common >= 0)
+        snprintf(sc, sizeof sc, "%.1f (%lld)", x->j_common, (long long)x->trials_common + 1);
+    jg_sb_printf(t, "%-18s %7lld %9.4f %9.4f %12.1f %16s %16s %16s\n", r->strat.label,
+                 (long long)r->n, x->best_val, x->best_test, x->total_j, s98, s99, sc);
+}
+
+/* One study's entry of the comparison's summary.json. */
+static cJSON *cmp_json(const jg_tune_result_t *r, const cmp_t *x)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (!e) return NULL;
+    cJSON_AddStringToObject(e, "strategy", r->strat.label);
+    cJSON_AddStringToObject(e, "dir", r->dir);
+    cJSON_AddNumberToObject(e, "records", (double)r->n);
+    cJSON_AddStringToObject(e, "stopped_by", r->stopped_by);
+    if (x->best >= 0) {
+        cJSON_AddNumberToObject(e, "best_val_accuracy", x->best_val);
+        cJSON_AddNumberToObject(e, "best_test_accuracy", x->best_test);
+    }
+    cJSON_AddNumberToObject(e, "total_energy_j", x->total_j);
+    const struct { const char *j, *n; double jv; int64_t nv; } reach[3] = {
+        {"energy_to_98pct_j", "records_to_98pct", x->j98, x->trials98},
+        {"energy_to_99pct_j", "records_to_99pct", x->j99, x->trials99},
+        {"energy_to_common_best_j", "records_to_common_best", x->j_common, x->trials_common},
+    };
+    for (int q = 0; q < 3; q++) {
+        if (reach[q].nv < 0) continue; // absent: never reached
+        cJSON_AddNumberToObject(e, reach[q].j, reach[q].jv);
+        cJSON_AddNumberToObject(e, reach[q].n, (double)reach[q].nv + 1);
+    }
+    return e;
+}
+
 int jg_tune_write_comparison(const char *dir, const jg_tune_result_t *r, int n,
                              const char *source, jg_sbuf_t *table)
 {
     cmp_t c[JG_TUNE_MAX_STRATEGIES];
-    double top = -INFINITY, common = INFINITY; // best of any study, best that all reach
-    for (int k = 0; k < n; k++) {
-        c[k].total_j = jg_tune_best(r[k].rec, r[k].n, &c[k].best);
-        const double b = c[k].best >= 0 ? r[k].rec[c[k].best].val_accuracy : -INFINITY;
-        if (b > top) top = b;
-        if (b < common) common = b;
-    }
-    for (int k = 0; k < n; k++) {
-        c[k].trials98 = jg_tune_reach(r[k].rec, r[k].n, 0.98 * top, &c[k].j98);
-        c[k].trials99 = jg_tune_reach(r[k].rec, r[k].n, 0.99 * top, &c[k].j99);
-        c[k].trials_common = jg_tune_reach(r[k].rec, r[k].n, common, &c[k].j_common);
-    }
+    double top, common; // best of any study, best that all reach
+    cmp_compute(r, n, c, &top, &common);
     jg_sbuf_t b = {0}, t = {0};
     jg_sb_printf(&b, "# joulegrad tune comparison; best validation accuracy of any strategy "
                      "%.6f, reached by all %.6f; energy source: %s\n"
@@ -264,45 +364,14 @@ int jg_tune_write_comparison(const char *dir, const jg_tune_result_t *r, int n,
     cJSON *arr = j ? cJSON_AddArrayToObject(j, "strategies") : NULL;
     for (int k = 0; k < n; k++) {
         const cmp_t *x = &c[k];
-        const double bv = x->best >= 0 ? r[k].rec[x->best].val_accuracy : NAN;
-        const double bt = x->best >= 0 ? r[k].rec[x->best].test_accuracy : NAN;
         jg_sb_printf(&b, "%s,%lld,%.6f,%.6f,%.6f,%.6f,%lld,%.6f,%lld,%.6f,%lld\n",
-                     r[k].strat.label, (long long)r[k].n, bv, bt, x->total_j, x->j98,
-                     (long long)(x->trials98 < 0 ? -1 : x->trials98 + 1), x->j99,
-                     (long long)(x->trials99 < 0 ? -1 : x->trials99 + 1), x->j_common,
+                     r[k].strat.label, (long long)r[k].n, x->best_val, x->best_test,
+                     x->total_j, x->j98, (long long)(x->trials98 < 0 ? -1 : x->trials98 + 1),
+                     x->j99, (long long)(x->trials99 < 0 ? -1 : x->trials99 + 1), x->j_common,
                      (long long)(x->trials_common < 0 ? -1 : x->trials_common + 1));
-        char s98[40] = "never", s99[40] = "never", sc[40] = "never";
-        if (x->trials98 >= 0)
-            snprintf(s98, sizeof s98, "%.1f (%lld)", x->j98, (long long)x->trials98 + 1);
-        if (x->trials99 >= 0)
-            snprintf(s99, sizeof s99, "%.1f (%lld)", x->j99, (long long)x->trials99 + 1);
-        if (x->trials_common >= 0)
-            snprintf(sc, sizeof sc, "%.1f (%lld)", x->j_common, (long long)x->trials_common + 1);
-        jg_sb_printf(&t, "%-18s %7lld %9.4f %9.4f %12.1f %16s %16s %16s\n", r[k].strat.label,
-                     (long long)r[k].n, bv, bt, x->total_j, s98, s99, sc);
-        cJSON *e = cJSON_CreateObject();
-        if (!e || !arr) continue;
-        cJSON_AddStringToObject(e, "strategy", r[k].strat.label);
-        cJSON_AddStringToObject(e, "dir", r[k].dir);
-        cJSON_AddNumberToObject(e, "records", (double)r[k].n);
-        cJSON_AddStringToObject(e, "stopped_by", r[k].stopped_by);
-        if (x->best >= 0) {
-            cJSON_AddNumberToObject(e, "best_val_accuracy", bv);
-            cJSON_AddNumberToObject(e, "best_test_accuracy", bt);
-        }
-        cJSON_AddNumberToObject(e, "total_energy_j", x->total_j);
-        const struct { const char *j, *n; double jv; int64_t nv; } reach[3] = {
-            {"energy_to_98pct_j", "records_to_98pct", x->j98, x->trials98},
-            {"energy_to_99pct_j", "records_to_99pct", x->j99, x->trials99},
-            {"energy_to_common_best_j", "records_to_common_best", x->j_common,
-             x->trials_common},
-        };
-        for (int q = 0; q < 3; q++) {
-            if (reach[q].nv < 0) continue; // absent: never reached
-            cJSON_AddNumberToObject(e, reach[q].j, reach[q].jv);
-            cJSON_AddNumberToObject(e, reach[q].n, (double)reach[q].nv + 1);
-        }
-        cJSON_AddItemToArray(arr, e);
+        cmp_text_row(&t, &r[k], x);
+        cJSON *e = arr ? cmp_json(&r[k], x) : NULL;
+        if (e) cJSON_AddItemToArray(arr, e);
     }
     jg_sb_printf(&t, "(98%%/99%% of %.4f; the common best %.4f is the best accuracy every "
                      "strategy reached; 'records' counts trials, or rungs with early "
@@ -324,12 +393,10 @@ int jg_tune_write_comparison(const char *dir, const jg_tune_result_t *r, int n,
     return 0;
 }
 
-int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
-                          const char *source, char *msg, size_t cap)
+/* best_vs_energy.dat and pareto.dat: one gnuplot index block per study
+ * (two blank lines between). */
+static int figures_data(const char *dir, const jg_tune_result_t *r, int n, const char *source)
 {
-    char absdir[PATH_MAX];
-    if (!realpath(dir, absdir)) return -errno;
-    // Data: one gnuplot index block per study (two blank lines between).
     jg_sbuf_t d = {0}, p = {0};
     jg_sb_printf(&d, "# joulegrad tune: best validation accuracy against cumulative joules "
                      "[source: %s]\n# cumulative_j best_val_accuracy\n", source);
@@ -346,26 +413,28 @@ int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
             jg_sb_printf(&d, "%.9g %.9g\n", cum_j, best);
         }
         jg_sb_printf(&d, "\n\n");
-        per_trial_t pt;
-        int *idx = NULL, nf = 0;
-        rc = per_trial(r[k].rec, r[k].n, &pt);
-        if (!rc) rc = (idx = malloc(((size_t)pt.n + 1) * sizeof *idx)) ? 0 : -ENOMEM;
-        if (!rc) rc = front(&pt, idx, &nf);
+        front_t f;
+        rc = front_build(r[k].rec, r[k].n, &f);
         jg_sb_printf(&p, "# %s: trials\n", r[k].strat.label);
-        for (int64_t t = 0; !rc && t < pt.n; t++)
-            if (!isnan(pt.acc[t])) jg_sb_printf(&p, "%.9g %.9g\n", pt.j[t], pt.acc[t]);
+        for (int64_t t = 0; !rc && t < f.pt.n; t++)
+            if (!isnan(f.pt.acc[t])) jg_sb_printf(&p, "%.9g %.9g\n", f.pt.j[t], f.pt.acc[t]);
         jg_sb_printf(&p, "\n\n# %s: Pareto front\n", r[k].strat.label);
-        for (int q = 0; !rc && q < nf; q++)
-            jg_sb_printf(&p, "%.9g %.9g\n", pt.j[idx[q]], pt.acc[idx[q]]);
+        for (int q = 0; !rc && q < f.nf; q++)
+            jg_sb_printf(&p, "%.9g %.9g\n", f.pt.j[f.idx[q]], f.pt.acc[f.idx[q]]);
         jg_sb_printf(&p, "\n\n");
-        free(idx);
-        per_trial_free(&pt);
+        front_free(&f);
     }
     if (!rc) rc = jg_sb_write(dir, "best_vs_energy.dat", &d);
     else free(d.p);
     if (!rc) rc = jg_sb_write(dir, "pareto.dat", &p);
     else free(p.p);
+    return rc;
+}
 
+/* best_vs_energy.gp and pareto.gp, reading the data from absdir. */
+static int figures_scripts(const char *dir, const char *absdir, const jg_tune_result_t *r,
+                           int n, const char *source)
+{
     jg_sbuf_t g = {0}, h = {0};
     jg_gp_head(&g, absdir, "best validation accuracy against cumulative joules", "best_vs_energy");
     jg_sb_printf(&g, "set title \"best validation accuracy so far against cumulative energy "
@@ -389,10 +458,19 @@ int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
                      r[k].strat.label, 2 * k + 1, k + 1);
     jg_sb_printf(&h, "\n");
     jg_gp_tail(&h, "pareto");
-    if (!rc) rc = jg_sb_write(dir, "best_vs_energy.gp", &g);
-    else free(g.p);
+    int rc = jg_sb_write(dir, "best_vs_energy.gp", &g);
     if (!rc) rc = jg_sb_write(dir, "pareto.gp", &h);
     else free(h.p);
+    return rc;
+}
+
+int jg_tune_write_figures(const char *dir, const jg_tune_result_t *r, int n,
+                          const char *source, char *msg, size_t cap)
+{
+    char absdir[PATH_MAX];
+    if (!realpath(dir, absdir)) return -errno;
+    int rc = figures_data(dir, r, n, source);
+    if (!rc) rc = figures_scripts(dir, absdir, r, n, source);
     if (rc) return rc;
     static const char *const names[2] = {"best_vs_energy", "pareto"};
     return jg_gp_run(absdir, names, 2, msg, cap);
