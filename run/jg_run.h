@@ -119,6 +119,7 @@ typedef struct {
 
 typedef struct {
     char dir[4096];           /* the run directory */
+    int nothing_to_do;        /* a resume of a finished run: nothing was rewritten */
     char spec[4096];          /* canonical model spec */
     int epochs_done, stopped_early;
     int saved_epochs;         /* epochs in checkpoint.jgc (0: none written) */
@@ -133,6 +134,7 @@ typedef struct {
     double energy_j, energy_s;
     const char *energy_status;
     jg_breakdown_t *breakdown; /* per layer and type; NULL with energy off */
+    char trace_name[64];      /* this invocation's raw trace file in dir */
     int figures_rc;           /* jg_breakdown_write_figures' result */
     char figures_msg[5200];   /* one line about the figures, "" with energy off */
     jg_train_progress_t last; /* the last batch's progress (for an interrupt) */
@@ -143,7 +145,11 @@ typedef struct {
  * and writes DIR/summary.json and, unless energy is off, the per-layer
  * energy (energy_layers.csv, energy_types.csv, energy_trace.jsonl, figures).
  * A resume continues from DIR/checkpoint.jgc; the result is bit-identical
- * to an uninterrupted run with the same settings and threads. Fills res
+ * to an uninterrupted run with the same settings and threads, and its energy
+ * files cover every invocation (DIR/energy_parts.json keeps each one's part;
+ * invocation k >= 2 writes energy_trace.k.jsonl). A resume of a finished run
+ * (summary.json written) sets nothing_to_do and rewrites nothing. The run
+ * directory is locked (jg_dir_lock): a second process on it gets -EBUSY. Fills res
  * (free it with jg_run_train_result_free, also after an error). Returns 0,
  * -EINVAL (settings, including a resume that does not match), -ECANCELED
  * (stopped by on_batch), -ERANGE (the loss became NaN or infinite) or a
