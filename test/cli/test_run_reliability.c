@@ -56,7 +56,7 @@ static void test_second_process_refused(void **state)
     (void)state;
     const char *dir = jg_cli_path("locked");
     const pid_t pid = jg_cli_spawnf("train " FLAGS " --epochs 200 --out %s", dir);
-    jg_cli_wait_file(pid, in(dir, "checkpoint.jgc"), WAIT_S);
+    jg_cli_wait_file(pid, in(dir, "epochs.csv"), WAIT_S); // written last after an epoch
     assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --epochs 200 --out %s", dir), 1);
     assert_non_null(strstr(out, "is in use by another joulegrad process"));
     assert_non_null(strstr(out, dir));
