@@ -174,6 +174,23 @@ static void test_seed_exact(void **state)
     free(text);
 }
 
+/* Out of memory building the model: say what and how much, not an empty line. */
+static void test_model_oom_says_what(void **state)
+{
+    (void)state;
+#ifdef JG_SANITIZE
+    skip(); // the sanitizers reserve terabytes of address space: ulimit -v breaks them
+#else
+    const char *dir = jg_cli_path("oom");
+    char args[512];
+    snprintf(args, sizeof args, "train --data synthetic --energy off --quiet --out %s --model "
+             "'flatten linear(100000) linear(10)'", dir);
+    assert_int_equal(jg_cli_run("ulimit -v 400000;", args, 1, out), 1);
+    assert_non_null(strstr(out, "out of memory for the model's 79500010 parameters"));
+    assert_non_null(strstr(out, "MiB"));
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_energy_over_invocations),
         cmocka_unit_test(test_divergence_says_what_is_true),
         cmocka_unit_test(test_seed_exact),
+        cmocka_unit_test(test_model_oom_says_what),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
