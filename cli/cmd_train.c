@@ -357,8 +357,8 @@ static void report(const jg_run_train_config_t *cfg, const jg_run_train_result_t
     }
     const char *const *names = (const char *const *)r->class_names;
     if (r->stopped_early)
-        printf("stopped early after epoch %d: no lower validation loss for %d epochs\n",
-               r->epochs_done, cfg->patience);
+        printf("stopped early after epoch %d: no lower validation loss for %d epoch%s\n",
+               r->epochs_done, cfg->patience, cfg->patience == 1 ? "" : "s");
     jg_sbuf_t b = {0};
     jg_run_eval_text(&b, &r->eval, names);
     if (r->breakdown && !cfg->quiet) {
