@@ -144,8 +144,8 @@ int jg_cli_eval(int argc, char **argv)
         else exit_code = 1;
         free(text);
     } else {
-        printf("checkpoint %s: %s, trained %d epochs on %s\n", path, m->spec,
-               m->state.epochs_done, m->dataset);
+        printf("checkpoint %s: %s, trained %d epoch%s on %s\n", path, m->spec,
+               m->state.epochs_done, m->state.epochs_done == 1 ? "" : "s", m->dataset);
         jg_sbuf_t b = {0};
         jg_run_eval_text(&b, &res.eval, names);
         if (b.p) fputs(b.p, stdout);

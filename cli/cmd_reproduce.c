@@ -40,8 +40,8 @@
 #include "jg_energy.h"
 #include "jg_kernels.h"
 #include "jg_common.h"
-#include "report.h"
-#include "stats.h"
+#include "../run/report.h"
+#include "jg_run.h"
 
 #ifndef JG_VERSION
 #define JG_VERSION "0.1.0"

@@ -350,10 +350,15 @@ static void on_line(void *ctx, int stream, const char *line)
 /* The report after a finished run, on stdout. */
 static void report(const jg_run_train_config_t *cfg, const jg_run_train_result_t *r)
 {
+    if (r->nothing_to_do) {
+        printf("train: %s is finished (%d epoch%s): nothing to do; its files are unchanged\n",
+               r->dir, r->epochs_done, r->epochs_done == 1 ? "" : "s");
+        return;
+    }
     const char *const *names = (const char *const *)r->class_names;
     if (r->stopped_early)
-        printf("stopped early after epoch %d: no lower validation loss for %d epochs\n",
-               r->epochs_done, cfg->patience);
+        printf("stopped early after epoch %d: no lower validation loss for %d epoch%s\n",
+               r->epochs_done, cfg->patience, cfg->patience == 1 ? "" : "s");
     jg_sbuf_t b = {0};
     jg_run_eval_text(&b, &r->eval, names);
     if (r->breakdown && !cfg->quiet) {
@@ -370,7 +375,7 @@ static void report(const jg_run_train_config_t *cfg, const jg_run_train_result_t
         printf("energy: not available (%s: %s)\n", r->source, r->energy_status);
     if (r->breakdown) {
         printf("wrote %s/checkpoint.jgc, %s/epochs.csv, %s/summary.json and "
-               "energy_{layers,types}.csv, energy_trace.jsonl\n", r->dir, r->dir, r->dir);
+               "energy_{layers,types}.csv, %s\n", r->dir, r->dir, r->dir, r->trace_name);
         fflush(stdout); // the line lands after the tables, also in a log file
         fprintf(r->figures_rc ? stderr : stdout, "%s\n", r->figures_msg);
     } else {

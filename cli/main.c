@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "jg_bench.h"
 #include "jg_kernels.h"
 
@@ -39,13 +40,19 @@ static void usage(FILE *f)
           f);
 }
 
-static int cmd_info(void)
+static int cmd_info(int argc, char **argv)
 {
-    const int err = jg_kernels_init();
-    if (err) {
-        fprintf(stderr, "joulegrad: JOULEGRAD_ISA is invalid or unsupported here\n");
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        puts("usage: joulegrad info\n\nPrints the CPU's instruction sets, the one the kernels "
+             "use (JOULEGRAD_ISA=ref|avx2|avx512|neon overrides it) and the thread count.");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "joulegrad info: unexpected argument '%s'; run 'joulegrad info --help'\n",
+                argv[1]);
         return 2;
     }
+    if (jg_cli_kernels_init("joulegrad info")) return 2;
     printf("joulegrad %s\n", JG_VERSION);
     printf("isa: %s (selected)\n", jg_isa_name(jg_kernels_isa()));
     for (int i = 0; i < JG_ISA_COUNT; i++)
@@ -85,7 +92,7 @@ int main(int argc, char **argv)
         printf("joulegrad %s\n", JG_VERSION);
         return 0;
     }
-    if (!strcmp(cmd, "info")) return cmd_info();
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "energy")) return jg_cli_energy(argc - 1, argv + 1);
     if (!strcmp(cmd, "models")) return jg_cli_models(argc - 1, argv + 1);

@@ -44,9 +44,20 @@ int jg_cli_exit_code(int rc)
 
 int jg_cli_kernels_init(const char *prog)
 {
-    if (!jg_kernels_init()) return 0;
-    fprintf(stderr, "%s: JOULEGRAD_ISA is invalid or unsupported here (expected ref, avx2, "
-                    "avx512 or neon, as 'joulegrad info' lists)\n", prog);
+    const int rc = jg_kernels_init();
+    if (!rc) return 0;
+    const char *env = getenv("JOULEGRAD_ISA");
+    char here[64] = "";
+    for (int i = 0; i < JG_ISA_COUNT; i++)
+        if (jg_kernels_isa_supported((jg_isa_t)i))
+            snprintf(here + strlen(here), sizeof here - strlen(here), "%s%s", here[0] ? ", " : "",
+                     jg_isa_name((jg_isa_t)i));
+    if (rc == -ENOTSUP)
+        fprintf(stderr, "%s: JOULEGRAD_ISA=%s cannot run on this CPU; it runs %s "
+                        "('joulegrad info' lists them)\n", prog, env ? env : "", here);
+    else
+        fprintf(stderr, "%s: JOULEGRAD_ISA=%s is not an ISA: use ref, avx2, avx512 or neon (this "
+                        "CPU runs %s)\n", prog, env ? env : "", here);
     return 2;
 }
 

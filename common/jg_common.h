@@ -97,6 +97,19 @@ double jg_now_s(void);
  * from it. */
 uint64_t jg_splitmix64(uint64_t *state);
 
+/* ---- one process per output directory ------------------------------------ */
+
+#define JG_DIR_LOCK_NAME ".joulegrad.lock"
+/* Takes an exclusive lock on DIR/.joulegrad.lock (created; dir must exist)
+ * without waiting and keeps it in *fd until jg_dir_unlock or the process
+ * ends (kill -9 included: the kernel drops it). 0, -EBUSY when another
+ * process holds it, or a negative errno. */
+int jg_dir_lock(const char *dir, int *fd);
+/* The pid the lock file names (the holder, when it is held), or 0. */
+long jg_dir_lock_holder(const char *dir);
+/* Releases a lock taken by jg_dir_lock; fd < 0 is a no-op. */
+void jg_dir_unlock(int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -163,6 +163,8 @@ void jg_breakdown_destroy(jg_breakdown_t *bd)
     free(bd->reg);
     free(bd->rows);
     free(bd->pw);
+    for (int k = 0; k < bd->nprior; k++) free(bd->prior[k].reg);
+    free(bd->prior);
     free(bd->path);
     free(bd->part);
     free(bd);
@@ -318,6 +320,7 @@ int jg_breakdown_finish(jg_breakdown_t *bd)
     jg_trace_flush(bd->trace);
     int rc = jg_trace_result(bd->trace, &bd->sum, bd->reg, bd->nregions);
     if (rc) return rc;
+    jg_breakdown_add_prior(bd);
     for (int t = 0; t < bd->ntypes; t++) bd->rows[t][0].valid = bd->rows[t][1].valid = 1;
     for (int r = 0; r < bd->nregions; r++) {
         const jg_region_desc_t *d = &bd->desc[r];

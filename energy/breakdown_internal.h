@@ -22,6 +22,16 @@ typedef struct {
     int steps;       /* steps merged (valid or not) */
 } jg_pw_point_t;
 
+/* An earlier invocation's figures (jg_breakdown_add_parts). */
+typedef struct {
+    int valid;
+    uint64_t steps, dropped, total_uj;
+    int64_t images;
+    double step_s, step_j, regions_j, total_s;
+    char trace[256];             /* its raw trace file, "" when none */
+    jg_region_energy_t *reg;     /* (nregions) */
+} jg_breakdown_prior_t;
+
 struct jg_breakdown {
     jg_meter_t *meter;
     jg_energy_trace_t *trace;
@@ -47,11 +57,21 @@ struct jg_breakdown {
     int64_t t0_ns;               /* first step's begin */
     jg_energy_sample_t sb, se;   /* this step's bracket */
     int got_sb, got_se;
+    /* Earlier invocations, added at finish; cur is this invocation's own
+     * summary and images (before the addition). */
+    jg_breakdown_prior_t *prior;
+    int nprior;
+    jg_attrib_summary_t cur;
+    int64_t cur_images;
     /* Raw trace file. */
     FILE *tf;
     char *path, *part;
     int first_mark, werr;
 };
+
+/* At finish: adds the earlier invocations into sum, reg and images (and
+ * keeps this invocation's own figures in cur). */
+void jg_breakdown_add_prior(jg_breakdown_t *bd);
 
 /* Helpers of breakdown_out.c's reports. */
 static inline const char *jg_bd_phase(int backward) { return backward ? "backward" : "forward"; }

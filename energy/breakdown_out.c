@@ -94,6 +94,10 @@ void jg_breakdown_text(const jg_breakdown_t *bd, jg_sbuf_t *f)
     source_line(bd, line, sizeof line);
     const char *src = jg_energy_source_name(bd->sum.source);
     jg_sb_printf(f, "energy by layer type [%s]\n  %s\n", src, line);
+    if (bd->nprior)
+        jg_sb_printf(f, "  the whole run over %d invocations (resumed): this one %.3f J in %llu "
+                     "steps, the earlier ones %.3f J\n", bd->nprior + 1, bd->cur.step_j,
+                     (unsigned long long)bd->cur.steps, bd->sum.step_j - bd->cur.step_j);
     idle_line(bd, line, sizeof line);
     jg_sb_printf(f, "  %s\n", line);
     const int ni = bd->have_idle; /* adds a "net J" column */
@@ -253,6 +257,24 @@ static void add_num(cJSON *o, const char *key, double v, int valid)
     else cJSON_AddNullToObject(o, key);
 }
 
+/* One entry per invocation of the run (earlier parts first, this one last). */
+static void add_invocations(cJSON *en, const jg_breakdown_t *bd)
+{
+    cJSON *a = cJSON_AddArrayToObject(en, "invocations");
+    for (int k = 0; k <= bd->nprior; k++) {
+        const jg_breakdown_prior_t *q = k < bd->nprior ? &bd->prior[k] : NULL;
+        cJSON *o = cJSON_CreateObject();
+        const int valid = q ? q->valid : bd->cur.valid;
+        add_num(o, "total_j", q ? q->step_j : bd->cur.step_j, valid);
+        cJSON_AddNumberToObject(o, "seconds", q ? q->step_s : bd->cur.step_s);
+        cJSON_AddNumberToObject(o, "steps", (double)(q ? q->steps : bd->cur.steps));
+        cJSON_AddNumberToObject(o, "images", (double)(q ? q->images : bd->cur_images));
+        cJSON_AddBoolToObject(o, "valid", valid);
+        if (q && q->trace[0]) cJSON_AddStringToObject(o, "trace", q->trace);
+        cJSON_AddItemToArray(a, o);
+    }
+}
+
 struct cJSON *jg_breakdown_json(const jg_breakdown_t *bd)
 {
     if (!bd || !bd->finished) return NULL;
@@ -267,6 +289,7 @@ struct cJSON *jg_breakdown_json(const jg_breakdown_t *bd)
     cJSON_AddStringToObject(en, "scope", bd->scope);
     cJSON_AddNumberToObject(en, "steps", (double)s->steps);
     cJSON_AddNumberToObject(en, "images", (double)bd->images);
+    add_invocations(en, bd);
     const int ni = bd->have_idle;
     if (ni) {
         cJSON_AddNumberToObject(en, "idle_w", bd->idle_w);

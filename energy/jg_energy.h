@@ -376,6 +376,7 @@ int jg_trace_visit(jg_energy_trace_t *trace, jg_trace_visit_fn fn, void *ctx);
  * docs/energy.md has the method and the file formats. */
 
 #define JG_BREAKDOWN_MAX_TYPES 32
+struct cJSON;
 /* Idle baseline slices and the settle time before them (s). */
 #define JG_IDLE_SLICE_S 0.1
 #define JG_IDLE_SETTLE_S 0.2
@@ -441,12 +442,25 @@ int jg_breakdown_step_done(jg_breakdown_t *bd, int images);
  * faulted during the window (no baseline is kept). */
 int jg_breakdown_idle(jg_breakdown_t *bd, double seconds);
 
+/* A run over several invocations (a resume): the invocation's figures so
+ * far (after step_done, before finish) as a JSON object, its raw trace file
+ * named (may be NULL) with the bytes written so far ("trace_bytes": the
+ * trace is flushed); the caller keeps every invocation's part and hands the
+ * earlier ones to the next invocation. NULL when out of memory. */
+#define JG_BREAKDOWN_MAX_PARTS 10000
+struct cJSON *jg_breakdown_part_json(jg_breakdown_t *bd, const char *trace_file);
+/* Before finish: earlier invocations' parts (a JSON array of
+ * jg_breakdown_part_json objects) to add into the totals; every report then
+ * covers them all and lists each invocation. -EINVAL with why[cap] when a
+ * part is malformed, describes other regions or another source. */
+int jg_breakdown_add_parts(jg_breakdown_t *bd, const struct cJSON *parts, char *why, size_t cap);
+
 /* Once, after the last step: computes the figures and completes the trace
  * file. 0 or a negative errno. */
 int jg_breakdown_finish(jg_breakdown_t *bd);
 
 /* After finish: the whole-run summary (total inside the step brackets, its
- * seconds, validity, closure, ...). */
+ * seconds, validity, closure, ...), earlier invocations included. */
 const jg_attrib_summary_t *jg_breakdown_summary(const jg_breakdown_t *bd);
 /* After finish: images over every step. */
 int64_t jg_breakdown_images(const jg_breakdown_t *bd);
@@ -474,7 +488,6 @@ int jg_breakdown_write_figures(const jg_breakdown_t *bd, const char *dir, char *
 /* After finish: the `energy` object of summary.json and `profile --json`
  * (docs/energy.md lists its fields); the caller owns it (cJSON_Delete).
  * NULL when out of memory. */
-struct cJSON;
 struct cJSON *jg_breakdown_json(const jg_breakdown_t *bd);
 
 #ifdef __cplusplus

@@ -37,7 +37,10 @@ static int is_preset(const char *spec)
 static int build(jg_model_t *m, const jg_layer_spec_t *specs, int n, jg_nn_error_t *err)
 {
     m->layers = calloc((size_t)n, sizeof *m->layers);
-    if (!m->layers) return -ENOMEM;
+    if (!m->layers) {
+        jg_nn_errorf(err, "out of memory for %d layers", n);
+        return -ENOMEM;
+    }
     m->n_layers = n;
     int c = m->c, h = m->h, w = m->w;
     size_t poff = 0, boff = 0, aoff = 0;
@@ -88,7 +91,13 @@ static int build(jg_model_t *m, const jg_layer_spec_t *specs, int n, jg_nn_error
     m->grads = arena_alloc(poff * sizeof(float));
     m->buffers = arena_alloc(boff * sizeof(float));
     m->aux = arena_alloc(aoff * sizeof(float));
-    if (!m->params || !m->grads || !m->buffers || !m->aux) return -ENOMEM;
+    if (!m->params || !m->grads || !m->buffers || !m->aux) {
+        const double mib = (2.0 * (double)poff + (double)boff + (double)aoff) * sizeof(float) /
+                           (1024.0 * 1024.0);
+        jg_nn_errorf(err, "out of memory for the model's %lld parameters (%.1f MiB for "
+                     "parameters, gradients and buffers)", (long long)poff, mib);
+        return -ENOMEM;
+    }
     memset(m->grads, 0, poff * sizeof(float));
     memset(m->aux, 0, aoff * sizeof(float));
     return 0;
@@ -117,7 +126,10 @@ int jg_model_create(jg_model_t **model, const char *spec, int c, int h, int w,
     }
     if (name[0] && is_preset(name)) {
         text = malloc(SPEC_TEXT_CAP);
-        if (!text) return -ENOMEM;
+        if (!text) {
+            jg_nn_errorf(err, "out of memory for the spec text");
+            return -ENOMEM;
+        }
         const int rc = jg_nn_preset_expand(name, c, h, w, classes, text, SPEC_TEXT_CAP, err);
         if (rc) {
             free(text);
@@ -128,6 +140,7 @@ int jg_model_create(jg_model_t **model, const char *spec, int c, int h, int w,
     jg_layer_spec_t *specs = malloc(MAX_LAYERS * sizeof *specs);
     jg_model_t *m = calloc(1, sizeof *m);
     int rc = -ENOMEM, n = 0;
+    if (!specs || !m) jg_nn_errorf(err, "out of memory for the model description");
     if (specs && m) {
         m->c = c;
         m->h = h;

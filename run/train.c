@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "jg_kernels.h"
 #include "train_internal.h"
 
@@ -61,6 +63,9 @@ static int on_epoch(void *ctx, const jg_epoch_stats_t *s, jg_trainer_t *tr)
     }
     int rc = 0;
     if (cfg->ckpt_every) rc = jg_run_save_checkpoint(st, tr);
+    // The energy of the epochs the checkpoint holds, kept for a resume.
+    if (!rc && cfg->ckpt_every && (rc = jg_run_write_parts(st)))
+        snprintf(st->err, sizeof st->err, "%s: %s", st->parts_path, strerror(-rc));
     if (!rc) {
         rc = jg_run_write_epochs_csv(st->csv, jg_trainer_history(tr), jg_trainer_epochs_done(tr));
         if (rc) snprintf(st->err, sizeof st->err, "%s: %s", st->csv, strerror(-rc));
@@ -146,12 +151,21 @@ static int open_energy(jg_run_train_state_t *st, jg_run_error_t *err)
     if (!st->meter) return 0;
     const int64_t poll_ns = jg_meter_poll_interval_ns(st->meter);
     st->poll_s = poll_ns > 0 ? 0.5e-9 * (double)poll_ns : 0;
+    // Invocation k of a resumed run keeps its own raw trace beside the others'.
+    const int k = st->prior ? cJSON_GetArraySize(st->prior) + 1 : 1;
+    if (k == 1) snprintf(st->trace_name, sizeof st->trace_name, "energy_trace.jsonl");
+    else snprintf(st->trace_name, sizeof st->trace_name, "energy_trace.%d.jsonl", k);
     char tpath[4400];
-    snprintf(tpath, sizeof tpath, "%s/energy_trace.jsonl", st->res->dir);
+    snprintf(tpath, sizeof tpath, "%s/%s", st->res->dir, st->trace_name);
     rc = jg_run_probe_create(&st->probe, st->model, st->meter, tpath, st->w_per_core);
     if (rc)
         return fail(err, rc, "cannot set up the per-layer energy trace (%s): %s", tpath,
                     strerror(-rc));
+    char why[512] = "";
+    if (st->prior &&
+        (rc = jg_breakdown_add_parts(jg_run_probe_breakdown(st->probe), st->prior, why, sizeof why)))
+        return fail(err, rc, "cannot resume the energy of %s: %s", st->parts_path,
+                    rc == -ENOMEM ? "out of memory" : why);
     return 0;
 }
 
@@ -170,10 +184,13 @@ static int run_failed(const jg_run_train_state_t *st, jg_trainer_t *tr, int rc,
         return fail(err, rc, "interrupted in epoch %d/%d after batch %d/%d, before any "
                     "checkpoint was written: nothing to resume", p->epoch + 1, cfg->epochs,
                     p->batch, p->batches);
-    if (rc == -ERANGE)
+    if (rc == -ERANGE && r->saved_epochs)
         return fail(err, rc, "the training loss became NaN or infinite in epoch %d (try a lower "
                     "--lr); %s keeps epoch %d", jg_trainer_epochs_done(tr) + 1, st->ckpt,
                     r->saved_epochs);
+    if (rc == -ERANGE)
+        return fail(err, rc, "the training loss became NaN or infinite in epoch %d (try a lower "
+                    "--lr); no checkpoint was written", jg_trainer_epochs_done(tr) + 1);
     return fail(err, rc, "training failed: %s", st->err[0] ? st->err : strerror(-rc));
 }
 
@@ -189,6 +206,7 @@ static int finish_energy(jg_run_train_state_t *st, const jg_energy_sample_t *s0,
     r->energy_j = fig.j;
     r->energy_s = fig.valid ? fig.dt_s : seconds;
     r->energy_status = fig.valid ? "ok" : jg_zone_status_name(fig.why);
+    snprintf(r->trace_name, sizeof r->trace_name, "%s", st->trace_name);
     r->breakdown = jg_run_probe_take(st->probe);
     st->probe = NULL;
     int rc = jg_breakdown_finish(r->breakdown);
@@ -236,6 +254,62 @@ static int check_config(const jg_run_train_config_t *cfg, jg_run_error_t *err)
     return 0;
 }
 
+/* One process per run directory: created when needed and locked before
+ * anything in it is read. *created tells whether this call made it. */
+static int lock_dir(jg_run_train_state_t *st, int *created, jg_run_error_t *err)
+{
+    const char *dir = st->res->dir;
+    *created = access(dir, F_OK) != 0;
+    int rc = jg_mkdir_p(dir);
+    if (rc) return fail(err, rc, "cannot create --out %s: %s", dir, strerror(-rc));
+    rc = jg_dir_lock(dir, &st->lock_fd);
+    if (rc == -EBUSY)
+        return fail(err, rc, "%s is in use by another joulegrad process (pid %ld): wait for it "
+                    "to finish, or choose another --out", dir, jg_dir_lock_holder(dir));
+    if (rc) return fail(err, rc, "cannot lock %s: %s", dir, strerror(-rc));
+    return 0;
+}
+
+/* 1 when the resumed checkpoint already holds the whole run and its summary
+ * is written: nothing to do, and nothing is rewritten. */
+static int already_finished(const jg_run_train_state_t *st, const jg_checkpoint_t *ck)
+{
+    const jg_run_train_config_t *cfg = st->cfg;
+    const jg_train_state_t *s = &ck->meta.state;
+    char path[4300];
+    snprintf(path, sizeof path, "%s/summary.json", st->res->dir);
+    const int done = s->epochs_done >= cfg->epochs ||
+                     (cfg->patience > 0 && cfg->val_fraction > 0 && s->bad_epochs >= cfg->patience);
+    return done && access(path, F_OK) == 0;
+}
+
+/* Training with the meter read around the loop; the last checkpoint and
+ * energy part when they are not written every epoch. */
+static int train_measured(jg_run_train_state_t *st, jg_trainer_t *tr, jg_run_error_t *err)
+{
+    const jg_run_train_config_t *cfg = st->cfg;
+    jg_run_train_result_t *res = st->res;
+    const int done_before = jg_trainer_epochs_done(tr);
+    jg_energy_sample_t s0, s1;
+    if (st->meter) jg_meter_read(st->meter, &s0);
+    const double t0 = jg_now_s();
+    int rc = jg_trainer_run(tr);
+    const double t1 = jg_now_s();
+    if (st->meter) jg_meter_read(st->meter, &s1);
+    if (rc) return run_failed(st, tr, rc, err);
+    res->epochs_done = jg_trainer_epochs_done(tr);
+    res->stopped_early = jg_trainer_stopped_early(tr);
+    if (!cfg->ckpt_every || res->epochs_done == done_before) {
+        rc = jg_run_save_checkpoint(st, tr);
+        if (!rc) rc = jg_run_write_epochs_csv(st->csv, jg_trainer_history(tr), res->epochs_done);
+        if (rc) return fail(err, rc, "%s", st->err[0] ? st->err : strerror(-rc));
+    }
+    if (!st->meter) return 0;
+    if ((rc = jg_run_write_parts(st)))
+        return fail(err, rc, "%s: %s", st->parts_path, strerror(-rc));
+    return finish_energy(st, &s0, &s1, t1 - t0, err);
+}
+
 int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
                  jg_run_error_t *err)
 {
@@ -250,9 +324,11 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
     memset(&st, 0, sizeof st);
     st.cfg = cfg;
     st.res = res;
+    st.lock_fd = -1;
     snprintf(res->dir, sizeof res->dir, "%s", cfg->out);
     snprintf(st.ckpt, sizeof st.ckpt, "%s/checkpoint.jgc", res->dir);
     snprintf(st.csv, sizeof st.csv, "%s/epochs.csv", res->dir);
+    snprintf(st.parts_path, sizeof st.parts_path, "%s/energy_parts.json", res->dir);
     jg_checkpoint_t ck;
     memset(&ck, 0, sizeof ck);
     jg_data_prepared_t dp;
@@ -260,7 +336,9 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
     jg_trainer_t *tr = NULL;
     jg_nn_error_t nerr = {{0}};
     jg_data_error_t derr = {{0}};
+    int created = 0;
 
+    if ((rc = lock_dir(&st, &created, err))) goto done;
     if (cfg->resume) {
         rc = jg_checkpoint_load(st.ckpt, &ck, &nerr);
         if (rc) {
@@ -286,18 +364,20 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
     res->n_val = dp.val.n;
     res->n_test = dp.test.n;
     if ((rc = build(&st, &dp, &ck, &tr, err))) goto done;
-    if ((rc = jg_mkdir_p(res->dir))) {
-        fail(err, rc, "cannot create --out %s: %s", res->dir, strerror(-rc));
+    if (cfg->resume && already_finished(&st, &ck)) {
+        res->nothing_to_do = 1;
+        res->epochs_done = ck.meta.state.epochs_done;
         goto done;
     }
+    if (cfg->resume && cfg->energy != JG_ENERGY_MODE_OFF && (rc = jg_run_read_parts(&st, err)))
+        goto done;
     if (cfg->resume &&
         (rc = jg_run_write_epochs_csv(st.csv, jg_trainer_history(tr), jg_trainer_epochs_done(tr)))) {
         fail(err, rc, "%s: %s", st.csv, strerror(-rc));
         goto done;
     }
     if ((rc = open_energy(&st, err))) goto done;
-    const int done_before = jg_trainer_epochs_done(tr);
-    log_start(&st, &dp, done_before);
+    log_start(&st, &dp, jg_trainer_epochs_done(tr));
     if (st.probe && cfg->idle_s > 0) {
         if (!cfg->quiet)
             jg_logf(cfg->log, JG_LOG_NOTE, "train: measuring idle power for %g s (keep the "
@@ -307,28 +387,7 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
             jg_logf(cfg->log, JG_LOG_NOTE, "no idle baseline (%s during the idle window); the "
                     "figures stay gross", irc == -EIO ? "a meter zone faulted" : strerror(-irc));
     }
-
-    jg_energy_sample_t s0, s1;
-    if (st.meter) jg_meter_read(st.meter, &s0);
-    const double t0 = jg_now_s();
-    rc = jg_trainer_run(tr);
-    const double t1 = jg_now_s();
-    if (st.meter) jg_meter_read(st.meter, &s1);
-    if (rc) {
-        run_failed(&st, tr, rc, err);
-        goto done;
-    }
-    res->epochs_done = jg_trainer_epochs_done(tr);
-    res->stopped_early = jg_trainer_stopped_early(tr);
-    if (!cfg->ckpt_every || res->epochs_done == done_before) {
-        rc = jg_run_save_checkpoint(&st, tr);
-        if (!rc) rc = jg_run_write_epochs_csv(st.csv, jg_trainer_history(tr), res->epochs_done);
-        if (rc) {
-            fail(err, rc, "%s", st.err[0] ? st.err : strerror(-rc));
-            goto done;
-        }
-    }
-    if (st.meter && (rc = finish_energy(&st, &s0, &s1, t1 - t0, err))) goto done;
+    if ((rc = train_measured(&st, tr, err))) goto done;
 
     // Test set, summary.
     const jg_nn_data_t testv = jg_run_data_view(&dp.test);
@@ -352,6 +411,16 @@ done:
     jg_model_destroy(st.model);
     jg_checkpoint_free(&ck);
     jg_data_prepared_free(&dp);
+    cJSON_Delete(st.prior);
+    jg_dir_unlock(st.lock_fd);
+    // A directory this call made and left without a checkpoint is removed
+    // again (only when empty but for the lock), so a failed start leaves no trace.
+    if (rc && created && !res->saved_epochs) {
+        char lock[4200];
+        snprintf(lock, sizeof lock, "%s/" JG_DIR_LOCK_NAME, res->dir);
+        unlink(lock);
+        rmdir(res->dir);
+    }
     return rc;
 }
 

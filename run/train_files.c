@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -231,3 +233,75 @@ int jg_run_write_summary(const jg_run_train_state_t *st, jg_trainer_t *tr,
     return rc;
 }
 
+
+/* ---- energy over several invocations ------------------------------------ */
+
+#define PARTS_FORMAT "joulegrad-energy-parts"
+#define PARTS_MAX_BYTES (256u << 20)
+
+int jg_run_read_parts(jg_run_train_state_t *st, jg_run_error_t *err)
+{
+    char *text = jg_read_file(st->parts_path, PARTS_MAX_BYTES, NULL);
+    if (!text) {
+        if (st->res->saved_epochs)
+            jg_logf(st->cfg->log, JG_LOG_NOTE, "train: %s is missing (a run written before "
+                    "joulegrad kept each invocation's energy, or with --energy off): the energy "
+                    "figures cover this invocation only", st->parts_path);
+        return 0;
+    }
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    cJSON *parts = cJSON_DetachItemFromObjectCaseSensitive(root, "parts");
+    cJSON_Delete(root);
+    if (!cJSON_IsString(fmt) || !cJSON_IsArray(parts)) {
+        cJSON_Delete(parts);
+        if (err) snprintf(err->msg, sizeof err->msg, "cannot resume: %.1000s is not a "
+                          "joulegrad energy parts file", st->parts_path);
+        return -EINVAL;
+    }
+    st->prior = parts;
+    // A killed invocation left its trace as NAME.part: cut it at the end of
+    // its last counted step and give it its final name.
+    for (const cJSON *q = parts->child; q; q = q->next) {
+        const cJSON *tr = cJSON_GetObjectItemCaseSensitive(q, "trace");
+        const cJSON *nb = cJSON_GetObjectItemCaseSensitive(q, "trace_bytes");
+        if (!cJSON_IsString(tr) || !cJSON_IsNumber(nb) || strchr(tr->valuestring, '/') ||
+            !(nb->valuedouble >= 0))
+            continue;
+        char fin[4400], part[4500];
+        snprintf(fin, sizeof fin, "%s/%s", st->res->dir, tr->valuestring);
+        snprintf(part, sizeof part, "%s.part", fin);
+        struct stat sb;
+        if (access(fin, F_OK) == 0 || stat(part, &sb) || (double)sb.st_size < nb->valuedouble)
+            continue;
+        if (truncate(part, (off_t)nb->valuedouble) == 0 && rename(part, fin) == 0)
+            jg_logf(st->cfg->log, JG_LOG_NOTE, "train: kept %s of the interrupted invocation, "
+                    "cut at its last checkpointed step", tr->valuestring);
+    }
+    return 0;
+}
+
+int jg_run_write_parts(jg_run_train_state_t *st)
+{
+    jg_breakdown_t *bd = jg_run_probe_breakdown(st->probe);
+    if (!bd) return 0;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "format", PARTS_FORMAT);
+    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON_AddStringToObject(root, "notes", "one part per invocation of the run (the first, "
+                                           "then each --resume): the energy figures of the "
+                                           "training steps it ran, summed into the run's "
+                                           "energy files");
+    cJSON *parts = st->prior ? cJSON_Duplicate(st->prior, 1) : cJSON_CreateArray();
+    cJSON *mine = jg_breakdown_part_json(bd, st->trace_name);
+    int rc = parts && mine ? 0 : -ENOMEM;
+    if (!rc) cJSON_AddItemToArray(parts, mine);
+    else cJSON_Delete(mine);
+    cJSON_AddItemToObject(root, "parts", parts);
+    char *text = rc ? NULL : cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!rc) rc = text ? jg_write_atomic(st->parts_path, text, strlen(text)) : -ENOMEM;
+    free(text);
+    return rc;
+}

@@ -19,6 +19,10 @@ typedef struct {
     double w_per_core;          /* estimate's assumption, for the reports */
     char energy_detail[JG_ENERGY_TEXT_MAX]; /* the fallback line, or "" */
     int n_train;                /* training images, for the last batch's size */
+    struct cJSON *prior;        /* earlier invocations' energy parts (array), or NULL */
+    char parts_path[4200];      /* DIR/energy_parts.json */
+    char trace_name[64];        /* this invocation's raw trace file */
+    int lock_fd;                /* the run directory's lock */
     char err[4400];             /* why on_epoch failed */
 } jg_run_train_state_t;
 
@@ -32,6 +36,12 @@ int jg_run_save_checkpoint(jg_run_train_state_t *st, jg_trainer_t *tr);
 int jg_run_check_resume(const jg_run_train_config_t *cfg, const jg_checkpoint_meta_t *m,
                         const char *spec, const jg_dataset_t *train, const float *mean,
                         const float *std, jg_run_error_t *err);
+/* Reads the earlier invocations' energy parts of a resumed run into
+ * st->prior (none: NULL and a note in the log). 0 or -EINVAL with err. */
+int jg_run_read_parts(jg_run_train_state_t *st, jg_run_error_t *err);
+/* Writes DIR/energy_parts.json: the earlier parts and this invocation's so
+ * far. 0 or a negative errno. */
+int jg_run_write_parts(jg_run_train_state_t *st);
 /* Writes DIR/summary.json. 0 or a negative errno. */
 int jg_run_write_summary(const jg_run_train_state_t *st, jg_trainer_t *tr,
                          const jg_data_prepared_t *dp, const char *path);

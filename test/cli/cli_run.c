@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -99,4 +102,53 @@ const char *jg_cli_json_str(const cJSON *o, const char *key)
     const cJSON *v = jg_cli_json_get(o, key);
     if (!cJSON_IsString(v)) fail_msg("\"%s\" is not a string", key);
     return v->valuestring;
+}
+
+pid_t jg_cli_spawnf(const char *fmt, ...)
+{
+    char args[1024], cmd[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof args);
+    snprintf(cmd, sizeof cmd, "exec '%s' %s >/dev/null 2>&1", JG_CLI_PATH, args);
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void jg_cli_wait_file(pid_t pid, const char *path, double timeout_s)
+{
+    const double t0 = mono_s();
+    const struct timespec nap = {0, 200000};
+    int status;
+    while (access(path, F_OK) != 0) {
+        if (waitpid(pid, &status, WNOHANG) == pid) fail_msg("the run ended before %s", path);
+        if (mono_s() - t0 > timeout_s) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("no %s after %g s", path, timeout_s);
+        }
+        nanosleep(&nap, NULL);
+    }
+}
+
+void jg_cli_kill9(pid_t pid)
+{
+    int status;
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }

@@ -15,6 +15,16 @@ int jg_cli_run(const char *env, const char *args, int merge_stderr, char *out);
 int jg_cli_runf(int merge_stderr, char *out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Starts `joulegrad args` (printf-style) in the background, its output
+ * discarded; returns its pid. */
+#include <sys/types.h>
+pid_t jg_cli_spawnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Waits until path exists (polling every 0.2 ms); the test fails when pid
+ * ends first or after timeout_s (pid is killed then). */
+void jg_cli_wait_file(pid_t pid, const char *path, double timeout_s);
+/* kill -9 pid and reap it; the test fails unless SIGKILL ended it. */
+void jg_cli_kill9(pid_t pid);
+
 /* Newlines in s. */
 int jg_cli_count_lines(const char *s);
 

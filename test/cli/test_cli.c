@@ -24,6 +24,11 @@ static void test_usage_errors(void **state)
     assert_non_null(strstr(out, "usage: joulegrad"));
     assert_int_equal(jg_cli_run(NULL, "version", 1, out), 0);
     assert_non_null(strstr(out, "joulegrad "));
+    // info is a command like the others: --help, and an unknown flag refused.
+    assert_int_equal(jg_cli_run(NULL, "info --help", 1, out), 0);
+    assert_non_null(strstr(out, "usage: joulegrad info"));
+    assert_int_equal(jg_cli_run(NULL, "info --bogus", 1, out), 2);
+    assert_non_null(strstr(out, "unexpected argument '--bogus'"));
     free(out);
 }
 
@@ -54,6 +59,9 @@ static void test_isa_override_errors(void **state)
     char *out = jg_test_alloc_bytes(JG_CLI_OUT_MAX);
     assert_int_not_equal(jg_cli_run("JOULEGRAD_ISA=sse9", "info", 1, out), 0);
     assert_int_equal(jg_cli_count_lines(out), 1);
+    // The message names the bad value and lists the valid ones.
+    assert_non_null(strstr(out, "JOULEGRAD_ISA=sse9"));
+    assert_non_null(strstr(out, "ref, avx2, avx512 or neon"));
 #if defined(__x86_64__)
     assert_int_not_equal(jg_cli_run("JOULEGRAD_ISA=neon", "bench gemm --m 8 --n 8 --k 8", 1, out), 0);
     assert_non_null(strstr(out, "neon"));

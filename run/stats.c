@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* stats.c - summaries, Wilcoxon signed-rank, Holm, 2^k sums of squares (stats.h). */
-#include "stats.h"
+/* stats.c - summaries, Wilcoxon signed-rank, Holm, 2^k sums of squares (jg_run.h). */
+#include "jg_run.h"
 
 #include <errno.h>
 #include <math.h>

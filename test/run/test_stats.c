@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "stats.h"
+#include "jg_run.h"
 
 #define P_TOL 1e-12 /* exact p-values are dyadic rationals; approx ones go through erfc */
 

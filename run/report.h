@@ -3,7 +3,7 @@
  * report.h - one document written twice: DIR/report.md (Markdown) and
  * DIR/report.html (one self-contained page: the PNG figures are embedded as
  * base64 data: URIs, so the page can be mailed or opened offline). Used by
- * `joulegrad reproduce`. Private to cli/.
+ * the reproduction (repro*.c). Internal to jg_run.
  *
  * Text passed to the functions below is plain text with two inline marks,
  * `code` and **bold**, rendered in both outputs; everything else is escaped

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_util.h"
+#include "jg_common.h"
 
 void jg_report_base64(jg_sbuf_t *out, const unsigned char *in, size_t n)
 {

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_run_reliability.c - what a run directory must survive (issue 12):
+ * a second process on it is refused at once and a killed one never blocks
+ * the next; a resume of a finished run rewrites nothing; a run killed after
+ * a checkpoint and resumed reports the energy of both invocations; a
+ * diverged run says no checkpoint was written; seeds stay exact.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "cli_run.h"
+#include "harness.h"
+
+#define SPEC "'conv(8,3,pad=1) relu maxpool(2) flatten linear(10)'"
+/* Each epoch is 1000 images (about 0.2 s), so a kill lands between epochs. */
+#define FLAGS "--data synthetic --image-size 16x16 --train-limit 1000 --test-limit 200 " \
+              "--batch 50 --threads 1 --energy estimate --quiet --model " SPEC
+#define WAIT_S 120.0
+
+static char out[JG_CLI_OUT_MAX];
+
+static cJSON *read_json(const char *path)
+{
+    char *text = jg_cli_read_text(path);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) fail_msg("%s is not JSON", path);
+    return j;
+}
+
+static const char *in(const char *dir, const char *file)
+{
+    static char buf[4][600];
+    static int k;
+    char *p = buf[k++ % 4];
+    snprintf(p, 600, "%s/%s", dir, file);
+    return p;
+}
+
+/* A second train on a directory in use is refused at once, naming it; once
+ * the first is killed (-9), its lock does not block a resume. */
+static void test_second_process_refused(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("locked");
+    const pid_t pid = jg_cli_spawnf("train " FLAGS " --epochs 200 --out %s", dir);
+    jg_cli_wait_file(pid, in(dir, "epochs.csv"), WAIT_S); // written last after an epoch
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --epochs 200 --out %s", dir), 1);
+    assert_non_null(strstr(out, "is in use by another joulegrad process"));
+    assert_non_null(strstr(out, dir));
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --epochs 200 --out %s --resume", dir), 1);
+    assert_non_null(strstr(out, "is in use by another joulegrad process"));
+    jg_cli_kill9(pid);
+    // The kill released the lock: the run continues, here to one more epoch
+    // than its checkpoint holds.
+    char *csv = jg_cli_read_text(in(dir, "epochs.csv"));
+    const int done = jg_cli_count_lines(csv) - 1;
+    free(csv);
+    assert_true(done >= 1);
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --epochs %d --out %s --resume",
+                                 done + 1, dir), 0);
+    assert_null(strstr(out, "in use"));
+}
+
+/* --resume of a finished run: exit 0, "nothing to do", every file as it was. */
+static void test_resume_finished_rewrites_nothing(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("finished");
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --epochs 1 --out %s", dir), 0);
+    static const char *const files[] = {"summary.json", "energy_layers.csv", "energy_types.csv",
+                                        "epochs.csv", "energy_parts.json"};
+    char *before[5];
+    for (int i = 0; i < 5; i++) before[i] = jg_cli_read_text(in(dir, files[i]));
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --epochs 1 --out %s --resume", dir), 0);
+    assert_non_null(strstr(out, "nothing to do"));
+    for (int i = 0; i < 5; i++) {
+        char *after = jg_cli_read_text(in(dir, files[i]));
+        if (strcmp(before[i], after)) fail_msg("%s changed on a resume with nothing to do", files[i]);
+        free(after);
+        free(before[i]);
+    }
+}
+
+/* Killed after its first checkpoint and resumed: the run's energy is both
+ * invocations' (the summary lists each; the CSVs add up to the total). */
+static void test_energy_over_invocations(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("resumed");
+    const pid_t pid = jg_cli_spawnf("train " FLAGS " --epochs 3 --out %s", dir);
+    jg_cli_wait_file(pid, in(dir, "energy_parts.json"), WAIT_S);
+    jg_cli_kill9(pid);
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --epochs 3 --out %s --resume", dir), 0);
+    cJSON *s = read_json(in(dir, "summary.json"));
+    const cJSON *en = jg_cli_json_get(s, "energy");
+    const cJSON *inv = jg_cli_json_get(en, "invocations");
+    const int n = cJSON_GetArraySize(inv);
+    assert_true(n == 2 || n == 3); // 2, or 3 when the kill came after epoch 2
+    double sum_j = 0, steps = 0;
+    for (const cJSON *o = inv->child; o; o = o->next) {
+        sum_j += jg_cli_json_num(o, "total_j");
+        steps += jg_cli_json_num(o, "steps");
+    }
+    const double total = jg_cli_json_num(en, "total_j");
+    assert_true(total > 0 && fabs(sum_j - total) <= 1e-9 * total);
+    assert_true(steps == 3 * 20 && jg_cli_json_num(en, "steps") == 60); // 1000 / 50 per epoch
+    // energy_types.csv: the rows and the unattributed row add up to the total.
+    char *csv = jg_cli_read_text(in(dir, "energy_types.csv"));
+    double rows = 0;
+    for (char *line = strchr(csv, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        const char *p = line + 1;
+        for (int f = 0; f < 6 && p; f++) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+        assert_non_null(p); // source,method,type,phase,count,seconds,joules
+        rows += strtod(p, NULL);
+    }
+    free(csv);
+    assert_true(fabs(rows - total) <= 1e-6 * total);
+    // Each invocation's raw trace is kept, complete, under its own name.
+    assert_int_equal(access(in(dir, "energy_trace.jsonl"), F_OK), 0);
+    assert_int_equal(access(in(dir, "energy_trace.2.jsonl"), F_OK), 0);
+    assert_int_equal(access(in(dir, "energy_trace.jsonl.part"), F_OK), -1);
+    char *t1 = jg_cli_read_text(in(dir, "energy_trace.jsonl"));
+    for (char *line = t1; *line;) {
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl); // no torn last line
+        *nl = '\0';
+        cJSON *j = cJSON_Parse(line);
+        if (!j) fail_msg("energy_trace.jsonl has a line that is not JSON");
+        cJSON_Delete(j);
+        line = nl + 1;
+    }
+    free(t1);
+    cJSON_Delete(s);
+}
+
+/* A run that diverges before its first checkpoint says so, and leaves none. */
+static void test_divergence_says_what_is_true(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("diverged");
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --epochs 2 --optimizer sgd --lr 1e5 "
+                                 "--out %s", dir), 1);
+    assert_non_null(strstr(out, "NaN or infinite"));
+    assert_non_null(strstr(out, "no checkpoint was written"));
+    assert_null(strstr(out, "keeps epoch"));
+    assert_int_equal(access(in(dir, "checkpoint.jgc"), F_OK), -1);
+}
+
+/* Seeds: 2^53 + 1 is refused, 2^53 - 1 is written exactly. */
+static void test_seed_exact(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("seed");
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --seed 9007199254740993 --out %s", dir), 2);
+    assert_non_null(strstr(out, "--seed must be an integer in [0, 2^53]"));
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --seed 1e3 --out %s", dir), 2);
+    assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --epochs 1 --seed 9007199254740991 "
+                                 "--out %s", dir), 0);
+    char *text = jg_cli_read_text(in(dir, "summary.json"));
+    assert_non_null(strstr(text, "\"seed\":\t9007199254740991,"));
+    free(text);
+}
+
+/* Out of memory building the model: say what and how much, not an empty line. */
+static void test_model_oom_says_what(void **state)
+{
+    (void)state;
+#ifdef JG_SANITIZE
+    skip(); // the sanitizers reserve terabytes of address space: ulimit -v breaks them
+#else
+    const char *dir = jg_cli_path("oom");
+    char args[512];
+    snprintf(args, sizeof args, "train --data synthetic --energy off --quiet --out %s --model "
+             "'flatten linear(100000) linear(10)'", dir);
+    assert_int_equal(jg_cli_run("ulimit -v 400000;", args, 1, out), 1);
+    assert_non_null(strstr(out, "out of memory for the model's 79500010 parameters"));
+    assert_non_null(strstr(out, "MiB"));
+#endif
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_second_process_refused),
+        cmocka_unit_test(test_resume_finished_rewrites_nothing),
+        cmocka_unit_test(test_energy_over_invocations),
+        cmocka_unit_test(test_divergence_says_what_is_true),
+        cmocka_unit_test(test_seed_exact),
+        cmocka_unit_test(test_model_oom_says_what),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
