@@ -124,6 +124,7 @@ typedef struct {
     char spec[4096];          /* canonical model spec */
     int epochs_done, stopped_early;
     int saved_epochs;         /* epochs in checkpoint.jgc (0: none written) */
+    int resumed_from;         /* a resume: the epochs its checkpoint held */
     int n_train, n_val, n_test;
     jg_eval_t eval;           /* the test set */
     char **class_names;       /* (classes) or NULL */
@@ -232,6 +233,41 @@ typedef struct {
  * checkpoint's mean/std, forward in inference mode, softmax in double. */
 int jg_run_predict(jg_model_t *model, const jg_checkpoint_t *ck, const char *image,
                    jg_run_top_t *top, jg_run_error_t *err);
+
+/* ---- the reproduction of Yarally et al. (CAIN 2023) -------------------------
+ *
+ * RQ1: grid, random and Bayesian optimisation (PI as in the study, and EI)
+ * over Adam's lr, beta1, beta2 (uniform lr as in the study, and log lr) on
+ * paper-densepoly, paper-denselinear and paper-simplecnn, several seeds,
+ * each a tuning study (jg_run_tune). RQ2: the 2x2x2 design (1/4 conv, 3/7
+ * linear, ReLU on/off), a 1..4 conv sweep and the dense networks, each a
+ * measured training run (jg_run_train) with the energy of every layer type.
+ * Then out/report.md and a self-contained out/report.html with a verdict per
+ * claim, figures and CSV tables (docs/reproduction.md). */
+typedef struct {
+    const char *what;         /* "rq1", "rq2" or "all" (NULL: all) */
+    const char *scale;        /* "tiny", "quick" or "full" (NULL: quick) */
+    int seeds;                /* RQ1 seeds and RQ2 repetitions; 0: the scale's */
+    int threads;              /* kernel threads; 0: 1 with the estimate source
+                                 (spin-waiting would count as work), else OpenMP's */
+    jg_data_source_t data;    /* fashion-mnist, cifar10 (with dir) or synthetic */
+    jg_energy_mode_t energy;  /* AUTO, RAPL or ESTIMATE */
+    const char *out;          /* refused when it exists and is not empty, unless resume */
+    int resume;               /* keep finished sub-runs, continue unfinished ones */
+    int stop_after;           /* stop cleanly after N sub-runs have run; 0: never */
+    /* Polled between training batches (may be NULL): non-zero interrupts
+     * the run (-ECANCELED; resume continues it). */
+    int (*should_stop)(void *ctx);
+    void *ctx;
+    const jg_log_t *log;      /* progress and verdicts; each sub-run's lines go
+                                 to its own log.txt */
+} jg_repro_config_t;
+
+/* Runs (or continues) the reproduction and writes its report. 0 (also after
+ * a clean stop_after stop), -EINVAL (settings, or a resume that does not
+ * match out/reproduce.json), -EBUSY (out in use), -ECANCELED, or a failure;
+ * err says what in one line. */
+int jg_run_reproduce(const jg_repro_config_t *cfg, jg_run_error_t *err);
 
 /* ---- statistics of the reproduction -----------------------------------------
  *

@@ -108,7 +108,7 @@ static int build(jg_run_train_state_t *st, const jg_data_prepared_t *dp, jg_chec
         if (rc)
             return fail(err, rc == -EINVAL ? -EBADMSG : rc, "cannot resume from %s: %s", st->ckpt,
                         nerr.msg[0] ? nerr.msg : strerror(-rc));
-        res->saved_epochs = ck->meta.state.epochs_done;
+        res->saved_epochs = res->resumed_from = ck->meta.state.epochs_done;
     }
     jg_checkpoint_meta_t *m = &st->meta;
     memset(m, 0, sizeof *m);
