@@ -29,9 +29,21 @@ int jg_mkdir_p(const char *path);
  * leaves the old file or the new one. 0 or a negative errno. */
 int jg_write_atomic(const char *path, const void *data, size_t len);
 
-/* The whole regular file, NUL-terminated (malloc'd; *len its size, may be
- * NULL), or NULL when it cannot be opened or read, is not a regular file or
- * is longer than cap bytes. */
+/* The whole regular file at path into a malloc'd buffer (*buf, *len) with a
+ * NUL after its last byte (so *buf is not NULL for an empty file). What is
+ * not a regular file is refused without blocking and without reading: the
+ * open is O_NONBLOCK (a FIFO would wait for a writer), then fstat, S_ISREG,
+ * and O_NONBLOCK is cleared. Returns 0, or -EISDIR, -EINVAL (a FIFO, a
+ * device such as /dev/zero, a socket), -EFBIG (longer than cap bytes,
+ * checked before reading; *len holds the size), -ENOMEM, -EIO (a read error,
+ * or the size changed while reading), or open's errno (-ENOENT, -EACCES). */
+int jg_read_regular(const char *path, size_t cap, unsigned char **buf, size_t *len);
+/* Why jg_read_regular failed with rc, one phrase for a message such as
+ * "not a regular file (a FIFO, device or socket)" or "cannot open: No such
+ * file or directory" (written into buf[cap] when it needs the errno text). */
+const char *jg_read_regular_why(int rc, char *buf, size_t cap);
+
+/* jg_read_regular as a string: NULL on any failure. */
 char *jg_read_file(const char *path, size_t cap, size_t *len);
 
 /* ---- text buffers and gnuplot --------------------------------------------- */

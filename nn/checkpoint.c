@@ -45,7 +45,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -499,56 +498,22 @@ int jg_checkpoint_load(const char *path, jg_checkpoint_t *ck, jg_nn_error_t *err
         jg_nn_errorf(err, "checkpoint: invalid arguments");
         return -EINVAL;
     }
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int rc = -errno;
-        jg_nn_errorf(err, "%s: cannot open: %s", path, strerror(-rc));
-        return rc;
-    }
-    struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) != 0) {
-        rc = -errno;
-        jg_nn_errorf(err, "%s: cannot stat: %s", path, strerror(-rc));
-    } else if (S_ISDIR(st.st_mode)) {
-        rc = -EISDIR;
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    int rc = jg_read_regular(path, (size_t)CKPT_MAX_BYTES, &buf, &size);
+    if (rc == -EISDIR) {
         jg_nn_errorf(err, "%s: is a directory, not a checkpoint file", path);
-    } else if (!S_ISREG(st.st_mode)) {
-        rc = -EINVAL;
-        jg_nn_errorf(err, "%s: not a regular file", path);
-    } else if (st.st_size == 0) {
-        rc = -EBADMSG;
+    } else if (rc == -EFBIG) {
+        jg_nn_errorf(err, "%s: %zu bytes is more than the 2 GiB limit", path, size);
+    } else if (rc) {
+        char why[160];
+        jg_nn_errorf(err, "%s: %s", path, jg_read_regular_why(rc, why, sizeof why));
+    } else if (size == 0) {
         jg_nn_errorf(err, "%s: empty file (0 bytes)", path);
-    } else if ((uint64_t)st.st_size > CKPT_MAX_BYTES) {
-        rc = -EFBIG;
-        jg_nn_errorf(err, "%s: %lld bytes is more than the 2 GiB limit", path,
-                     (long long)st.st_size);
+        rc = -EBADMSG;
+    } else {
+        rc = parse_named(path, buf, size, ck, err);
     }
-    if (rc) {
-        close(fd);
-        return rc;
-    }
-    const size_t size = (size_t)st.st_size;
-    uint8_t *buf = malloc(size);
-    if (!buf) {
-        close(fd);
-        jg_nn_errorf(err, "%s: out of memory for %zu bytes", path, size);
-        return -ENOMEM;
-    }
-    size_t got = 0;
-    while (got < size) {
-        const ssize_t n = read(fd, buf + got, size - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            jg_nn_errorf(err, "%s: read failed after %zu bytes: %s", path, got, strerror(errno));
-            rc = -EIO;
-            break;
-        }
-        if (n == 0) break; /* shrank since fstat: the parser reports it truncated */
-        got += (size_t)n;
-    }
-    close(fd);
-    if (rc == 0) rc = parse_named(path, buf, got, ck, err);
     free(buf);
     return rc;
 }

@@ -460,7 +460,9 @@ typedef struct {
  * On success *ck owns a copy (jg_checkpoint_free). */
 int jg_checkpoint_parse(const void *buf, size_t len, jg_checkpoint_t *ck, jg_nn_error_t *err);
 /* Read and parse a file (size capped at 2 GiB). -ENOENT/-EIO for I/O,
- * -EISDIR, -EFBIG over 2 GiB; err starts with the path. */
+ * -EISDIR, -EINVAL for what is not a regular file (a FIFO or a device such
+ * as /dev/zero: refused at once, never read or waited on), -EFBIG over
+ * 2 GiB; err starts with the path. */
 int jg_checkpoint_load(const char *path, jg_checkpoint_t *ck, jg_nn_error_t *err);
 void jg_checkpoint_free(jg_checkpoint_t *ck);
 /* Build the model the checkpoint describes, seeded with meta.seed (the

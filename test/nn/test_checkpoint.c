@@ -630,6 +630,19 @@ static void test_load_errors(void **state)
     assert_int_equal(jg_checkpoint_load(f.dir, &ck, &err), -EISDIR);
     assert_non_null(strstr(err.msg, "is a directory"));
 
+    /* A FIFO is refused at once (an open for reading used to wait for a
+     * writer: alarm turns a regression into a failure), /dev/zero too. */
+    snprintf(p, sizeof p, "%s/fifo.ckpt", f.dir);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    alarm(20);
+    assert_int_equal(jg_checkpoint_load(p, &ck, &err), -EINVAL);
+    alarm(0);
+    assert_int_equal(strncmp(err.msg, p, strlen(p)), 0);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_null(ck.blob);
+    assert_int_equal(jg_checkpoint_load("/dev/zero", &ck, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+
     /* a sparse file just over 2 GiB is refused before reading */
     snprintf(p, sizeof p, "%s/huge.ckpt", f.dir);
     const int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
