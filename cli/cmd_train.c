@@ -920,6 +920,10 @@ int jg_cli_train(int argc, char **argv)
     r.meta.batch = o.batch;
     r.meta.seed = o.seed;
     snprintf(r.meta.dataset, sizeof r.meta.dataset, "%s", o.data.name);
+    // The checkpoint keeps the class names (train outlives every save).
+    r.meta.class_names = train.class_names ? (const char *const *)train.class_names
+                                           : jg_cli_known_class_names(o.data.name,
+                                                                      train.classes);
 
     rc = jg_mkdir_p(r.dir);
     if (rc) {

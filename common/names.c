@@ -160,7 +160,7 @@ int jg_class_names_check(const char *const *names, int n, char *why, size_t cap)
     for (int k = 0; k + 1 < n && !rc; k++)
         if (!strcmp(r[k].s, r[k + 1].s)) {
             snprintf(why, cap, "classes %d and %d are both named '%s'", r[k].i, r[k + 1].i,
-                     r[k].s);
+                     jg_text_escape(r[k].s, strlen(r[k].s), one, 96));
             rc = -EINVAL;
         }
     free(r);

@@ -428,10 +428,19 @@ typedef struct {
     int batch;
     uint64_t seed;
     char dataset[64];     /* e.g. "fashion-mnist" (informative) */
+    /* The class names, classes entries (label k is class_names[k]), or NULL
+     * for none. Save writes them when not NULL: each 1..255 bytes of UTF-8
+     * without control characters, all distinct (jg_class_names_check in
+     * jg_common.h), else -EINVAL. A parsed checkpoint points them into its
+     * own storage (valid until jg_checkpoint_free; clear the pointer in a
+     * copy of meta that outlives it) or sets NULL (version 1 files, files
+     * saved without names). */
+    const char *const *class_names;
 } jg_checkpoint_meta_t;
 
 /* Write model parameters and buffers, the optimizer state (opt may be NULL:
- * weights only), the run history and meta to path atomically: a temporary
+ * weights only), the run history, meta and its class names (when
+ * meta->class_names is not NULL) to path atomically: a temporary
  * file in the same directory, fsync, rename, fsync of the directory. A crash
  * at any moment leaves either the old file or the new one. spec, c, h, w
  * and classes come from the model; with opt, its config and step count
@@ -474,6 +483,18 @@ int jg_checkpoint_model(const jg_checkpoint_t *ck, jg_model_t **model, jg_nn_err
  * match. */
 int jg_checkpoint_restore(const jg_checkpoint_t *ck, jg_model_t *model, jg_optim_t *opt,
                           jg_nn_error_t *err);
+/* Compares two class name lists, a[0..na) known as `a_what` (e.g. "the
+ * checkpoint") and b[0..nb) as `b_what` (e.g. "the data"): label k must
+ * mean the same class in both. 0 when they match, and when either list is
+ * NULL (nothing to compare: check that first if it matters). -EINVAL when
+ * they differ, with err one line naming the first difference: "the
+ * checkpoint has 3 classes (cat, dog, fox), the data 4 (ant, bee, cow,
+ * ...)", or "class 1 is 'dog' in the checkpoint but 'bee' in the data"
+ * (plus "(the same names in another order)" when that is the case).
+ * Names are shown with jg_text_escape. */
+int jg_nn_class_names_compare(const char *const *a, int na, const char *a_what,
+                              const char *const *b, int nb, const char *b_what,
+                              jg_nn_error_t *err);
 
 /* ------------------------------------------------------------------ */
 /* Gradient checker                                                    */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "jg_common.h"
 #include "jg_nn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,6 +49,16 @@ static void check(const uint8_t *data, size_t size)
     }
     for (int i = 0; i < m->state.epochs_done; i++)
         if (ck.history[i].epoch != i || ck.history[i].images < 0) abort();
+    /* class names: one per class, each valid (5 bytes at least on disk) */
+    if (m->class_names) {
+        if ((size_t)m->classes > size / 5) abort();
+        char why[160];
+        for (int k = 0; k < m->classes; k++)
+            if (jg_class_name_check(m->class_names[k], strlen(m->class_names[k]), why,
+                                    sizeof why))
+                abort();
+        if (jg_class_names_check(m->class_names, m->classes, why, sizeof why)) abort();
+    }
     sink = acc;
     jg_checkpoint_free(&ck);
 }

@@ -28,6 +28,9 @@ static const char *SPEC = "conv(4,3,pad=1) batchnorm relu maxpool(2) flatten lin
 #define K_ 3
 #define B_ 4
 
+/* Class names saved by the fixture (version 2 keeps them). */
+static const char *const NAMES[K_] = { "cat", "d\xc3\xb6g", "fox" };
+
 typedef struct {
     char dir[64], path[128];
     jg_model_t *m;
@@ -92,6 +95,7 @@ static void fix_init(fix_t *f, jg_opt_kind_t kind, float momentum)
     mt->batch = B_;
     mt->seed = 0x123456789abcdefull;
     strcpy(mt->dataset, "synthetic");
+    mt->class_names = NAMES;
     mt->state.epochs_done = 2;
     mt->state.optim_steps = jg_optim_steps(f->opt);
     mt->state.model_step = jg_model_step(f->m);
@@ -245,6 +249,8 @@ static void test_round_trip(void **state)
     assert_int_equal(a->batch, B_);
     assert_true(a->seed == b->seed);
     assert_string_equal(a->dataset, "synthetic");
+    assert_non_null(a->class_names);
+    for (int k = 0; k < K_; k++) assert_string_equal(a->class_names[k], NAMES[k]);
     for (int i = 0; i < 2; i++) {
         const jg_epoch_stats_t *p = &ck.history[i], *q = &f.hist[i];
         assert_int_equal(p->epoch, q->epoch);
@@ -384,11 +390,11 @@ static void test_magic_and_version(void **state)
     assert_int_equal(jg_checkpoint_parse(png, 8, &ck, &err), -EBADMSG);
     assert_non_null(strstr(err.msg, "bad magic"));
 
-    /* version 2 with a correct CRC: -EPROTO naming the version */
-    wr32(b + 8, 2);
+    /* version 3 with a correct CRC: -EPROTO naming the version */
+    wr32(b + 8, 3);
     fix_crc(b, len);
     assert_int_equal(jg_checkpoint_parse(b, len, &ck, &err), -EPROTO);
-    assert_non_null(strstr(err.msg, "version 2"));
+    assert_non_null(strstr(err.msg, "version 3"));
     wr32(b + 8, 0);
     fix_crc(b, len);
     assert_int_equal(jg_checkpoint_parse(b, len, &ck, &err), -EPROTO);
@@ -430,10 +436,11 @@ static void test_bad_header_fields(void **state)
     size_t len;
     uint8_t *b = read_all(f.path, &len);
     const uint32_t hb = rd32(b + 12), slen = rd32(b + 16);
-    /* counts close the header: u64 n_params, n_buffers, n_optim, u32 n_history */
-    const size_t counts = 16 + hb - 28, state_end = counts;
+    /* counts close the header: u64 n_params, n_buffers, n_optim, u32 n_history,
+     * u32 names_bytes */
+    const size_t counts = 16 + hb - 32, state_end = counts;
     const size_t n_params = counts, n_buffers = counts + 8, n_optim = counts + 16,
-                 n_history = counts + 24;
+                 n_history = counts + 24, names_bytes = counts + 28;
     const size_t best = state_end - 4 - 8, bad_epochs = state_end - 4;
     const size_t c_off = 16 + 4 + slen, std0 = c_off + 16 + 4 * C_;
 
@@ -444,6 +451,11 @@ static void test_bad_header_fields(void **state)
     expect_refused(b, len, n_optim, 8, UINT64_MAX, "exceed");
     expect_refused(b, len, n_optim, 8, 195, "optimizer state of 195 floats");
     expect_refused(b, len, n_history, 4, UINT32_MAX, "history records");
+    /* 3 classes need 15 to 777 bytes of names */
+    expect_refused(b, len, names_bytes, 4, 14, "class names of 14 bytes cannot hold 3 names");
+    expect_refused(b, len, names_bytes, 4, 778, "cannot hold 3 names");
+    expect_refused(b, len, names_bytes, 4, UINT32_MAX, "cannot hold");
+    expect_refused(b, len, names_bytes, 4, 15, "but its header describes");
     expect_refused(b, len, 12, 4, UINT32_MAX, "header size");
     expect_refused(b, len, 12, 4, hb - 1, "header");
     expect_refused(b, len, 16, 4, UINT32_MAX, "spec length 4294967295 exceeds 4095");
@@ -723,6 +735,149 @@ static void test_save_rejects(void **state)
     fix_free(&f);
 }
 
+/* Version 2 keeps the class names; saving without them stores none (NULL
+ * on load); names that are not valid UTF-8, hold a control character or
+ * repeat are refused on save, and in a file with a valid CRC on load. */
+static void test_class_names(void **state)
+{
+    (void)state;
+    fix_t f;
+    fix_init(&f, JG_OPT_ADAM, 0.0f);
+    jg_checkpoint_t ck;
+    jg_nn_error_t err;
+
+    f.meta.class_names = NULL;
+    fix_save(&f);
+    assert_int_equal(jg_checkpoint_load(f.path, &ck, &err), 0);
+    assert_null(ck.meta.class_names);
+    jg_checkpoint_free(&ck);
+
+    const char *const bad_utf8[K_] = { "cat", "d\xffg", "fox" };
+    const char *const dup[K_] = { "cat", "dog", "cat" };
+    const char *const ctl[K_] = { "cat", "dog", "fox\n" };
+    const char *const empty[K_] = { "cat", "", "fox" };
+    const char *const *bad[] = { bad_utf8, dup, ctl, empty };
+    const char *why[] = { "'d\\xffg' is not valid UTF-8", "classes 0 and 2 are both named 'cat'",
+                          "control character U+000A", "empty" };
+    for (int i = 0; i < 4; i++) {
+        f.meta.class_names = bad[i];
+        assert_int_equal(jg_checkpoint_save(f.path, f.m, f.opt, &f.meta, f.hist, &err), -EINVAL);
+        if (!strstr(err.msg, "class names") || !strstr(err.msg, why[i]))
+            fail_msg("names %d: '%s' lacks '%s'", i, err.msg, why[i]);
+    }
+    /* the file saved without names is still there, unchanged */
+    assert_int_equal(jg_checkpoint_load(f.path, &ck, &err), 0);
+    assert_null(ck.meta.class_names);
+    jg_checkpoint_free(&ck);
+
+    /* Hostile names section (CRC fixed): right after the header. */
+    f.meta.class_names = NAMES;
+    fix_save(&f);
+    size_t len;
+    uint8_t *good = read_all(f.path, &len);
+    const size_t names = 16 + rd32(good + 12); /* {u32 3, "cat"} {u32 4, "d\xc3\xb6g"} ... */
+    assert_int_equal(rd32(good + names), 3);
+    assert_memory_equal(good + names + 4, "cat", 3);
+    uint8_t *b = jg_test_alloc_bytes(len);
+    struct {
+        size_t off;
+        uint8_t byte;
+        const char *want;
+    } cases[] = {
+        { names + 4 + 1, 0xff, "class name 0: 'c\\xfft' is not valid UTF-8" },
+        { names + 4 + 1, 0x00, "class name 0: 'c\\x00t' contains the control character U+0000" },
+        { names + 7 + 4 + 2, 0xc3, "'d\\xc3\\xc3g' is not valid UTF-8" },
+        { names, 200, "class name 0 of 200 bytes does not fit" },
+        { names, 0, "class name 0 of 0 bytes does not fit" },
+        { names + 7 + 8 + 4, 'c', "" }, /* "fox" -> "cox": still valid */
+        { names + 7 + 8, 2, "1 bytes left over after 3 class names" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(b, good, len);
+        b[cases[i].off] = cases[i].byte;
+        fix_crc(b, len);
+        const int rc = jg_checkpoint_parse(b, len, &ck, &err);
+        if (!cases[i].want[0]) {
+            assert_int_equal(rc, 0);
+            assert_string_equal(ck.meta.class_names[2], "cox");
+            jg_checkpoint_free(&ck);
+            continue;
+        }
+        if (rc != -EBADMSG || !strstr(err.msg, cases[i].want))
+            fail_msg("case %zu: %d '%s' (want '%s')", i, rc, err.msg, cases[i].want);
+        assert_null(ck.blob);
+    }
+    /* "fox" -> "cat": a repeated name */
+    memcpy(b, good, len);
+    memcpy(b + names + 7 + 8 + 4, "cat", 3);
+    fix_crc(b, len);
+    assert_int_equal(jg_checkpoint_parse(b, len, &ck, &err), -EBADMSG);
+    assert_non_null(strstr(err.msg, "classes 0 and 2 are both named 'cat'"));
+    free(b);
+    free(good);
+    fix_free(&f);
+}
+
+/* test/fixtures/checkpoint_v1.jgc was written by jg_checkpoint_save before
+ * version 2 (commit ee0f216): SPEC on 2x6x6, seed 7, untrained (its weights
+ * are the seed's, identical on every platform), SGD momentum 0.9, one epoch
+ * of history. It still loads, restores and resumes, with no class names. */
+static void test_version1(void **state)
+{
+    (void)state;
+    jg_checkpoint_t ck;
+    jg_nn_error_t err;
+    const int rc = jg_checkpoint_load(JG_FIXTURE_DIR "/checkpoint_v1.jgc", &ck, &err);
+    if (rc) fail_msg("load v1: %d %s", rc, err.msg);
+    size_t len;
+    uint8_t *b = read_all(JG_FIXTURE_DIR "/checkpoint_v1.jgc", &len);
+    assert_int_equal(rd32(b + 8), 1);
+    free(b);
+    assert_null(ck.meta.class_names);
+    assert_int_equal(ck.meta.classes, K_);
+    assert_string_equal(ck.meta.dataset, "synthetic");
+    assert_true(ck.meta.seed == 0x123456789abcdefull);
+    assert_int_equal(ck.meta.optim.kind, JG_OPT_SGD);
+    assert_true(ck.meta.optim.momentum == 0.9f);
+    assert_int_equal(ck.meta.state.epochs_done, 1);
+    assert_int_equal(ck.history[0].images, 4);
+    assert_int_equal(ck.n_optim_state, 195);
+    jg_model_t *m = make(SPEC, H_, 7);
+    assert_int_equal(ck.n_params, 195);
+    assert_memory_equal(ck.params, jg_model_params(m), 195 * sizeof(float));
+    jg_optim_t *o = make_opt(JG_OPT_SGD, 0.9f, 195);
+    assert_int_equal(jg_checkpoint_restore(&ck, m, o, &err), 0);
+    jg_optim_destroy(o);
+    jg_model_destroy(m);
+    jg_checkpoint_free(&ck);
+}
+
+static void test_names_compare(void **state)
+{
+    (void)state;
+    jg_nn_error_t err;
+    const char *const cdf[] = { "cat", "dog", "fox" };
+    const char *const abc[] = { "ant", "bee", "cow" };
+    const char *const dcf[] = { "dog", "cat", "fox" };
+    const char *const four[] = { "ant", "bee", "cow", "d\xc3\xb6g" };
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, "the checkpoint", cdf, 3, "the data",
+                                               &err), 0);
+    assert_int_equal(jg_nn_class_names_compare(NULL, 3, "the checkpoint", abc, 3, "the data",
+                                               &err), 0);
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, "the checkpoint", abc, 3, "the data",
+                                               &err), -EINVAL);
+    assert_string_equal(err.msg, "class 0 is 'cat' in the checkpoint but 'ant' in the data");
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, "the checkpoint", dcf, 3, "the data",
+                                               &err), -EINVAL);
+    assert_string_equal(err.msg, "class 0 is 'cat' in the checkpoint but 'dog' in the data "
+                                 "(the same names in another order)");
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, "the checkpoint", four, 4, "the data",
+                                               &err), -EINVAL);
+    assert_string_equal(err.msg, "the checkpoint has 3 classes (cat, dog, fox), the data 4 "
+                                 "(ant, bee, cow, ...)");
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, NULL, cdf, 3, "x", &err), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +890,9 @@ int main(void)
         cmocka_unit_test(test_atomic_save),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_save_rejects),
+        cmocka_unit_test(test_class_names),
+        cmocka_unit_test(test_version1),
+        cmocka_unit_test(test_names_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
