@@ -240,9 +240,10 @@ static int check_meta(const jg_checkpoint_meta_t *m, uint64_t n_params, uint64_t
     if (m->classes < 1 || m->classes > CKPT_MAX_CLASSES)
         return snprintf(why, wcap, "%d classes out of range", m->classes), -1;
     for (int i = 0; i < m->c; i++)
-        if (!isfinite(m->mean[i]) || !isfinite(m->std[i]) || !(m->std[i] > 0.0f))
+        if (!isfinite(m->mean[i]) || !isfinite(m->std[i]) || !(m->std[i] >= JG_CKPT_STD_MIN))
             return snprintf(why, wcap, "channel %d normalisation mean %g std %g (need finite, "
-                            "std > 0)", i, (double)m->mean[i], (double)m->std[i]), -1;
+                            "std >= %g)", i, (double)m->mean[i], (double)m->std[i],
+                            (double)JG_CKPT_STD_MIN), -1;
     if ((unsigned)o->kind > JG_OPT_ADAMW) return snprintf(why, wcap, "unknown optimizer"), -1;
     if ((unsigned)o->schedule > JG_SCHED_COSINE)
         return snprintf(why, wcap, "unknown lr schedule"), -1;
@@ -267,6 +268,33 @@ static int check_meta(const jg_checkpoint_meta_t *m, uint64_t n_params, uint64_t
                         "parameters has %llu", (unsigned long long)n_optim,
                         jg_optim_kind_name(o->kind), (unsigned long long)n_params,
                         (unsigned long long)want), -1;
+    return 0;
+}
+
+/* 0 when every value of p[n] is finite (and >= 0 from index nonneg_from
+ * on: Adam's second moment); else -1 with why naming the array and index. */
+static int check_values(const float *p, size_t n, size_t nonneg_from, const char *what,
+                        char *why, size_t wcap)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i]) || (i >= nonneg_from && p[i] < 0.0f))
+            return snprintf(why, wcap, "%s %zu of %zu is %g (%s)", what, i, n, (double)p[i],
+                            isfinite(p[i]) ? "Adam's second moment must be >= 0"
+                                           : "a diverged or corrupt run"), -1;
+    return 0;
+}
+
+/* The arrays a checkpoint holds, checked as one: parameters, buffers and
+ * optimizer state finite, Adam/AdamW's v (the second half) >= 0. */
+static int check_arrays(const float *params, size_t np, const float *buffers, size_t nb,
+                        const float *ostate, size_t no, jg_opt_kind_t kind, char *why,
+                        size_t wcap)
+{
+    const size_t v_from = no && kind != JG_OPT_SGD ? no / 2 : no;
+    if (check_values(params, np, np, "parameter", why, wcap) ||
+        check_values(buffers, nb, nb, "buffer", why, wcap) ||
+        check_values(ostate, no, v_from, "optimizer state value", why, wcap))
+        return -1;
     return 0;
 }
 
@@ -522,7 +550,10 @@ static int parse_named(const char *name, const uint8_t *b, size_t len, jg_checkp
         free(blob);
         goto out;
     }
-    if (check_history(hist, (int)nh, why, sizeof why)) {
+    if (check_history(hist, (int)nh, why, sizeof why) ||
+        check_arrays(f, (size_t)h->n_params, f + h->n_params, (size_t)h->n_buffers,
+                     f + h->n_params + h->n_buffers, (size_t)h->n_optim, h->meta.optim.kind,
+                     why, sizeof why)) {
         jg_nn_errorf(err, "%s: %s", name, why);
         free(blob);
         goto out;
@@ -700,7 +731,9 @@ int jg_checkpoint_save(const char *path, const jg_model_t *model, const jg_optim
     }
     if (check_meta(m, (uint64_t)model->n_params, model->n_buffers, n_optim, (uint64_t)nh, why,
                    sizeof why) ||
-        check_history(history, nh, why, sizeof why)) {
+        check_history(history, nh, why, sizeof why) ||
+        check_arrays(model->params, (size_t)model->n_params, model->buffers, model->n_buffers,
+                     ostate, n_optim, m->optim.kind, why, sizeof why)) {
         jg_nn_errorf(err, "save %s: %s", path, why);
         goto out;
     }
@@ -799,6 +832,26 @@ out:
 /* Into a model                                                        */
 /* ------------------------------------------------------------------ */
 
+/* 0 when every batchnorm running variance in buffers (laid out as model's
+ * buffer arena) is >= 0 (parse only knows the values are finite); else
+ * -EINVAL with err naming the layer and channel. */
+static int check_running_var(const jg_model_t *model, const float *buffers,
+                             jg_nn_error_t *err)
+{
+    for (int i = 0; i < jg_model_n_layers(model); i++) {
+        jg_layer_info_t li;
+        if (jg_model_layer(model, i, &li) || !li.running_var) continue;
+        const float *var = buffers + (li.running_var - model->buffers);
+        for (int c = 0; c < li.in_c; c++)
+            if (var[c] < 0.0f) {
+                jg_nn_errorf(err, "checkpoint: layer %d (%s) running variance of channel %d "
+                             "is %g (must be >= 0)", i, li.type_name, c, (double)var[c]);
+                return -EINVAL;
+            }
+    }
+    return 0;
+}
+
 int jg_checkpoint_model(const jg_checkpoint_t *ck, jg_model_t **model, jg_nn_error_t *err)
 {
     if (err) err->msg[0] = '\0';
@@ -818,6 +871,10 @@ int jg_checkpoint_model(const jg_checkpoint_t *ck, jg_model_t **model, jg_nn_err
         jg_nn_errorf(err, "checkpoint holds %zu parameters and %zu buffers, but its spec "
                      "builds %lld and %zu", ck->n_params, ck->n_buffers,
                      (long long)m->n_params, m->n_buffers);
+        jg_model_destroy(m);
+        return -EINVAL;
+    }
+    if (check_running_var(m, ck->buffers, err)) {
         jg_model_destroy(m);
         return -EINVAL;
     }
@@ -856,6 +913,7 @@ int jg_checkpoint_restore(const jg_checkpoint_t *ck, jg_model_t *model, jg_optim
                      model->n_buffers);
         return -EINVAL;
     }
+    if (check_running_var(model, ck->buffers, err)) return -EINVAL;
     float *ostate = NULL;
     if (opt) {
         size_t n = 0;

@@ -417,6 +417,14 @@ int jg_trainer_set_state(jg_trainer_t *tr, const jg_train_state_t *st,
 /* Checkpoints                                                         */
 /* ------------------------------------------------------------------ */
 
+/* Smallest input normalisation std a checkpoint may hold. Pixels are in
+ * [0, 1] in steps of 1/255; a channel with std below 1e-6 is constant to
+ * 1/3900 of a grey level, and normalising by it turns a one-level change
+ * into ~4000 standard deviations (1e-38 gives inf). jg_dataset_stats
+ * floors std at the same value (JG_DATA_STD_MIN), so every checkpoint
+ * joulegrad writes passes. */
+#define JG_CKPT_STD_MIN 1e-6f
+
 /* What a checkpoint holds besides the weights. */
 typedef struct {
     char spec[4096];      /* canonical spec text (jg_model_spec) */
@@ -464,8 +472,13 @@ typedef struct {
 
 /* Parse a checkpoint image in memory (the fuzz target's entry point). Every
  * size is checked against the buffer before use; the CRC32 must match.
- * Returns 0, -EBADMSG (bad magic, truncated, CRC mismatch, inconsistent
- * sizes), -EPROTO (unsupported version) or -ENOMEM; err names the problem.
+ * Values a model cannot use are refused too, even with a valid CRC: a
+ * parameter, buffer or optimizer state value that is NaN or infinite, a
+ * negative Adam second moment, a normalisation mean that is not finite or
+ * a std below JG_CKPT_STD_MIN. Returns 0, -EBADMSG (bad magic, truncated,
+ * CRC mismatch, inconsistent sizes, a value above; err says which value
+ * and where, e.g. "parameter 17 of 195 is nan"), -EPROTO (unsupported
+ * version) or -ENOMEM; err names the problem.
  * On success *ck owns a copy (jg_checkpoint_free). */
 int jg_checkpoint_parse(const void *buf, size_t len, jg_checkpoint_t *ck, jg_nn_error_t *err);
 /* Read and parse a file (size capped at 2 GiB). -ENOENT/-EIO for I/O,
@@ -476,11 +489,11 @@ int jg_checkpoint_load(const char *path, jg_checkpoint_t *ck, jg_nn_error_t *err
 void jg_checkpoint_free(jg_checkpoint_t *ck);
 /* Build the model the checkpoint describes, seeded with meta.seed (the
  * dropout stream), and copy its weights in (not reserved yet). -EINVAL when
- * the spec does not build. */
+ * the spec does not build or a batchnorm running variance is negative. */
 int jg_checkpoint_model(const jg_checkpoint_t *ck, jg_model_t **model, jg_nn_error_t *err);
 /* Copy weights (and optimizer state when opt is not NULL) into an existing
  * model; -EINVAL (err says what differs) when spec, shapes or sizes do not
- * match. */
+ * match, or a batchnorm running variance is negative (nothing copied). */
 int jg_checkpoint_restore(const jg_checkpoint_t *ck, jg_model_t *model, jg_optim_t *opt,
                           jg_nn_error_t *err);
 /* Compares two class name lists, a[0..na) known as `a_what` (e.g. "the

@@ -818,6 +818,91 @@ static void test_class_names(void **state)
     fix_free(&f);
 }
 
+/* Patch the f32 at off of a copy of good (CRC fixed) and parse: -EBADMSG
+ * with `what` in the message, or 0 when what is NULL. */
+static void expect_patched(const uint8_t *good, size_t len, size_t off, float v, const char *what)
+{
+    uint8_t *b = jg_test_alloc_bytes(len);
+    memcpy(b, good, len);
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    wr32(b + off, u);
+    fix_crc(b, len);
+    jg_checkpoint_t ck;
+    jg_nn_error_t err;
+    const int rc = jg_checkpoint_parse(b, len, &ck, &err);
+    if (what ? rc != -EBADMSG || !strstr(err.msg, what) : rc != 0)
+        fail_msg("offset %zu = %g: %d '%s' (want '%s')", off, (double)v, rc, err.msg,
+                 what ? what : "accepted");
+    jg_checkpoint_free(&ck);
+    free(b);
+}
+
+/* A valid CRC does not make values usable: NaN or infinite weights, buffers
+ * or optimizer state, a negative Adam v, a non-finite mean or a std below
+ * JG_CKPT_STD_MIN used to load and evaluate to "loss -nan". Refused on
+ * load with what and where, and on save. A negative batchnorm running
+ * variance is refused when the model is built or restored. */
+static void test_bad_values(void **state)
+{
+    (void)state;
+    fix_t f;
+    fix_init(&f, JG_OPT_ADAM, 0.0f);
+    fix_save(&f);
+    size_t len;
+    uint8_t *b = read_all(f.path, &len);
+    const uint32_t hb = rd32(b + 12), slen = rd32(b + 16);
+    const size_t payload = 16 + hb + rd32(b + 16 + hb - 4); /* after the names */
+    const size_t param = payload, buffer = payload + 4 * 195, ostate = buffer + 4 * 8;
+    const size_t mean0 = 16 + 4 + slen + 16, std0 = mean0 + 4 * C_;
+
+    expect_patched(b, len, param + 4 * 17, NAN, "parameter 17 of 195 is nan");
+    expect_patched(b, len, param + 4 * 194, -INFINITY, "parameter 194 of 195 is -inf");
+    expect_patched(b, len, buffer + 4 * 2, NAN, "buffer 2 of 8 is nan");
+    expect_patched(b, len, ostate + 4 * 5, INFINITY, "optimizer state value 5 of 390 is inf");
+    expect_patched(b, len, ostate + 4 * 198, -1.0f,
+                 "optimizer state value 198 of 390 is -1 (Adam's second moment must be >= 0)");
+    expect_patched(b, len, ostate + 4 * 5, -1.0f, NULL); /* m may be negative */
+    expect_patched(b, len, std0, 1e-38f, "channel 0 normalisation mean 0.5 std 1e-38");
+    expect_patched(b, len, std0 + 4, 9.9e-7f, "std >= 1e-06");
+    expect_patched(b, len, std0 + 4, JG_CKPT_STD_MIN, NULL);
+    expect_patched(b, len, mean0, NAN, "mean nan");
+    expect_patched(b, len, mean0 + 4, INFINITY, "channel 1 normalisation mean inf");
+
+    /* running variance of channel 0 (buffers: mean[4], var[4]) below 0 */
+    jg_checkpoint_t ck;
+    jg_nn_error_t err;
+    uint32_t u;
+    const float neg = -0.5f;
+    memcpy(&u, &neg, 4);
+    wr32(b + buffer + 4 * 4, u);
+    fix_crc(b, len);
+    assert_int_equal(jg_checkpoint_parse(b, len, &ck, &err), 0);
+    jg_model_t *m = NULL;
+    assert_int_equal(jg_checkpoint_model(&ck, &m, &err), -EINVAL);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "layer 1 (batchnorm2d) running variance of channel 0 is "
+                                    "-0.5"));
+    m = make(SPEC, H_, 3);
+    const float p0 = jg_model_params(m)[0];
+    assert_int_equal(jg_checkpoint_restore(&ck, m, NULL, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "running variance"));
+    assert_true(jg_model_params(m)[0] == p0); /* nothing copied */
+    jg_model_destroy(m);
+    jg_checkpoint_free(&ck);
+
+    /* save applies the same rules, so what it writes loads */
+    jg_model_params(f.m)[3] = NAN;
+    assert_int_equal(jg_checkpoint_save(f.path, f.m, f.opt, &f.meta, f.hist, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "parameter 3 of 195 is nan"));
+    jg_model_params(f.m)[3] = 0.0f;
+    f.meta.std[0] = 1e-38f;
+    assert_int_equal(jg_checkpoint_save(f.path, f.m, f.opt, &f.meta, f.hist, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "std 1e-38"));
+    free(b);
+    fix_free(&f);
+}
+
 /* test/fixtures/checkpoint_v1.jgc was written by jg_checkpoint_save before
  * version 2 (commit ee0f216): SPEC on 2x6x6, seed 7, untrained (its weights
  * are the seed's, identical on every platform), SGD momentum 0.9, one epoch
@@ -892,6 +977,7 @@ int main(void)
         cmocka_unit_test(test_save_rejects),
         cmocka_unit_test(test_class_names),
         cmocka_unit_test(test_version1),
+        cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_names_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
