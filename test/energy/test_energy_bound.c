@@ -170,30 +170,6 @@ static void test_profile_bound(void **state)
     free(y);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double thread_cpu_s(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static volatile double spin_sink;
-
-static void busy_ns(int64_t ns)
-{
-    const int64_t t0 = now_ns();
-    double x = 1;
-    while (now_ns() - t0 < ns) x = x * 1.0000001 + 1e-9;
-    spin_sink = x;
-}
-
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -201,9 +177,9 @@ typedef struct {
     atomic_int done;
 } worker_t;
 
-#define WORK_NS 2000000
-#define WORKER_SPIN_NS 30000
-#define SERIAL_NS 50000
+#define WORK_S 2e-3
+#define WORKER_SPIN_S 30e-6
+#define SERIAL_S 50e-6
 #define ROUNDS 200
 
 static void *worker_main(void *arg)
@@ -216,9 +192,9 @@ static void *worker_main(void *arg)
         w->go = 0;
         pthread_mutex_unlock(&w->mu);
         if (quit) return NULL;
-        busy_ns(WORK_NS);
+        jg_test_busy(CLOCK_MONOTONIC, WORK_S);
         atomic_store(&w->done, 1);
-        busy_ns(WORKER_SPIN_NS);
+        jg_test_busy(CLOCK_MONOTONIC, WORKER_SPIN_S);
     }
 }
 
@@ -235,7 +211,7 @@ static void test_worker_fold(void **state)
     assert_int_equal(pthread_create(&th, NULL, worker_main, &w), 0);
     clockid_t worker_clock;
     assert_int_equal(pthread_getcpuclockid(th, &worker_clock), 0);
-    const double cpu0 = thread_cpu_s(CLOCK_THREAD_CPUTIME_ID) + thread_cpu_s(worker_clock);
+    const double cpu0 = jg_test_clock_s(CLOCK_THREAD_CPUTIME_ID) + jg_test_clock_s(worker_clock);
     /* the meter sees the worker from its open (and from any refresh) */
     assert_int_equal(jg_meter_open_estimate(&meter, &cfg), 0);
     assert_int_equal(jg_trace_create(&trace, meter, 2, 64), 0);
@@ -246,16 +222,16 @@ static void test_worker_fold(void **state)
         w.go = 1;
         pthread_cond_signal(&w.cv);
         pthread_mutex_unlock(&w.mu);
-        busy_ns(WORK_NS);
+        jg_test_busy(CLOCK_MONOTONIC, WORK_S);
         while (!atomic_load(&w.done)) {
         }
         jg_trace_end(trace, 0);
         jg_trace_begin(trace, 1); /* serial, while the worker spins down */
-        busy_ns(SERIAL_NS);
+        jg_test_busy(CLOCK_MONOTONIC, SERIAL_S);
         jg_trace_end(trace, 1);
         jg_trace_flush(trace);
     }
-    const double cpu_s = thread_cpu_s(CLOCK_THREAD_CPUTIME_ID) + thread_cpu_s(worker_clock) - cpu0;
+    const double cpu_s = jg_test_clock_s(CLOCK_THREAD_CPUTIME_ID) + jg_test_clock_s(worker_clock) - cpu0;
     pthread_mutex_lock(&w.mu);
     w.quit = 1;
     pthread_cond_signal(&w.cv);

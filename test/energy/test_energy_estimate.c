@@ -25,20 +25,7 @@
 
 static double cpu_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static volatile double sink;
-
-static void busy(double seconds)
-{
-    const double t0 = cpu_s();
-    double x = 1.0;
-    while (cpu_s() - t0 < seconds)
-        for (int i = 0; i < 10000; i++) x = x * 1.0000001 + 1e-9;
-    sink = x;
+    return jg_test_clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static void test_busy_loop(void **state)
@@ -61,7 +48,7 @@ static void test_busy_loop(void **state)
     jg_energy_sample_t s0, s1;
     const double c0 = cpu_s();
     jg_meter_read(m, &s0);
-    busy(0.2);
+    jg_test_busy(CLOCK_PROCESS_CPUTIME_ID, 0.2);
     jg_meter_read(m, &s1);
     const double c1 = cpu_s();
     jg_energy_figure_t fig;
@@ -128,31 +115,15 @@ static void set_phase(phases_t *p, int phase)
     pthread_mutex_unlock(&p->mu);
 }
 
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void burn_thread_cpu(double seconds)
-{
-    const double t0 = thread_cpu();
-    double x = 1.0;
-    while (thread_cpu() - t0 < seconds)
-        for (int i = 0; i < 10000; i++) x = x * 1.0000001 + 1e-9;
-    sink = x;
-}
-
 #define BURN_S 0.06
 
 static void *burner(void *arg)
 {
     phases_t *p = arg;
-    burn_thread_cpu(BURN_S);
+    jg_test_busy(CLOCK_THREAD_CPUTIME_ID, BURN_S);
     set_phase(p, 1);
     wait_phase(p, 2);
-    burn_thread_cpu(BURN_S);
+    jg_test_busy(CLOCK_THREAD_CPUTIME_ID, BURN_S);
     set_phase(p, 3);
     wait_phase(p, 4);
     return NULL;
@@ -188,9 +159,7 @@ static void test_new_thread(void **state)
     assert_true(figure_j(m, &s0, &s1) < 1e-3);
     /* the refresh adds them at once */
     assert_int_equal(jg_meter_refresh(m), 0);
-    struct timespec ts;
-    clock_gettime(tc, &ts);
-    const double burnt1 = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    const double burnt1 = jg_test_clock_s(tc);
     jg_meter_read(m, &s2);
     const double lump = figure_j(m, &s1, &s2);
     print_message("refresh: %.4f J for the new thread's %.4f s\n", lump, burnt1);
@@ -200,8 +169,7 @@ static void test_new_thread(void **state)
     set_phase(&p, 2);
     wait_phase(&p, 3);
     jg_meter_read(m, &s3);
-    clock_gettime(tc, &ts);
-    const double burnt2 = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 - burnt1;
+    const double burnt2 = jg_test_clock_s(tc) - burnt1;
     const double later = figure_j(m, &s2, &s3);
     print_message("tracked: %.4f J for %.4f s\n", later, burnt2);
     assert_true(fabs(later - 10.0 * burnt2) <= EST_ATOL_J + EST_RTOL * 10.0 * burnt2);
