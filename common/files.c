@@ -90,8 +90,9 @@ int jg_read_regular(const char *path, size_t cap, unsigned char **buf, size_t *l
     else if (st.st_size < 0 || (uint64_t)st.st_size > cap) {
         *len = st.st_size < 0 ? 0 : (size_t)st.st_size;
         rc = -EFBIG;
-    } else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-        rc = -errno;
+    } else {
+        const int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) rc = -errno;
     }
     const size_t n = rc ? 0 : (size_t)st.st_size;
     // One spare byte: a file that grew since fstat is noticed, and the NUL.

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: jg_checkpoint_parse on arbitrary bytes must return an
- * error with a message or a consistent checkpoint, never crash, leak, read
- * out of bounds or allocate more than the input. Almost every mutation
- * breaks the CRC, so each input is also parsed with its trailer recomputed:
- * that is what lets the fuzzer reach the header and payload checks. */
+ * error with a message or a consistent checkpoint (finite values, valid
+ * class names), never crash, leak, read out of bounds or allocate more than
+ * twice the input (the class names need a pointer each). Almost every
+ * mutation breaks the CRC, so each input is also parsed with its trailer
+ * recomputed: that is what lets the fuzzer reach the header and payload
+ * checks. */
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +45,7 @@ static void check(const uint8_t *data, size_t size)
     for (int v = 0; v < 3; v++) {
         if (counts[v] && !views[v]) abort();
         for (size_t i = 0; i < counts[v]; i++) {
+            if (!isfinite(views[v][i])) abort();
             uint32_t u;
             memcpy(&u, &views[v][i], 4);
             acc ^= u;
