@@ -116,6 +116,9 @@ static void set_phase(phases_t *p, int phase)
 }
 
 #define BURN_S 0.06
+/* What the main thread may add around the burner's 60 ms (0.6 J): its own
+ * few microseconds, or a few ms when a loaded VM charges steal time. */
+#define OTHER_J 0.05
 
 static void *burner(void *arg)
 {
@@ -156,14 +159,14 @@ static void test_new_thread(void **state)
     jg_meter_read(m, &s0);
     /* not seen yet: the burner's 60 ms are not in the counter */
     jg_meter_read(m, &s1);
-    assert_true(figure_j(m, &s0, &s1) < 1e-3);
+    assert_true(figure_j(m, &s0, &s1) < OTHER_J);
     /* the refresh adds them at once */
     assert_int_equal(jg_meter_refresh(m), 0);
     const double burnt1 = jg_test_clock_s(tc);
     jg_meter_read(m, &s2);
     const double lump = figure_j(m, &s1, &s2);
     print_message("refresh: %.4f J for the new thread's %.4f s\n", lump, burnt1);
-    assert_true(fabs(lump - 10.0 * burnt1) <= EST_ATOL_J + EST_RTOL * 10.0 * burnt1);
+    assert_true(fabs(lump - 10.0 * burnt1) <= OTHER_J + EST_RTOL * 10.0 * burnt1);
 
     /* from now on it is read at every read */
     set_phase(&p, 2);
@@ -172,14 +175,14 @@ static void test_new_thread(void **state)
     const double burnt2 = jg_test_clock_s(tc) - burnt1;
     const double later = figure_j(m, &s2, &s3);
     print_message("tracked: %.4f J for %.4f s\n", later, burnt2);
-    assert_true(fabs(later - 10.0 * burnt2) <= EST_ATOL_J + EST_RTOL * 10.0 * burnt2);
+    assert_true(fabs(later - 10.0 * burnt2) <= OTHER_J + EST_RTOL * 10.0 * burnt2);
 
     /* it exits: reads go on, the counter never goes back, refresh drops it */
     set_phase(&p, 4);
     assert_int_equal(pthread_join(th, NULL), 0);
     jg_energy_sample_t s4;
     jg_meter_read(m, &s4);
-    assert_true(figure_j(m, &s3, &s4) < 1e-3);
+    assert_true(figure_j(m, &s3, &s4) < OTHER_J);
     assert_int_equal(jg_meter_refresh(m), 0);
     jg_meter_read(m, &s4);
     assert_true(figure_j(m, &s0, &s4) >= lump + later);
