@@ -75,31 +75,67 @@ int jg_write_atomic(const char *path, const void *data, size_t len)
     return rc;
 }
 
-char *jg_read_file(const char *path, size_t cap, size_t *len)
+int jg_read_regular(const char *path, size_t cap, unsigned char **buf, size_t *len)
 {
-    // O_NONBLOCK: a FIFO in the way fails the S_ISREG check instead of blocking.
+    *buf = NULL;
+    *len = 0;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
     const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return NULL;
+    if (fd < 0) return -errno;
     struct stat st;
-    char *p = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
-        (uint64_t)st.st_size <= cap && (p = malloc((size_t)st.st_size + 1))) {
-        size_t got = 0;
-        const size_t n = (size_t)st.st_size;
-        while (got < n) {
-            const ssize_t k = read(fd, p + got, n - got);
-            if (k < 0 && errno == EINTR) continue;
-            if (k <= 0) break;
-            got += (size_t)k;
-        }
-        if (got == n) {
-            p[n] = '\0';
-            if (len) *len = n;
-        } else {
-            free(p);
-            p = NULL;
-        }
+    int rc = 0;
+    if (fstat(fd, &st) != 0) rc = -errno;
+    else if (S_ISDIR(st.st_mode)) rc = -EISDIR;
+    else if (!S_ISREG(st.st_mode)) rc = -EINVAL; /* FIFO, device (/dev/zero), socket */
+    else if (st.st_size < 0 || (uint64_t)st.st_size > cap) {
+        *len = st.st_size < 0 ? 0 : (size_t)st.st_size;
+        rc = -EFBIG;
+    } else {
+        const int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) rc = -errno;
+    }
+    const size_t n = rc ? 0 : (size_t)st.st_size;
+    // One spare byte: a file that grew since fstat is noticed, and the NUL.
+    unsigned char *p = rc ? NULL : malloc(n + 1);
+    if (!rc && !p) rc = -ENOMEM;
+    size_t got = 0;
+    while (!rc && got <= n) {
+        const ssize_t k = read(fd, p + got, n + 1 - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) rc = -EIO;
+        if (k <= 0) break;
+        got += (size_t)k;
     }
     close(fd);
-    return p;
+    if (!rc && got != n) rc = -EIO; /* shrank or grew while being read */
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    p[n] = '\0';
+    *buf = p;
+    *len = n;
+    return 0;
+}
+
+const char *jg_read_regular_why(int rc, char *buf, size_t cap)
+{
+    switch (rc) {
+    case -EISDIR: return "is a directory, not a file";
+    case -EINVAL: return "not a regular file (a FIFO, device or socket)";
+    case -EFBIG: return "larger than the size limit";
+    case -ENOMEM: return "out of memory for its contents";
+    case -EIO: return "read error, or the file changed size while being read";
+    }
+    snprintf(buf, cap, "cannot open: %s", strerror(-rc));
+    return buf;
+}
+
+char *jg_read_file(const char *path, size_t cap, size_t *len)
+{
+    unsigned char *p;
+    size_t n;
+    if (jg_read_regular(path, cap, &p, &n)) return NULL;
+    if (len) *len = n;
+    return (char *)p;
 }

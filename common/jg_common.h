@@ -29,10 +29,44 @@ int jg_mkdir_p(const char *path);
  * leaves the old file or the new one. 0 or a negative errno. */
 int jg_write_atomic(const char *path, const void *data, size_t len);
 
-/* The whole regular file, NUL-terminated (malloc'd; *len its size, may be
- * NULL), or NULL when it cannot be opened or read, is not a regular file or
- * is longer than cap bytes. */
+/* The whole regular file at path into a malloc'd buffer (*buf, *len) with a
+ * NUL after its last byte (so *buf is not NULL for an empty file). What is
+ * not a regular file is refused without blocking and without reading: the
+ * open is O_NONBLOCK (a FIFO would wait for a writer), then fstat, S_ISREG,
+ * and O_NONBLOCK is cleared. Returns 0, or -EISDIR, -EINVAL (a FIFO, a
+ * device such as /dev/zero, a socket), -EFBIG (longer than cap bytes,
+ * checked before reading; *len holds the size), -ENOMEM, -EIO (a read error,
+ * or the size changed while reading), or open's errno (-ENOENT, -EACCES). */
+int jg_read_regular(const char *path, size_t cap, unsigned char **buf, size_t *len);
+/* Why jg_read_regular failed with rc, one phrase for a message such as
+ * "not a regular file (a FIFO, device or socket)" or "cannot open: No such
+ * file or directory" (written into buf[cap] when it needs the errno text). */
+const char *jg_read_regular_why(int rc, char *buf, size_t cap);
+
+/* jg_read_regular as a string: NULL on any failure. */
 char *jg_read_file(const char *path, size_t cap, size_t *len);
+
+/* ---- class names ---------------------------------------------------------- */
+
+/* Longest class name in bytes (a file name on Linux; a line of CIFAR's
+ * batches.meta.txt). */
+#define JG_CLASS_NAME_MAX 255
+
+/* 0 when name[0..len) may name a class: 1..JG_CLASS_NAME_MAX bytes of valid
+ * UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
+ * U+10FFFF) without control characters (U+0000-001F, U+007F-009F), so it
+ * is safe in JSON, CSV and one-line messages. Otherwise -EINVAL with
+ * why[cap] saying what is wrong, the name quoted with jg_text_escape. */
+int jg_class_name_check(const char *name, size_t len, char *why, size_t cap);
+/* 0 when each of names[0..n) passes jg_class_name_check and no two are
+ * equal; -EINVAL with why[cap] naming the first bad class ("class 3: 'caf\xff'
+ * is not valid UTF-8 ...") or duplicate pair ("classes 0 and 4 are both
+ * named 'cat'"); -ENOMEM. */
+int jg_class_names_check(const char *const *names, int n, char *why, size_t cap);
+/* s[0..len) for a message into buf[cap]: valid UTF-8 as is, a backslash as
+ * \\, a control character or an invalid byte as \xNN; what does not fit
+ * ends in "...". Returns buf (always NUL-terminated when cap > 0). */
+char *jg_text_escape(const char *s, size_t len, char *buf, size_t cap);
 
 /* ---- text buffers and gnuplot --------------------------------------------- */
 

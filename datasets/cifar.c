@@ -16,7 +16,6 @@
 #define CIFAR_RECORD (1 + CIFAR_PIXELS)
 #define CIFAR_CLASSES 10
 #define CIFAR_TRAIN_FILES 5
-#define CIFAR_NAME_MAX 255
 
 static const char *const cifar_names[CIFAR_CLASSES] = {
     "airplane", "automobile", "bird", "cat", "deer",
@@ -96,30 +95,31 @@ int jg_data_parse_cifar10_mem(const void *buf, size_t len, const char *name,
     return rc;
 }
 
-/* Reads batches.meta.txt: exactly 10 non-blank lines, trimmed. */
-static int read_meta(const char *path, char names[CIFAR_CLASSES][CIFAR_NAME_MAX + 1],
+/* Reads batches.meta.txt: exactly 10 non-blank lines, trimmed, each a
+ * valid class name (jg_class_name_check), all distinct. */
+static int read_meta(const char *path, char names[CIFAR_CLASSES][JG_CLASS_NAME_MAX + 1],
                      jg_data_error_t *err)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
     int rc = jg_data_read_file(path, &buf, &len, err);
     if (rc) return rc;
-    int k = 0;
+    int k = 0, line = 0;
     size_t i = 0;
     while (i < len && !rc) {
         size_t e = i;
         while (e < len && buf[e] != '\n') e++;
         size_t a = i, z = e;
+        line++;
         while (a < z && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\r')) a++;
         while (z > a && (buf[z - 1] == ' ' || buf[z - 1] == '\t' || buf[z - 1] == '\r')) z--;
+        char why[256];
         if (z > a) {
             if (k == CIFAR_CLASSES)
                 rc = jg_data_fail(err, -EBADMSG, path, "more than %d class names",
                                   CIFAR_CLASSES);
-            else if (z - a > CIFAR_NAME_MAX)
-                rc = jg_data_fail(err, -EBADMSG, path,
-                                  "class name %d is longer than %d bytes", k,
-                                  CIFAR_NAME_MAX);
+            else if (jg_class_name_check((const char *)buf + a, z - a, why, sizeof why))
+                rc = jg_data_fail(err, -EINVAL, path, "line %d: class name %s", line, why);
             else {
                 memcpy(names[k], buf + a, z - a);
                 names[k][z - a] = '\0';
@@ -132,6 +132,13 @@ static int read_meta(const char *path, char names[CIFAR_CLASSES][CIFAR_NAME_MAX 
     if (!rc && k != CIFAR_CLASSES)
         rc = jg_data_fail(err, -EBADMSG, path, "%d class names, expected %d", k,
                           CIFAR_CLASSES);
+    if (!rc) {
+        const char *ptrs[CIFAR_CLASSES];
+        char why[JG_CLASS_NAME_MAX + 128];
+        for (int c = 0; c < CIFAR_CLASSES; c++) ptrs[c] = names[c];
+        rc = jg_class_names_check(ptrs, CIFAR_CLASSES, why, sizeof why);
+        if (rc) jg_data_fail(err, rc, path, "%s", rc == -ENOMEM ? "out of memory" : why);
+    }
     return rc;
 }
 
@@ -192,7 +199,7 @@ int jg_data_load_cifar10(const char *dir, int train, jg_dataset_t *out,
         if (!meta) rc = jg_data_fail(err, -ENOMEM, dir, "out of memory");
     }
     if (!rc) {
-        char names[CIFAR_CLASSES][CIFAR_NAME_MAX + 1];
+        char names[CIFAR_CLASSES][JG_CLASS_NAME_MAX + 1];
         const char *ptrs[CIFAR_CLASSES];
         for (int k = 0; k < CIFAR_CLASSES; k++) ptrs[k] = cifar_names[k];
         if (stat(meta, &st) == 0) {

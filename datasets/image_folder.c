@@ -206,6 +206,14 @@ int jg_data_load_image_folder(const char *dir, int channels, int h, int w,
         rc = jg_data_fail(err, -EBADMSG, dir, "no class sub-folders (expected dir/<class>/<image>)");
     if (!rc && classes.n > INT_MAX)
         rc = jg_data_fail(err, -EOVERFLOW, dir, "too many classes");
+    if (!rc) {
+        /* the names reach JSON keys and messages: valid UTF-8, no controls */
+        char why[JG_CLASS_NAME_MAX + 128];
+        rc = jg_class_names_check((const char *const *)classes.v, (int)classes.n, why,
+                                  sizeof why);
+        if (rc == -ENOMEM) jg_data_fail(err, rc, dir, "out of memory");
+        else if (rc) jg_data_fail(err, rc, dir, "bad class folder name (%s): rename it", why);
+    }
 
     for (size_t k = 0; k < classes.n && !rc; k++) {
         char *cdir = jg_data_path_join(dir, classes.v[k]);

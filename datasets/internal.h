@@ -26,8 +26,10 @@ int jg_data_fail(jg_data_error_t *err, int code, const char *name,
 /* Clears err->msg (when not NULL). */
 void jg_data_clear_error(jg_data_error_t *err);
 
-/* Reads the whole file (at most JG_DATA_MAX_FILE_BYTES) into a malloc'd
- * buffer (*buf is non-NULL even for a zero-byte file). */
+/* Reads the whole regular file (at most JG_DATA_MAX_FILE_BYTES) into a
+ * malloc'd buffer (*buf is non-NULL even for a zero-byte file) with
+ * jg_read_regular: a FIFO or device is refused ("not a regular file",
+ * -EINVAL) instead of blocking or being read; too large is -EOVERFLOW. */
 int jg_data_read_file(const char *path, unsigned char **buf, size_t *len,
                       jg_data_error_t *err);
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <zlib.h>
 
@@ -36,51 +35,15 @@ void jg_data_clear_error(jg_data_error_t *err)
 int jg_data_read_file(const char *path, unsigned char **buf, size_t *len,
                       jg_data_error_t *err)
 {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        const int e = errno ? errno : EIO;
-        return jg_data_fail(err, -e, path, "cannot open: %s", strerror(e));
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        const int e = errno ? errno : EIO;
-        fclose(f);
-        return jg_data_fail(err, -e, path, "cannot stat: %s", strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        fclose(f);
-        return jg_data_fail(err, -EISDIR, path, "is a directory, expected a file");
-    }
-    if (st.st_size < 0 || (uintmax_t)st.st_size > JG_DATA_MAX_FILE_BYTES) {
-        fclose(f);
+    const int rc = jg_read_regular(path, JG_DATA_MAX_FILE_BYTES, buf, len);
+    if (rc == -EFBIG)
         return jg_data_fail(err, -EOVERFLOW, path,
-                            "file has %jd bytes, more than the %zu-byte cap",
-                            (intmax_t)st.st_size, (size_t)JG_DATA_MAX_FILE_BYTES);
+                            "file has %zu bytes, more than the %zu-byte cap", *len,
+                            (size_t)JG_DATA_MAX_FILE_BYTES);
+    if (rc) {
+        char why[160];
+        return jg_data_fail(err, rc, path, "%s", jg_read_regular_why(rc, why, sizeof why));
     }
-    const size_t size = (size_t)st.st_size;
-    /* One spare byte so a file that grew after fstat is noticed. */
-    unsigned char *p = malloc(size + 1);
-    if (!p) {
-        fclose(f);
-        return jg_data_fail(err, -ENOMEM, path, "out of memory reading %zu bytes", size);
-    }
-    const size_t got = fread(p, 1, size + 1, f);
-    const int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(p);
-        return jg_data_fail(err, -EIO, path, "read error");
-    }
-    if (got != size) {
-        free(p);
-        return jg_data_fail(err, -EIO, path,
-                            "file changed while reading (%zu bytes expected, %zu read)",
-                            size, got);
-    }
-    *buf = p;
-    *len = size;
     return 0;
 }
 

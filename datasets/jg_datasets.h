@@ -8,7 +8,10 @@
  *    prints or exits. On error the caller-provided jg_data_error_t (may be
  *    NULL) holds one line "<file>: <problem>", and *out is left empty
  *    (zeroed), so jg_dataset_free(out) is always safe.
- *  - Error codes: -EINVAL bad argument from the caller; -ENOENT missing
+ *  - Error codes: -EINVAL bad argument from the caller, a path that is not
+ *    a regular file (a FIFO or device: refused without blocking), or a class
+ *    name that is not valid UTF-8, holds a control character or repeats
+ *    another (the message shows it with bad bytes as \xNN); -ENOENT missing
  *    file or directory; -EBADMSG malformed content (wrong magic, truncated,
  *    size or count mismatch, label >= classes, not an image, empty file);
  *    -EOVERFLOW a size read from a file exceeds the caps below or
@@ -118,7 +121,9 @@ int jg_data_fashion_mnist(const char *dir, int train, jg_dataset_t *out,
 /* CIFAR-10 binary batches in dir: train = data_batch_1..5.bin, else
  * test_batch.bin. Records are 1 label byte + 3072 bytes (3, 32, 32); each
  * file size must be a positive multiple of 3073 and labels < 10. Class
- * names come from batches.meta.txt when present, else the standard ones. */
+ * names come from batches.meta.txt when present (10 non-blank lines, each
+ * trimmed and a valid distinct class name, jg_class_name_check), else the
+ * standard ones. */
 int jg_data_load_cifar10(const char *dir, int train, jg_dataset_t *out,
                          jg_data_error_t *err);
 
@@ -128,7 +133,8 @@ int jg_data_parse_cifar10_mem(const void *buf, size_t len, const char *name,
 
 /* Image folder: dir/<class>/<image>, classes = sub-folders sorted by name,
  * files sorted by name, hidden entries (leading '.') skipped, other
- * top-level files ignored. PNG/JPEG/BMP (anything stb_image decodes),
+ * top-level files ignored; a class folder name must be a valid class name
+ * (jg_class_name_check: UTF-8, no control characters). PNG/JPEG/BMP (anything stb_image decodes),
  * converted to channels (1 = grey, 3 = RGB) and resized to h x w
  * (stb_image_resize, clamped to [0, 1]). A zero-byte file, a file that is
  * not an image or a nested directory is an error naming it. */

@@ -19,6 +19,9 @@ typedef struct {
     int64_t (*now_ns)(const jg_meter_t *m);
     /* 1 when zone still exists; NULL when the backend cannot tell. */
     int (*zone_exists)(const jg_meter_t *m, int zone);
+    /* Off the hot path: update what the reads cover (the estimate's thread
+     * list); 0 or a negative errno. NULL when there is nothing to update. */
+    int (*refresh)(jg_meter_t *m);
     /* Frees backend state (not the meter). */
     void (*destroy)(jg_meter_t *m);
 } jg_meter_ops_t;

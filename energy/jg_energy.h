@@ -3,7 +3,8 @@
  * jg_energy.h - the energy meter: one interface, several backends.
  *
  *   rapl      Intel/AMD RAPL counters through libpowercap (energy/rapl.c)
- *   estimate  process CPU time x assumed watts per busy core (energy/estimate.c)
+ *   estimate  CPU time of the process's threads x assumed watts per busy core
+ *             (energy/estimate.c)
  *   sim       scripted power profile for tests, virtual or real clock (energy/sim.c)
  *
  * Contract:
@@ -203,6 +204,14 @@ int jg_meter_read(jg_meter_t *meter, jg_energy_sample_t *sample);
  * Call it at least every jg_meter_poll_interval_ns() when samples are
  * further apart (e.g. from the training loop between layers). */
 int jg_meter_poll(jg_meter_t *meter);
+/* Off the hot path, outside any region: brings the meter up to date with
+ * the process. For estimate, re-reads the thread list (/proc/self/task):
+ * a thread started since the last refresh is counted from here on, and
+ * the CPU time it used before is added here, at once; an exited thread is
+ * dropped (what was read of it stays). jg_trace_flush calls it. rapl and
+ * sim: nothing to do. Returns 0, -EINVAL or -ENOMEM (the thread list is
+ * unchanged). */
+int jg_meter_refresh(jg_meter_t *meter);
 
 /* E = ext_uj(s1) - ext_uj(s0) for zone, or the sum over counted zones for
  * JG_ZONE_TOTAL. Invalid when the zone faulted in between (epochs differ) or
@@ -347,7 +356,9 @@ int jg_trace_end(jg_energy_trace_t *trace, int region);
 
 /* Off the hot path: attributes every mark that can be, freeing its slot.
  * A zone whose counter has not changed over half the ring is given up as
- * stuck (its figures invalid) so the ring never fills. Returns 0 or -EINVAL. */
+ * stuck (its figures invalid) so the ring never fills. Then refreshes the
+ * meter (jg_meter_refresh), so call it outside every region bracket.
+ * Returns 0, -EINVAL or -ENOMEM (from the refresh; the figures are fine). */
 int jg_trace_flush(jg_energy_trace_t *trace);
 
 /* Current figures (after a flush). regions may be NULL; otherwise it holds

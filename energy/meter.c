@@ -274,6 +274,12 @@ int jg_meter_poll(jg_meter_t *meter)
     return jg_meter_read(meter, &meter->poll_sample);
 }
 
+int jg_meter_refresh(jg_meter_t *meter)
+{
+    if (!meter) return -EINVAL;
+    return meter->ops->refresh ? meter->ops->refresh(meter) : 0;
+}
+
 static jg_zone_status_t zone_delta(const jg_energy_sample_t *s0, const jg_energy_sample_t *s1,
                                    int z, uint64_t *uj)
 {

@@ -122,7 +122,8 @@ int jg_trace_flush(jg_energy_trace_t *trace)
         if (!za->invalid && za->pending < tail) tail = za->pending;
     }
     t->tail = tail;
-    return 0;
+    /* outside every bracket: the estimate's new threads are picked up here */
+    return jg_meter_refresh(t->meter) == -ENOMEM ? -ENOMEM : 0;
 }
 
 int jg_trace_visit(jg_energy_trace_t *trace, jg_trace_visit_fn fn, void *ctx)

@@ -3,11 +3,12 @@
  * Checkpoints: model weights, optimizer state, run state and history in one
  * file, written atomically and parsed with every size checked.
  *
- * Format, version 1 (docs/checkpoint-format.md). All integers little-endian,
- * floats as their IEEE-754 bits (f32 / f64), every field written on its own
- * (never a struct dump); signed values are two's complement.
+ * Format, version 2 (docs/checkpoint-format.md; version 1 still loads). All
+ * integers little-endian, floats as their IEEE-754 bits (f32 / f64), every
+ * field written on its own (never a struct dump); signed values are two's
+ * complement.
  *
- *   prelude  u8[8] magic "JGCKPT\0\0", u32 version (1), u32 header_bytes
+ *   prelude  u8[8] magic "JGCKPT\0\0", u32 version (2), u32 header_bytes
  *   header   u32 spec_len, u8 spec[spec_len]        (no NUL, <= 4095)
  *            u32 c, h, w, classes                   (1 <= c <= 4)
  *            f32 mean[c], f32 std[c]
@@ -20,6 +21,9 @@
  *            state: i32 epochs_done, i64 optim_steps, u64 model_step,
  *                   f64 best_val_loss, i32 bad_epochs
  *            u64 n_params, u64 n_buffers, u64 n_optim_state, u32 n_history
+ *            u32 names_bytes                         (version 2 only)
+ *   names    0 bytes, or classes x { u32 len, u8 name[len] }: names_bytes
+ *            bytes of class names (jg_class_name_check, all distinct)
  *   payload  f32 params[n_params], f32 buffers[n_buffers],
  *            f32 optim_state[n_optim_state],
  *            n_history x { i32 epoch, f32 lr, f64 train_loss,
@@ -32,7 +36,8 @@
  * sharpens the message into "truncated (412 of 1604 bytes)"), the version
  * (-EPROTO), the header size, every field against its range and every
  * count against its cap and the bytes left, the exact total length. Only
- * then is one block allocated, no larger than the input.
+ * then is one block allocated, at most twice the input's size (the class
+ * names need a pointer each).
  *
  * On save, spec, c, h, w and classes come from the model; with an
  * optimizer, its own config and step count replace meta->optim and
@@ -45,13 +50,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "nn_internal.h"
 
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u                          /* written; 1 and 2 are read */
 #define CKPT_PRELUDE 16u                        /* magic, version, header_bytes */
 #define CKPT_TRAILER 4u                         /* crc32 */
 #define CKPT_MAX_BYTES ((uint64_t)2 << 30)      /* 2 GiB, load and save */
@@ -61,8 +65,13 @@
 #define CKPT_HISTORY_BYTES 56u                  /* one history record on disk */
 #define CKPT_MAX_SIDE 65536                     /* h, w */
 #define CKPT_MAX_CLASSES (1 << 20)
-/* header bytes besides spec text, 8c of mean/std and dataset text */
-#define CKPT_HEADER_FIXED 152u
+/* header bytes besides spec text, 8c of mean/std and dataset text:
+ * version 1, and version 2 with names_bytes */
+#define CKPT_HEADER_FIXED_V1 152u
+#define CKPT_HEADER_FIXED 156u
+/* a name on disk: u32 length + 1..JG_CLASS_NAME_MAX bytes */
+#define CKPT_NAME_MIN_BYTES 5u
+#define CKPT_NAME_MAX_BYTES (4u + JG_CLASS_NAME_MAX)
 
 static const uint8_t MAGIC[8] = { 'J', 'G', 'C', 'K', 'P', 'T', 0, 0 };
 
@@ -231,9 +240,10 @@ static int check_meta(const jg_checkpoint_meta_t *m, uint64_t n_params, uint64_t
     if (m->classes < 1 || m->classes > CKPT_MAX_CLASSES)
         return snprintf(why, wcap, "%d classes out of range", m->classes), -1;
     for (int i = 0; i < m->c; i++)
-        if (!isfinite(m->mean[i]) || !isfinite(m->std[i]) || !(m->std[i] > 0.0f))
+        if (!isfinite(m->mean[i]) || !isfinite(m->std[i]) || !(m->std[i] >= JG_CKPT_STD_MIN))
             return snprintf(why, wcap, "channel %d normalisation mean %g std %g (need finite, "
-                            "std > 0)", i, (double)m->mean[i], (double)m->std[i]), -1;
+                            "std >= %g)", i, (double)m->mean[i], (double)m->std[i],
+                            (double)JG_CKPT_STD_MIN), -1;
     if ((unsigned)o->kind > JG_OPT_ADAMW) return snprintf(why, wcap, "unknown optimizer"), -1;
     if ((unsigned)o->schedule > JG_SCHED_COSINE)
         return snprintf(why, wcap, "unknown lr schedule"), -1;
@@ -261,6 +271,33 @@ static int check_meta(const jg_checkpoint_meta_t *m, uint64_t n_params, uint64_t
     return 0;
 }
 
+/* 0 when every value of p[n] is finite (and >= 0 from index nonneg_from
+ * on: Adam's second moment); else -1 with why naming the array and index. */
+static int check_values(const float *p, size_t n, size_t nonneg_from, const char *what,
+                        char *why, size_t wcap)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i]) || (i >= nonneg_from && p[i] < 0.0f))
+            return snprintf(why, wcap, "%s %zu of %zu is %g (%s)", what, i, n, (double)p[i],
+                            isfinite(p[i]) ? "Adam's second moment must be >= 0"
+                                           : "a diverged or corrupt run"), -1;
+    return 0;
+}
+
+/* The arrays a checkpoint holds, checked as one: parameters, buffers and
+ * optimizer state finite, Adam/AdamW's v (the second half) >= 0. */
+static int check_arrays(const float *params, size_t np, const float *buffers, size_t nb,
+                        const float *ostate, size_t no, jg_opt_kind_t kind, char *why,
+                        size_t wcap)
+{
+    const size_t v_from = no && kind != JG_OPT_SGD ? no / 2 : no;
+    if (check_values(params, np, np, "parameter", why, wcap) ||
+        check_values(buffers, nb, nb, "buffer", why, wcap) ||
+        check_values(ostate, no, v_from, "optimizer state value", why, wcap))
+        return -1;
+    return 0;
+}
+
 static int check_history(const jg_epoch_stats_t *h, int n, char *why, size_t wcap)
 {
     for (int i = 0; i < n; i++)
@@ -277,17 +314,21 @@ static int check_history(const jg_epoch_stats_t *h, int n, char *why, size_t wca
 typedef struct {
     jg_checkpoint_meta_t meta;
     uint64_t n_params, n_buffers, n_optim, n_history;
+    uint32_t names_bytes;     /* the class names section; 0 in version 1 */
 } header_t;
 
+/* Bytes after the header: class names, then the payload. */
 static uint64_t payload_bytes(const header_t *h)
 {
     /* each count is capped first, so this cannot overflow */
-    return 4 * (h->n_params + h->n_buffers + h->n_optim) + CKPT_HISTORY_BYTES * h->n_history;
+    return h->names_bytes + 4 * (h->n_params + h->n_buffers + h->n_optim) +
+           CKPT_HISTORY_BYTES * h->n_history;
 }
 
-/* Decode header bytes p[hb] into *h; 0, or -1 with why filled. Reads only
- * inside p[hb]; allocates nothing. */
-static int decode_header(const uint8_t *p, uint32_t hb, header_t *h, char *why, size_t wcap)
+/* Decode the header bytes p[hb] of a file of `version` into *h; 0, or -1
+ * with why filled. Reads only inside p[hb]; allocates nothing. */
+static int decode_header(const uint8_t *p, uint32_t hb, uint32_t version, header_t *h,
+                         char *why, size_t wcap)
 {
     memset(h, 0, sizeof *h);
     jg_checkpoint_meta_t *m = &h->meta;
@@ -337,12 +378,53 @@ static int decode_header(const uint8_t *p, uint32_t hb, header_t *h, char *why, 
     h->n_buffers = get_u64(&r);
     h->n_optim = get_u64(&r);
     h->n_history = get_u32(&r);
+    if (version >= 2) h->names_bytes = get_u32(&r);
     if (r.short_read)
         return snprintf(why, wcap, "header of %u bytes ends inside its fields", hb), -1;
     if (r.p != r.end)
         return snprintf(why, wcap, "header of %u bytes has %zu bytes left over", hb,
                         (size_t)(r.end - r.p)), -1;
-    return check_meta(m, h->n_params, h->n_buffers, h->n_optim, h->n_history, why, wcap);
+    if (check_meta(m, h->n_params, h->n_buffers, h->n_optim, h->n_history, why, wcap))
+        return -1;
+    /* names: none, or one entry per class of 5..259 bytes */
+    if (h->names_bytes && ((uint64_t)h->names_bytes < (uint64_t)CKPT_NAME_MIN_BYTES * k ||
+                           (uint64_t)h->names_bytes > (uint64_t)CKPT_NAME_MAX_BYTES * k))
+        return snprintf(why, wcap, "class names of %u bytes cannot hold %u names of 1 to %d "
+                        "bytes", h->names_bytes, k, JG_CLASS_NAME_MAX), -1;
+    return 0;
+}
+
+/* The class names section, names_bytes bytes at r: n entries {u32 len,
+ * bytes} into names[n], their text NUL-terminated one after another at
+ * text. 0, or -1 with why filled (a length past the section, an invalid or
+ * repeated name, bytes left over). */
+static int decode_names(rd_t *r, uint32_t names_bytes, char **names, char *text, int n,
+                        char *why, size_t wcap)
+{
+    const uint8_t *end = r->p + names_bytes; /* inside the file: the length was checked */
+    for (int i = 0; i < n; i++) {
+        const uint32_t len = (size_t)(end - r->p) >= 4 ? get_u32(r) : UINT32_MAX;
+        if (len < 1 || len > JG_CLASS_NAME_MAX || len > (size_t)(end - r->p))
+            return snprintf(why, wcap, "class name %d of %u bytes does not fit (1 to %d, "
+                            "inside the %u bytes of names)", i, len, JG_CLASS_NAME_MAX,
+                            names_bytes), -1;
+        char what[160];
+        if (jg_class_name_check((const char *)r->p, len, what, sizeof what))
+            return snprintf(why, wcap, "class name %d: %s", i, what), -1;
+        memcpy(text, r->p, len);
+        text[len] = '\0';
+        r->p += len;
+        names[i] = text;
+        text += len + 1;
+    }
+    if (r->p != end)
+        return snprintf(why, wcap, "%zu bytes left over after %d class names",
+                        (size_t)(end - r->p), n), -1;
+    char what[160];
+    const int rc = jg_class_names_check((const char *const *)names, n, what, sizeof what);
+    if (rc == -ENOMEM) return snprintf(why, wcap, "out of memory checking class names"), -1;
+    if (rc) return snprintf(why, wcap, "class names: %s", what), -1;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -354,8 +436,8 @@ static int decode_header(const uint8_t *p, uint32_t hb, header_t *h, char *why, 
 static int crc_error(const char *name, const uint8_t *b, size_t len, uint32_t stored,
                      uint32_t got, jg_nn_error_t *err)
 {
-    const uint32_t hb = le32(b + 12);
-    if (le32(b + 8) == CKPT_VERSION && hb <= CKPT_MAX_HEADER) {
+    const uint32_t version = le32(b + 8), hb = le32(b + 12);
+    if ((version == 1 || version == CKPT_VERSION) && hb <= CKPT_MAX_HEADER) {
         if (len < (size_t)CKPT_PRELUDE + hb + CKPT_TRAILER) {
             jg_nn_errorf(err, "%s: truncated (%zu of at least %u bytes)", name, len,
                          CKPT_PRELUDE + hb + CKPT_TRAILER);
@@ -363,7 +445,7 @@ static int crc_error(const char *name, const uint8_t *b, size_t len, uint32_t st
         }
         header_t h;
         char why[8];
-        if (decode_header(b + CKPT_PRELUDE, hb, &h, why, sizeof why) == 0) {
+        if (decode_header(b + CKPT_PRELUDE, hb, version, &h, why, sizeof why) == 0) {
             const uint64_t want = CKPT_PRELUDE + hb + payload_bytes(&h) + CKPT_TRAILER;
             if (want > len) {
                 jg_nn_errorf(err, "%s: truncated (%zu of %llu bytes)", name, len,
@@ -402,9 +484,9 @@ static int parse_named(const char *name, const uint8_t *b, size_t len, jg_checkp
     const uint32_t stored = le32(b + len - CKPT_TRAILER), got = crc_of(b, len - CKPT_TRAILER);
     if (stored != got) return crc_error(name, b, len, stored, got, err);
     const uint32_t version = le32(b + 8), hb = le32(b + 12);
-    if (version != CKPT_VERSION) {
-        jg_nn_errorf(err, "%s: unsupported checkpoint version %u (this build reads %u)", name,
-                     version, CKPT_VERSION);
+    if (version != 1 && version != CKPT_VERSION) {
+        jg_nn_errorf(err, "%s: unsupported checkpoint version %u (this build reads 1 to %u)",
+                     name, version, CKPT_VERSION);
         return -EPROTO;
     }
     if (hb > CKPT_MAX_HEADER || hb > len - min) {
@@ -416,7 +498,7 @@ static int parse_named(const char *name, const uint8_t *b, size_t len, jg_checkp
     if (!h) return -ENOMEM;
     char why[200];
     int rc = -EBADMSG;
-    if (decode_header(b + CKPT_PRELUDE, hb, h, why, sizeof why)) {
+    if (decode_header(b + CKPT_PRELUDE, hb, version, h, why, sizeof why)) {
         jg_nn_errorf(err, "%s: %s", name, why);
         goto out;
     }
@@ -426,17 +508,29 @@ static int parse_named(const char *name, const uint8_t *b, size_t len, jg_checkp
                      (unsigned long long)want);
         goto out;
     }
-    /* One block: params, buffers, optimizer state (f32), then the history
-     * at a 16-byte boundary. want <= len bounds every size here. */
+    /* One block: params, buffers, optimizer state (f32), the history at a
+     * 16-byte boundary, then the class names (pointers, then the text).
+     * want == len bounds every size here. */
     const size_t nf = (size_t)(h->n_params + h->n_buffers + h->n_optim);
     const size_t hist_off = (nf * sizeof(float) + 15) & ~(size_t)15;
     const size_t nh = (size_t)h->n_history;
-    uint8_t *blob = malloc(hist_off + nh * sizeof(jg_epoch_stats_t) + 1);
+    const size_t nn = h->names_bytes ? (size_t)h->meta.classes : 0;
+    const size_t names_off = (hist_off + nh * sizeof(jg_epoch_stats_t) + 15) & ~(size_t)15;
+    const size_t text_off = names_off + nn * sizeof(char *);
+    /* the text: names_bytes less the 4-byte lengths, plus a NUL each */
+    uint8_t *blob = malloc(text_off + (nn ? h->names_bytes - 3 * nn : 0) + 1);
     if (!blob) {
         rc = -ENOMEM;
         goto out;
     }
     rd_t r = { b + CKPT_PRELUDE + hb, b + len - CKPT_TRAILER, 0 };
+    char **names = nn ? (char **)(void *)(blob + names_off) : NULL;
+    if (nn && decode_names(&r, h->names_bytes, names, (char *)blob + text_off, (int)nn, why,
+                           sizeof why)) {
+        jg_nn_errorf(err, "%s: %s", name, why);
+        free(blob);
+        goto out;
+    }
     float *f = (float *)(void *)blob;
     for (size_t i = 0; i < nf; i++) f[i] = get_f32(&r);
     jg_epoch_stats_t *hist = (jg_epoch_stats_t *)(void *)(blob + hist_off);
@@ -456,12 +550,16 @@ static int parse_named(const char *name, const uint8_t *b, size_t len, jg_checkp
         free(blob);
         goto out;
     }
-    if (check_history(hist, (int)nh, why, sizeof why)) {
+    if (check_history(hist, (int)nh, why, sizeof why) ||
+        check_arrays(f, (size_t)h->n_params, f + h->n_params, (size_t)h->n_buffers,
+                     f + h->n_params + h->n_buffers, (size_t)h->n_optim, h->meta.optim.kind,
+                     why, sizeof why)) {
         jg_nn_errorf(err, "%s: %s", name, why);
         free(blob);
         goto out;
     }
     ck->meta = h->meta;
+    ck->meta.class_names = (const char *const *)names;
     ck->blob = blob;
     ck->n_params = (size_t)h->n_params;
     ck->n_buffers = (size_t)h->n_buffers;
@@ -499,56 +597,22 @@ int jg_checkpoint_load(const char *path, jg_checkpoint_t *ck, jg_nn_error_t *err
         jg_nn_errorf(err, "checkpoint: invalid arguments");
         return -EINVAL;
     }
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int rc = -errno;
-        jg_nn_errorf(err, "%s: cannot open: %s", path, strerror(-rc));
-        return rc;
-    }
-    struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) != 0) {
-        rc = -errno;
-        jg_nn_errorf(err, "%s: cannot stat: %s", path, strerror(-rc));
-    } else if (S_ISDIR(st.st_mode)) {
-        rc = -EISDIR;
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    int rc = jg_read_regular(path, (size_t)CKPT_MAX_BYTES, &buf, &size);
+    if (rc == -EISDIR) {
         jg_nn_errorf(err, "%s: is a directory, not a checkpoint file", path);
-    } else if (!S_ISREG(st.st_mode)) {
-        rc = -EINVAL;
-        jg_nn_errorf(err, "%s: not a regular file", path);
-    } else if (st.st_size == 0) {
-        rc = -EBADMSG;
+    } else if (rc == -EFBIG) {
+        jg_nn_errorf(err, "%s: %zu bytes is more than the 2 GiB limit", path, size);
+    } else if (rc) {
+        char why[160];
+        jg_nn_errorf(err, "%s: %s", path, jg_read_regular_why(rc, why, sizeof why));
+    } else if (size == 0) {
         jg_nn_errorf(err, "%s: empty file (0 bytes)", path);
-    } else if ((uint64_t)st.st_size > CKPT_MAX_BYTES) {
-        rc = -EFBIG;
-        jg_nn_errorf(err, "%s: %lld bytes is more than the 2 GiB limit", path,
-                     (long long)st.st_size);
+        rc = -EBADMSG;
+    } else {
+        rc = parse_named(path, buf, size, ck, err);
     }
-    if (rc) {
-        close(fd);
-        return rc;
-    }
-    const size_t size = (size_t)st.st_size;
-    uint8_t *buf = malloc(size);
-    if (!buf) {
-        close(fd);
-        jg_nn_errorf(err, "%s: out of memory for %zu bytes", path, size);
-        return -ENOMEM;
-    }
-    size_t got = 0;
-    while (got < size) {
-        const ssize_t n = read(fd, buf + got, size - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            jg_nn_errorf(err, "%s: read failed after %zu bytes: %s", path, got, strerror(errno));
-            rc = -EIO;
-            break;
-        }
-        if (n == 0) break; /* shrank since fstat: the parser reports it truncated */
-        got += (size_t)n;
-    }
-    close(fd);
-    if (rc == 0) rc = parse_named(path, buf, got, ck, err);
     free(buf);
     return rc;
 }
@@ -667,13 +731,26 @@ int jg_checkpoint_save(const char *path, const jg_model_t *model, const jg_optim
     }
     if (check_meta(m, (uint64_t)model->n_params, model->n_buffers, n_optim, (uint64_t)nh, why,
                    sizeof why) ||
-        check_history(history, nh, why, sizeof why)) {
+        check_history(history, nh, why, sizeof why) ||
+        check_arrays(model->params, (size_t)model->n_params, model->buffers, model->n_buffers,
+                     ostate, n_optim, m->optim.kind, why, sizeof why)) {
         jg_nn_errorf(err, "save %s: %s", path, why);
         goto out;
     }
+    uint64_t names_bytes = 0;
+    if (m->class_names) {
+        rc = jg_class_names_check(m->class_names, m->classes, why, sizeof why);
+        if (rc) {
+            jg_nn_errorf(err, "save %s: class names: %s", path, rc == -ENOMEM ? "out of memory"
+                                                                              : why);
+            goto out;
+        }
+        for (int k = 0; k < m->classes; k++) names_bytes += 4 + strlen(m->class_names[k]);
+    }
     const size_t np = (size_t)model->n_params, nb = model->n_buffers;
     const size_t hb = CKPT_HEADER_FIXED + strlen(m->spec) + 8 * (size_t)m->c + strlen(m->dataset);
-    const uint64_t total = (uint64_t)CKPT_PRELUDE + hb + 4 * ((uint64_t)np + nb + n_optim) +
+    const uint64_t total = (uint64_t)CKPT_PRELUDE + hb + names_bytes +
+                           4 * ((uint64_t)np + nb + n_optim) +
                            (uint64_t)CKPT_HISTORY_BYTES * nh + CKPT_TRAILER;
     if (total > CKPT_MAX_BYTES) {
         jg_nn_errorf(err, "save %s: %llu bytes is more than the 2 GiB limit", path,
@@ -726,6 +803,8 @@ int jg_checkpoint_save(const char *path, const jg_model_t *model, const jg_optim
     put_u64(&p, nb);
     put_u64(&p, n_optim);
     put_u32(&p, (uint32_t)nh);
+    put_u32(&p, (uint32_t)names_bytes);
+    for (int k = 0; names_bytes && k < m->classes; k++) put_text(&p, m->class_names[k]);
     for (size_t i = 0; i < np; i++) put_f32(&p, model->params[i]);
     for (size_t i = 0; i < nb; i++) put_f32(&p, model->buffers[i]);
     for (size_t i = 0; i < n_optim; i++) put_f32(&p, ostate[i]);
@@ -753,6 +832,26 @@ out:
 /* Into a model                                                        */
 /* ------------------------------------------------------------------ */
 
+/* 0 when every batchnorm running variance in buffers (laid out as model's
+ * buffer arena) is >= 0 (parse only knows the values are finite); else
+ * -EINVAL with err naming the layer and channel. */
+static int check_running_var(const jg_model_t *model, const float *buffers,
+                             jg_nn_error_t *err)
+{
+    for (int i = 0; i < jg_model_n_layers(model); i++) {
+        jg_layer_info_t li;
+        if (jg_model_layer(model, i, &li) || !li.running_var) continue;
+        const float *var = buffers + (li.running_var - model->buffers);
+        for (int c = 0; c < li.in_c; c++)
+            if (var[c] < 0.0f) {
+                jg_nn_errorf(err, "checkpoint: layer %d (%s) running variance of channel %d "
+                             "is %g (must be >= 0)", i, li.type_name, c, (double)var[c]);
+                return -EINVAL;
+            }
+    }
+    return 0;
+}
+
 int jg_checkpoint_model(const jg_checkpoint_t *ck, jg_model_t **model, jg_nn_error_t *err)
 {
     if (err) err->msg[0] = '\0';
@@ -772,6 +871,10 @@ int jg_checkpoint_model(const jg_checkpoint_t *ck, jg_model_t **model, jg_nn_err
         jg_nn_errorf(err, "checkpoint holds %zu parameters and %zu buffers, but its spec "
                      "builds %lld and %zu", ck->n_params, ck->n_buffers,
                      (long long)m->n_params, m->n_buffers);
+        jg_model_destroy(m);
+        return -EINVAL;
+    }
+    if (check_running_var(m, ck->buffers, err)) {
         jg_model_destroy(m);
         return -EINVAL;
     }
@@ -810,6 +913,7 @@ int jg_checkpoint_restore(const jg_checkpoint_t *ck, jg_model_t *model, jg_optim
                      model->n_buffers);
         return -EINVAL;
     }
+    if (check_running_var(model, ck->buffers, err)) return -EINVAL;
     float *ostate = NULL;
     if (opt) {
         size_t n = 0;
@@ -836,6 +940,80 @@ int jg_checkpoint_restore(const jg_checkpoint_t *ck, jg_model_t *model, jg_optim
     if (opt) {
         if (ck->n_optim_state) memcpy(ostate, ck->optim_state, ck->n_optim_state * sizeof(float));
         jg_optim_set_steps(opt, mt->state.optim_steps);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Class names                                                         */
+/* ------------------------------------------------------------------ */
+
+/* "cat, dog, fox, ..." : the first few names, escaped and shortened. */
+static const char *names_preview(const char *const *v, int n, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < n && k < 3 && at < cap; k++) {
+        char one[40];
+        at += (size_t)snprintf(buf + at, cap - at, "%s%s", k ? ", " : "",
+                               jg_text_escape(v[k], strlen(v[k]), one, sizeof one));
+    }
+    if (n > 3 && at < cap) snprintf(buf + at, cap - at, ", ...");
+    return buf;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 1 when a and b hold the same n names in some order; 0 otherwise or when
+ * out of memory (only a hint for the message). */
+static int same_name_set(const char *const *a, const char *const *b, int n)
+{
+    const char **sa = malloc(2 * (size_t)n * sizeof *sa);
+    if (!sa) return 0;
+    const char **sb = sa + n;
+    memcpy(sa, a, (size_t)n * sizeof *sa);
+    memcpy(sb, b, (size_t)n * sizeof *sb);
+    qsort(sa, (size_t)n, sizeof *sa, cmp_cstr);
+    qsort(sb, (size_t)n, sizeof *sb, cmp_cstr);
+    int same = 1;
+    for (int k = 0; k < n && same; k++) same = !strcmp(sa[k], sb[k]);
+    free(sa);
+    return same;
+}
+
+int jg_nn_class_names_compare(const char *const *a, int na, const char *a_what,
+                              const char *const *b, int nb, const char *b_what,
+                              jg_nn_error_t *err)
+{
+    if (err) err->msg[0] = '\0';
+    if (!a_what || !b_what || na < 0 || nb < 0) {
+        jg_nn_errorf(err, "class names: invalid arguments");
+        return -EINVAL;
+    }
+    if (!a || !b) return 0;
+    for (int k = 0; k < na || k < nb; k++)
+        if ((k < na && !a[k]) || (k < nb && !b[k])) {
+            jg_nn_errorf(err, "class %d has no name in %s", k, k < na && !a[k] ? a_what : b_what);
+            return -EINVAL;
+        }
+    if (na != nb) {
+        char pa[120], pb[120];
+        jg_nn_errorf(err, "%s has %d classes (%s), %s %d (%s)", a_what, na,
+                     names_preview(a, na, pa, sizeof pa), b_what, nb,
+                     names_preview(b, nb, pb, sizeof pb));
+        return -EINVAL;
+    }
+    for (int k = 0; k < na; k++) {
+        if (!strcmp(a[k], b[k])) continue;
+        char sa[64], sb[64];
+        jg_nn_errorf(err, "class %d is '%s' in %s but '%s' in %s%s", k,
+                     jg_text_escape(a[k], strlen(a[k]), sa, sizeof sa), a_what,
+                     jg_text_escape(b[k], strlen(b[k]), sb, sizeof sb), b_what,
+                     same_name_set(a, b, na) ? " (the same names in another order)" : "");
+        return -EINVAL;
     }
     return 0;
 }

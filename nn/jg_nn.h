@@ -417,6 +417,14 @@ int jg_trainer_set_state(jg_trainer_t *tr, const jg_train_state_t *st,
 /* Checkpoints                                                         */
 /* ------------------------------------------------------------------ */
 
+/* Smallest input normalisation std a checkpoint may hold. Pixels are in
+ * [0, 1] in steps of 1/255; a channel with std below 1e-6 is constant to
+ * 1/3900 of a grey level, and normalising by it turns a one-level change
+ * into ~4000 standard deviations (1e-38 gives inf). jg_dataset_stats
+ * floors std at the same value (JG_DATA_STD_MIN), so every checkpoint
+ * joulegrad writes passes. */
+#define JG_CKPT_STD_MIN 1e-6f
+
 /* What a checkpoint holds besides the weights. */
 typedef struct {
     char spec[4096];      /* canonical spec text (jg_model_spec) */
@@ -428,10 +436,19 @@ typedef struct {
     int batch;
     uint64_t seed;
     char dataset[64];     /* e.g. "fashion-mnist" (informative) */
+    /* The class names, classes entries (label k is class_names[k]), or NULL
+     * for none. Save writes them when not NULL: each 1..255 bytes of UTF-8
+     * without control characters, all distinct (jg_class_names_check in
+     * jg_common.h), else -EINVAL. A parsed checkpoint points them into its
+     * own storage (valid until jg_checkpoint_free; clear the pointer in a
+     * copy of meta that outlives it) or sets NULL (version 1 files, files
+     * saved without names). */
+    const char *const *class_names;
 } jg_checkpoint_meta_t;
 
 /* Write model parameters and buffers, the optimizer state (opt may be NULL:
- * weights only), the run history and meta to path atomically: a temporary
+ * weights only), the run history, meta and its class names (when
+ * meta->class_names is not NULL) to path atomically: a temporary
  * file in the same directory, fsync, rename, fsync of the directory. A crash
  * at any moment leaves either the old file or the new one. spec, c, h, w
  * and classes come from the model; with opt, its config and step count
@@ -455,23 +472,42 @@ typedef struct {
 
 /* Parse a checkpoint image in memory (the fuzz target's entry point). Every
  * size is checked against the buffer before use; the CRC32 must match.
- * Returns 0, -EBADMSG (bad magic, truncated, CRC mismatch, inconsistent
- * sizes), -EPROTO (unsupported version) or -ENOMEM; err names the problem.
+ * Values a model cannot use are refused too, even with a valid CRC: a
+ * parameter, buffer or optimizer state value that is NaN or infinite, a
+ * negative Adam second moment, a normalisation mean that is not finite or
+ * a std below JG_CKPT_STD_MIN. Returns 0, -EBADMSG (bad magic, truncated,
+ * CRC mismatch, inconsistent sizes, a value above; err says which value
+ * and where, e.g. "parameter 17 of 195 is nan"), -EPROTO (unsupported
+ * version) or -ENOMEM; err names the problem.
  * On success *ck owns a copy (jg_checkpoint_free). */
 int jg_checkpoint_parse(const void *buf, size_t len, jg_checkpoint_t *ck, jg_nn_error_t *err);
 /* Read and parse a file (size capped at 2 GiB). -ENOENT/-EIO for I/O,
- * -EISDIR, -EFBIG over 2 GiB; err starts with the path. */
+ * -EISDIR, -EINVAL for what is not a regular file (a FIFO or a device such
+ * as /dev/zero: refused at once, never read or waited on), -EFBIG over
+ * 2 GiB; err starts with the path. */
 int jg_checkpoint_load(const char *path, jg_checkpoint_t *ck, jg_nn_error_t *err);
 void jg_checkpoint_free(jg_checkpoint_t *ck);
 /* Build the model the checkpoint describes, seeded with meta.seed (the
  * dropout stream), and copy its weights in (not reserved yet). -EINVAL when
- * the spec does not build. */
+ * the spec does not build or a batchnorm running variance is negative. */
 int jg_checkpoint_model(const jg_checkpoint_t *ck, jg_model_t **model, jg_nn_error_t *err);
 /* Copy weights (and optimizer state when opt is not NULL) into an existing
  * model; -EINVAL (err says what differs) when spec, shapes or sizes do not
- * match. */
+ * match, or a batchnorm running variance is negative (nothing copied). */
 int jg_checkpoint_restore(const jg_checkpoint_t *ck, jg_model_t *model, jg_optim_t *opt,
                           jg_nn_error_t *err);
+/* Compares two class name lists, a[0..na) known as `a_what` (e.g. "the
+ * checkpoint") and b[0..nb) as `b_what` (e.g. "the data"): label k must
+ * mean the same class in both. 0 when they match, and when either list is
+ * NULL (nothing to compare: check that first if it matters). -EINVAL when
+ * they differ, with err one line naming the first difference: "the
+ * checkpoint has 3 classes (cat, dog, fox), the data 4 (ant, bee, cow,
+ * ...)", or "class 1 is 'dog' in the checkpoint but 'bee' in the data"
+ * (plus "(the same names in another order)" when that is the case).
+ * Names are shown with jg_text_escape. */
+int jg_nn_class_names_compare(const char *const *a, int na, const char *a_what,
+                              const char *const *b, int nb, const char *b_what,
+                              jg_nn_error_t *err);
 
 /* ------------------------------------------------------------------ */
 /* Gradient checker                                                    */

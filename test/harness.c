@@ -133,3 +133,21 @@ void jg_test_rm_rf(const char *path)
     }
     if (remove(path) != 0) fprintf(stderr, "warning: could not remove %s\n", path);
 }
+
+double jg_test_clock_s(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static volatile double busy_sink;
+
+void jg_test_busy(clockid_t clock, double seconds)
+{
+    const double t0 = jg_test_clock_s(clock);
+    double x = 1.0;
+    while (jg_test_clock_s(clock) - t0 < seconds)
+        for (int i = 0; i < 1000; i++) x = x * 1.0000001 + 1e-9;
+    busy_sink = x;
+}

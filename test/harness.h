@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -50,5 +51,11 @@ double jg_test_fd(jg_test_scalar_fn f, double *x, size_t i, double h, void *ctx)
  * lstat so symlinks are removed, never followed (tests only delete their own
  * mkdtemp trees). Prints a warning for what it cannot remove. */
 void jg_test_rm_rf(const char *path);
+
+/* clock (CLOCK_MONOTONIC, or a process or thread CPU clock) in seconds. */
+double jg_test_clock_s(clockid_t clock);
+/* Keeps the calling thread busy with arithmetic until clock has advanced by
+ * seconds (a CPU clock: that much CPU time; CLOCK_MONOTONIC: wall time). */
+void jg_test_busy(clockid_t clock, double seconds);
 
 #endif /* JG_TEST_HARNESS_H */

@@ -171,14 +171,6 @@ static void test_aggregated_flag(void **state)
     jg_meter_close(m);
 }
 
-static void spin_cpu_ns(int64_t ns)
-{
-    struct timespec a, b;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
-    do clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
-    while ((b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec) < ns);
-}
-
 /* estimate: a knot at every mark, so regions are exact and sum to the step. */
 static void test_estimate_exact(void **state)
 {
@@ -193,10 +185,10 @@ static void test_estimate_exact(void **state)
     for (int b = 0; b < 20; b++) {
         assert_int_equal(jg_trace_begin(t, JG_TRACE_STEP), 0);
         assert_int_equal(jg_trace_begin(t, 0), 0);
-        spin_cpu_ns(100 * US);
+        jg_test_busy(CLOCK_PROCESS_CPUTIME_ID, (100 * US) * 1e-9);
         assert_int_equal(jg_trace_end(t, 0), 0);
         assert_int_equal(jg_trace_begin(t, 1), 0);
-        spin_cpu_ns(300 * US);
+        jg_test_busy(CLOCK_PROCESS_CPUTIME_ID, (300 * US) * 1e-9);
         assert_int_equal(jg_trace_end(t, 1), 0);
         assert_int_equal(jg_trace_end(t, JG_TRACE_STEP), 0);
         assert_int_equal(jg_trace_flush(t), 0);

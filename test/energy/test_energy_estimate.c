@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_energy_estimate.c - the estimate backend (CPU time x assumed watts),
- * mode parsing, and auto selection on a machine without powercap.
+ * its thread list (a thread started after open counts from the refresh that
+ * sees it, with its earlier CPU time added there; an exited one keeps its
+ * share), mode parsing, and auto selection on a machine without powercap.
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,20 +25,7 @@
 
 static double cpu_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static volatile double sink;
-
-static void busy(double seconds)
-{
-    const double t0 = cpu_s();
-    double x = 1.0;
-    while (cpu_s() - t0 < seconds)
-        for (int i = 0; i < 10000; i++) x = x * 1.0000001 + 1e-9;
-    sink = x;
+    return jg_test_clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static void test_busy_loop(void **state)
@@ -58,7 +48,7 @@ static void test_busy_loop(void **state)
     jg_energy_sample_t s0, s1;
     const double c0 = cpu_s();
     jg_meter_read(m, &s0);
-    busy(0.2);
+    jg_test_busy(CLOCK_PROCESS_CPUTIME_ID, 0.2);
     jg_meter_read(m, &s1);
     const double c1 = cpu_s();
     jg_energy_figure_t fig;
@@ -102,6 +92,102 @@ static void test_idle_watts(void **state)
     assert_null(m);
     assert_int_equal(jg_meter_open_estimate(NULL, &cfg), -EINVAL);
     assert_int_equal(jg_meter_open_estimate(&m, NULL), -EINVAL);
+}
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int phase;       /* 0 start, 1 burnt once, 2 go again, 3 burnt twice, 4 quit */
+} phases_t;
+
+static void wait_phase(phases_t *p, int phase)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->phase < phase) pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void set_phase(phases_t *p, int phase)
+{
+    pthread_mutex_lock(&p->mu);
+    p->phase = phase;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+#define BURN_S 0.06
+/* What the main thread may add around the burner's 60 ms (0.6 J): its own
+ * few microseconds, or a few ms when a loaded VM charges steal time. */
+#define OTHER_J 0.05
+
+static void *burner(void *arg)
+{
+    phases_t *p = arg;
+    jg_test_busy(CLOCK_THREAD_CPUTIME_ID, BURN_S);
+    set_phase(p, 1);
+    wait_phase(p, 2);
+    jg_test_busy(CLOCK_THREAD_CPUTIME_ID, BURN_S);
+    set_phase(p, 3);
+    wait_phase(p, 4);
+    return NULL;
+}
+
+static double figure_j(jg_meter_t *m, const jg_energy_sample_t *a, const jg_energy_sample_t *b)
+{
+    jg_energy_figure_t fig;
+    assert_int_equal(jg_meter_figure(m, a, b, JG_ZONE_TOTAL, &fig), 0);
+    assert_true(fig.valid);
+    return fig.j;
+}
+
+static void test_new_thread(void **state)
+{
+    (void)state;
+    jg_energy_cfg_t cfg;
+    jg_energy_cfg_default(&cfg);
+    cfg.assume_w_per_core = 10.0;
+    jg_meter_t *m = NULL;
+    assert_int_equal(jg_meter_open_estimate(&m, &cfg), 0);
+    phases_t p = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, burner, &p), 0);
+    clockid_t tc;
+    assert_int_equal(pthread_getcpuclockid(th, &tc), 0);
+    wait_phase(&p, 1); /* the main thread sleeps meanwhile */
+
+    jg_energy_sample_t s0, s1, s2, s3;
+    jg_meter_read(m, &s0);
+    /* not seen yet: the burner's 60 ms are not in the counter */
+    jg_meter_read(m, &s1);
+    assert_true(figure_j(m, &s0, &s1) < OTHER_J);
+    /* the refresh adds them at once */
+    assert_int_equal(jg_meter_refresh(m), 0);
+    const double burnt1 = jg_test_clock_s(tc);
+    jg_meter_read(m, &s2);
+    const double lump = figure_j(m, &s1, &s2);
+    print_message("refresh: %.4f J for the new thread's %.4f s\n", lump, burnt1);
+    assert_true(fabs(lump - 10.0 * burnt1) <= OTHER_J + EST_RTOL * 10.0 * burnt1);
+
+    /* from now on it is read at every read */
+    set_phase(&p, 2);
+    wait_phase(&p, 3);
+    jg_meter_read(m, &s3);
+    const double burnt2 = jg_test_clock_s(tc) - burnt1;
+    const double later = figure_j(m, &s2, &s3);
+    print_message("tracked: %.4f J for %.4f s\n", later, burnt2);
+    assert_true(fabs(later - 10.0 * burnt2) <= OTHER_J + EST_RTOL * 10.0 * burnt2);
+
+    /* it exits: reads go on, the counter never goes back, refresh drops it */
+    set_phase(&p, 4);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    jg_energy_sample_t s4;
+    jg_meter_read(m, &s4);
+    assert_true(figure_j(m, &s3, &s4) < OTHER_J);
+    assert_int_equal(jg_meter_refresh(m), 0);
+    jg_meter_read(m, &s4);
+    assert_true(figure_j(m, &s0, &s4) >= lump + later);
+    assert_int_equal(jg_meter_refresh(NULL), -EINVAL);
+    jg_meter_close(m);
 }
 
 static void test_mode_parse(void **state)
@@ -187,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_busy_loop),
         cmocka_unit_test(test_idle_watts),
+        cmocka_unit_test(test_new_thread),
         cmocka_unit_test(test_mode_parse),
         cmocka_unit_test(test_off_and_bad_open),
         cmocka_unit_test(test_auto_without_powercap),

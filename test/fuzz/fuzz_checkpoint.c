@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: jg_checkpoint_parse on arbitrary bytes must return an
- * error with a message or a consistent checkpoint, never crash, leak, read
- * out of bounds or allocate more than the input. Almost every mutation
- * breaks the CRC, so each input is also parsed with its trailer recomputed:
- * that is what lets the fuzzer reach the header and payload checks. */
+ * error with a message or a consistent checkpoint (finite values, valid
+ * class names), never crash, leak, read out of bounds or allocate more than
+ * twice the input (the class names need a pointer each). Almost every
+ * mutation breaks the CRC, so each input is also parsed with its trailer
+ * recomputed: that is what lets the fuzzer reach the header and payload
+ * checks. */
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "jg_common.h"
 #include "jg_nn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,6 +45,7 @@ static void check(const uint8_t *data, size_t size)
     for (int v = 0; v < 3; v++) {
         if (counts[v] && !views[v]) abort();
         for (size_t i = 0; i < counts[v]; i++) {
+            if (!isfinite(views[v][i])) abort();
             uint32_t u;
             memcpy(&u, &views[v][i], 4);
             acc ^= u;
@@ -48,6 +53,16 @@ static void check(const uint8_t *data, size_t size)
     }
     for (int i = 0; i < m->state.epochs_done; i++)
         if (ck.history[i].epoch != i || ck.history[i].images < 0) abort();
+    /* class names: one per class, each valid (5 bytes at least on disk) */
+    if (m->class_names) {
+        if ((size_t)m->classes > size / 5) abort();
+        char why[160];
+        for (int k = 0; k < m->classes; k++)
+            if (jg_class_name_check(m->class_names[k], strlen(m->class_names[k]), why,
+                                    sizeof why))
+                abort();
+        if (jg_class_names_check(m->class_names, m->classes, why, sizeof why)) abort();
+    }
     sink = acc;
     jg_checkpoint_free(&ck);
 }

@@ -41,17 +41,18 @@ gzip -n -c "$seed_idx/labels" >"$seed_idx/labels.gz"
 gzip -n -c "$seed_cifar/two" >"$seed_cifar/two.gz"
 printf '\001\002\003' >"$seed_cifar/short"
 
-# Checkpoint seed (format in docs/checkpoint-format.md): "flatten linear(2)"
+# Checkpoint seeds (format in docs/checkpoint-format.md): "flatten linear(2)"
 # on 1x1x2, 2 classes, Adam, 1 epoch of history; 6 params, 12 floats of
-# state. The CRC-32 is the first half of gzip's 8-byte trailer.
+# state; version 1, and version 2 with the class names "ab" and "c". The
+# CRC-32 is the first half of gzip's 8-byte trailer.
 seed_ckpt=$out/corpus-checkpoint
 mkdir -p "$seed_ckpt"
 le32() { # u32 little-endian
   v=$1
   for _ in 1 2 3 4; do printf "\\$(printf %03o $((v & 255)))"; v=$((v >> 8)); done
 }
-{
-  printf 'JGCKPT\000\000'; le32 1; le32 185          # magic, version, header bytes
+body() { # body VERSION: everything before the CRC
+  if [ "$1" = 1 ]; then le32 1; le32 185; else le32 2; le32 189; fi
   le32 17; printf 'flatten linear(2)'                 # spec
   le32 1; le32 1; le32 2; le32 2                      # c h w classes
   le32 0; le32 1065353216                             # mean 0, std 1.0
@@ -63,16 +64,23 @@ le32() { # u32 little-endian
   le32 1; le32 5; le32 0; le32 5; le32 0              # epochs_done, optim_steps, model_step
   le32 0; le32 2146435072; le32 0                     # best_val_loss inf, bad_epochs
   le32 6; le32 0; le32 0; le32 0; le32 12; le32 0; le32 1 # n_params, n_buffers, n_optim, n_history
+  if [ "$1" = 2 ]; then
+    le32 11                                           # names_bytes
+    le32 2; printf 'ab'; le32 1; printf 'c'           # class names
+  fi
   for v in 1056964608 3204448256 1048576000 1065353216 0 1056964608; do le32 $v; done
   for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do le32 981668463; done
   le32 0; le32 981668463                              # history: epoch 0, lr
   le32 0; le32 1072693248; le32 0; le32 1071644672    # train loss 1.0, accuracy 0.5
   le32 0; le32 2146959360; le32 0; le32 2146959360    # val loss, accuracy NaN
   le32 0; le32 1072693248; le32 4; le32 0             # seconds 1.0, images 4
-} >"$seed_ckpt/body"
-{ cat "$seed_ckpt/body"; gzip -n -c "$seed_ckpt/body" | tail -c 8 | head -c 4; } >"$seed_ckpt/adam"
+}
+for ver in 1 2; do
+  { printf 'JGCKPT\000\000'; body $ver; } >"$seed_ckpt/body"
+  { cat "$seed_ckpt/body"; gzip -n -c "$seed_ckpt/body" | tail -c 8 | head -c 4; } >"$seed_ckpt/adam-v$ver"
+done
 rm "$seed_ckpt/body"
-head -c 100 "$seed_ckpt/adam" >"$seed_ckpt/short"
+head -c 100 "$seed_ckpt/adam-v2" >"$seed_ckpt/short"
 
 run() {
   name=$1 corpus=$2 maxlen=$3

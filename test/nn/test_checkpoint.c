@@ -28,6 +28,9 @@ static const char *SPEC = "conv(4,3,pad=1) batchnorm relu maxpool(2) flatten lin
 #define K_ 3
 #define B_ 4
 
+/* Class names saved by the fixture (version 2 keeps them). */
+static const char *const NAMES[K_] = { "cat", "d\xc3\xb6g", "fox" };
+
 typedef struct {
     char dir[64], path[128];
     jg_model_t *m;
@@ -92,6 +95,7 @@ static void fix_init(fix_t *f, jg_opt_kind_t kind, float momentum)
     mt->batch = B_;
     mt->seed = 0x123456789abcdefull;
     strcpy(mt->dataset, "synthetic");
+    mt->class_names = NAMES;
     mt->state.epochs_done = 2;
     mt->state.optim_steps = jg_optim_steps(f->opt);
     mt->state.model_step = jg_model_step(f->m);
@@ -149,6 +153,14 @@ static void write_all(const char *path, const void *b, size_t n)
     assert_non_null(fp);
     assert_int_equal(fwrite(b, 1, n, fp), n);
     assert_int_equal(fclose(fp), 0);
+}
+
+/* The Adam fixture, saved; the bytes of its file. */
+static uint8_t *fix_saved_bytes(fix_t *f, size_t *len)
+{
+    fix_init(f, JG_OPT_ADAM, 0.0f);
+    fix_save(f);
+    return read_all(f->path, len);
 }
 
 static uint32_t rd32(const uint8_t *p)
@@ -245,6 +257,8 @@ static void test_round_trip(void **state)
     assert_int_equal(a->batch, B_);
     assert_true(a->seed == b->seed);
     assert_string_equal(a->dataset, "synthetic");
+    assert_non_null(a->class_names);
+    for (int k = 0; k < K_; k++) assert_string_equal(a->class_names[k], NAMES[k]);
     for (int i = 0; i < 2; i++) {
         const jg_epoch_stats_t *p = &ck.history[i], *q = &f.hist[i];
         assert_int_equal(p->epoch, q->epoch);
@@ -299,10 +313,8 @@ static void test_truncation(void **state)
 {
     (void)state;
     fix_t f;
-    fix_init(&f, JG_OPT_ADAM, 0.0f);
-    fix_save(&f);
     size_t len;
-    uint8_t *b = read_all(f.path, &len);
+    uint8_t *b = fix_saved_bytes(&f, &len);
     jg_checkpoint_t ck;
     jg_nn_error_t err;
     for (size_t n = 0; n < len; n++) {
@@ -341,10 +353,8 @@ static void test_byte_flips(void **state)
 {
     (void)state;
     fix_t f;
-    fix_init(&f, JG_OPT_ADAM, 0.0f);
-    fix_save(&f);
     size_t len;
-    uint8_t *b = read_all(f.path, &len);
+    uint8_t *b = fix_saved_bytes(&f, &len);
     jg_checkpoint_t ck;
     jg_nn_error_t err;
     assert_int_equal(jg_checkpoint_parse(b, len, &ck, &err), 0);
@@ -369,10 +379,8 @@ static void test_magic_and_version(void **state)
 {
     (void)state;
     fix_t f;
-    fix_init(&f, JG_OPT_ADAM, 0.0f);
-    fix_save(&f);
     size_t len;
-    uint8_t *b = read_all(f.path, &len);
+    uint8_t *b = fix_saved_bytes(&f, &len);
     jg_checkpoint_t ck;
     jg_nn_error_t err;
 
@@ -384,11 +392,11 @@ static void test_magic_and_version(void **state)
     assert_int_equal(jg_checkpoint_parse(png, 8, &ck, &err), -EBADMSG);
     assert_non_null(strstr(err.msg, "bad magic"));
 
-    /* version 2 with a correct CRC: -EPROTO naming the version */
-    wr32(b + 8, 2);
+    /* version 3 with a correct CRC: -EPROTO naming the version */
+    wr32(b + 8, 3);
     fix_crc(b, len);
     assert_int_equal(jg_checkpoint_parse(b, len, &ck, &err), -EPROTO);
-    assert_non_null(strstr(err.msg, "version 2"));
+    assert_non_null(strstr(err.msg, "version 3"));
     wr32(b + 8, 0);
     fix_crc(b, len);
     assert_int_equal(jg_checkpoint_parse(b, len, &ck, &err), -EPROTO);
@@ -400,9 +408,10 @@ static void test_magic_and_version(void **state)
     fix_free(&f);
 }
 
-/* Patch one header field of a valid file, fix the CRC, expect -EBADMSG and
- * `what` in the message. Under ASan an attempt to allocate for a count of
- * 2^40 would abort the test. */
+/* Patch one field (4 or 8 bytes) of a copy of a valid file, fix the CRC,
+ * expect -EBADMSG and `what` in the message, or success when what is NULL.
+ * Under ASan an attempt to allocate for a count of 2^40 would abort the
+ * test. */
 static void expect_refused(const uint8_t *good, size_t len, size_t off, int width,
                            uint64_t value, const char *what)
 {
@@ -414,26 +423,34 @@ static void expect_refused(const uint8_t *good, size_t len, size_t off, int widt
     jg_checkpoint_t ck;
     jg_nn_error_t err;
     const int rc = jg_checkpoint_parse(b, len, &ck, &err);
-    if (rc != -EBADMSG || !strstr(err.msg, what))
+    if (what ? rc != -EBADMSG || !strstr(err.msg, what) : rc != 0)
         fail_msg("offset %zu = %llu: %d '%s' (want '%s')", off, (unsigned long long)value, rc,
-                 err.msg, what);
-    assert_null(ck.blob);
+                 err.msg, what ? what : "accepted");
+    if (what) assert_null(ck.blob);
+    jg_checkpoint_free(&ck);
     free(b);
+}
+
+/* The bits of v, for expect_refused. */
+static uint64_t f32_bits(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return u;
 }
 
 static void test_bad_header_fields(void **state)
 {
     (void)state;
     fix_t f;
-    fix_init(&f, JG_OPT_ADAM, 0.0f);
-    fix_save(&f);
     size_t len;
-    uint8_t *b = read_all(f.path, &len);
+    uint8_t *b = fix_saved_bytes(&f, &len);
     const uint32_t hb = rd32(b + 12), slen = rd32(b + 16);
-    /* counts close the header: u64 n_params, n_buffers, n_optim, u32 n_history */
-    const size_t counts = 16 + hb - 28, state_end = counts;
+    /* counts close the header: u64 n_params, n_buffers, n_optim, u32 n_history,
+     * u32 names_bytes */
+    const size_t counts = 16 + hb - 32, state_end = counts;
     const size_t n_params = counts, n_buffers = counts + 8, n_optim = counts + 16,
-                 n_history = counts + 24;
+                 n_history = counts + 24, names_bytes = counts + 28;
     const size_t best = state_end - 4 - 8, bad_epochs = state_end - 4;
     const size_t c_off = 16 + 4 + slen, std0 = c_off + 16 + 4 * C_;
 
@@ -444,6 +461,11 @@ static void test_bad_header_fields(void **state)
     expect_refused(b, len, n_optim, 8, UINT64_MAX, "exceed");
     expect_refused(b, len, n_optim, 8, 195, "optimizer state of 195 floats");
     expect_refused(b, len, n_history, 4, UINT32_MAX, "history records");
+    /* 3 classes need 15 to 777 bytes of names */
+    expect_refused(b, len, names_bytes, 4, 14, "class names of 14 bytes cannot hold 3 names");
+    expect_refused(b, len, names_bytes, 4, 778, "cannot hold 3 names");
+    expect_refused(b, len, names_bytes, 4, UINT32_MAX, "cannot hold");
+    expect_refused(b, len, names_bytes, 4, 15, "but its header describes");
     expect_refused(b, len, 12, 4, UINT32_MAX, "header size");
     expect_refused(b, len, 12, 4, hb - 1, "header");
     expect_refused(b, len, 16, 4, UINT32_MAX, "spec length 4294967295 exceeds 4095");
@@ -630,6 +652,19 @@ static void test_load_errors(void **state)
     assert_int_equal(jg_checkpoint_load(f.dir, &ck, &err), -EISDIR);
     assert_non_null(strstr(err.msg, "is a directory"));
 
+    /* A FIFO is refused at once (an open for reading used to wait for a
+     * writer: alarm turns a regression into a failure), /dev/zero too. */
+    snprintf(p, sizeof p, "%s/fifo.ckpt", f.dir);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    alarm(20);
+    assert_int_equal(jg_checkpoint_load(p, &ck, &err), -EINVAL);
+    alarm(0);
+    assert_int_equal(strncmp(err.msg, p, strlen(p)), 0);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_null(ck.blob);
+    assert_int_equal(jg_checkpoint_load("/dev/zero", &ck, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+
     /* a sparse file just over 2 GiB is refused before reading */
     snprintf(p, sizeof p, "%s/huge.ckpt", f.dir);
     const int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -710,6 +745,220 @@ static void test_save_rejects(void **state)
     fix_free(&f);
 }
 
+/* Version 2 keeps the class names; saving without them stores none (NULL
+ * on load); names that are not valid UTF-8, hold a control character or
+ * repeat are refused on save, and in a file with a valid CRC on load. */
+static void test_class_names(void **state)
+{
+    (void)state;
+    fix_t f;
+    fix_init(&f, JG_OPT_ADAM, 0.0f);
+    jg_checkpoint_t ck;
+    jg_nn_error_t err;
+
+    f.meta.class_names = NULL;
+    fix_save(&f);
+    assert_int_equal(jg_checkpoint_load(f.path, &ck, &err), 0);
+    assert_null(ck.meta.class_names);
+    jg_checkpoint_free(&ck);
+
+    const char *const bad_utf8[K_] = { "cat", "d\xffg", "fox" };
+    const char *const dup[K_] = { "cat", "dog", "cat" };
+    const char *const ctl[K_] = { "cat", "dog", "fox\n" };
+    const char *const empty[K_] = { "cat", "", "fox" };
+    const char *const *bad[] = { bad_utf8, dup, ctl, empty };
+    const char *why[] = { "'d\\xffg' is not valid UTF-8", "classes 0 and 2 are both named 'cat'",
+                          "control character U+000A", "empty" };
+    for (int i = 0; i < 4; i++) {
+        f.meta.class_names = bad[i];
+        assert_int_equal(jg_checkpoint_save(f.path, f.m, f.opt, &f.meta, f.hist, &err), -EINVAL);
+        if (!strstr(err.msg, "class names") || !strstr(err.msg, why[i]))
+            fail_msg("names %d: '%s' lacks '%s'", i, err.msg, why[i]);
+    }
+    /* the file saved without names is still there, unchanged */
+    assert_int_equal(jg_checkpoint_load(f.path, &ck, &err), 0);
+    assert_null(ck.meta.class_names);
+    jg_checkpoint_free(&ck);
+
+    /* Hostile names section (CRC fixed): right after the header. */
+    f.meta.class_names = NAMES;
+    fix_save(&f);
+    size_t len;
+    uint8_t *good = read_all(f.path, &len);
+    const size_t names = 16 + rd32(good + 12); /* {u32 3, "cat"} {u32 4, "d\xc3\xb6g"} ... */
+    assert_int_equal(rd32(good + names), 3);
+    assert_memory_equal(good + names + 4, "cat", 3);
+    uint8_t *b = jg_test_alloc_bytes(len);
+    struct {
+        size_t off;
+        uint8_t byte;
+        const char *want;
+    } cases[] = {
+        { names + 4 + 1, 0xff, "class name 0: 'c\\xfft' is not valid UTF-8" },
+        { names + 4 + 1, 0x00, "class name 0: 'c\\x00t' contains the control character U+0000" },
+        { names + 7 + 4 + 2, 0xc3, "'d\\xc3\\xc3g' is not valid UTF-8" },
+        { names, 200, "class name 0 of 200 bytes does not fit" },
+        { names, 0, "class name 0 of 0 bytes does not fit" },
+        { names + 7 + 8 + 4, 'c', "" }, /* "fox" -> "cox": still valid */
+        { names + 7 + 8, 2, "1 bytes left over after 3 class names" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(b, good, len);
+        b[cases[i].off] = cases[i].byte;
+        fix_crc(b, len);
+        const int rc = jg_checkpoint_parse(b, len, &ck, &err);
+        if (!cases[i].want[0]) {
+            assert_int_equal(rc, 0);
+            assert_string_equal(ck.meta.class_names[2], "cox");
+            jg_checkpoint_free(&ck);
+            continue;
+        }
+        if (rc != -EBADMSG || !strstr(err.msg, cases[i].want))
+            fail_msg("case %zu: %d '%s' (want '%s')", i, rc, err.msg, cases[i].want);
+        assert_null(ck.blob);
+    }
+    /* "fox" -> "cat": a repeated name */
+    memcpy(b, good, len);
+    memcpy(b + names + 7 + 8 + 4, "cat", 3);
+    fix_crc(b, len);
+    assert_int_equal(jg_checkpoint_parse(b, len, &ck, &err), -EBADMSG);
+    assert_non_null(strstr(err.msg, "classes 0 and 2 are both named 'cat'"));
+    free(b);
+    free(good);
+    fix_free(&f);
+}
+
+/* A valid CRC does not make values usable: NaN or infinite weights, buffers
+ * or optimizer state, a negative Adam v, a non-finite mean or a std below
+ * JG_CKPT_STD_MIN used to load and evaluate to "loss -nan". Refused on
+ * load with what and where, and on save. A negative batchnorm running
+ * variance is refused when the model is built or restored. */
+static void test_bad_values(void **state)
+{
+    (void)state;
+    fix_t f;
+    size_t len;
+    uint8_t *b = fix_saved_bytes(&f, &len);
+    const uint32_t hb = rd32(b + 12), slen = rd32(b + 16);
+    const size_t payload = 16 + hb + rd32(b + 16 + hb - 4); /* after the names */
+    const size_t param = payload, buffer = payload + 4 * 195, ostate = buffer + 4 * 8;
+    const size_t mean0 = 16 + 4 + slen + 16, std0 = mean0 + 4 * C_;
+
+    const struct {
+        size_t off;
+        float v;
+        const char *what; /* NULL: accepted */
+    } cases[] = {
+        { param + 4 * 17, NAN, "parameter 17 of 195 is nan" },
+        { param + 4 * 194, -INFINITY, "parameter 194 of 195 is -inf" },
+        { buffer + 4 * 2, NAN, "buffer 2 of 8 is nan" },
+        { ostate + 4 * 5, INFINITY, "optimizer state value 5 of 390 is inf" },
+        { ostate + 4 * 198, -1.0f,
+          "optimizer state value 198 of 390 is -1 (Adam's second moment must be >= 0)" },
+        { ostate + 4 * 5, -1.0f, NULL }, /* m may be negative */
+        { std0, 1e-38f, "channel 0 normalisation mean 0.5 std 1e-38" },
+        { std0 + 4, 9.9e-7f, "std >= 1e-06" },
+        { std0 + 4, JG_CKPT_STD_MIN, NULL },
+        { mean0, NAN, "mean nan" },
+        { mean0 + 4, INFINITY, "channel 1 normalisation mean inf" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_refused(b, len, cases[i].off, 4, f32_bits(cases[i].v), cases[i].what);
+
+    /* running variance of channel 0 (buffers: mean[4], var[4]) below 0 */
+    jg_checkpoint_t ck;
+    jg_nn_error_t err;
+    uint32_t u;
+    const float neg = -0.5f;
+    memcpy(&u, &neg, 4);
+    wr32(b + buffer + 4 * 4, u);
+    fix_crc(b, len);
+    assert_int_equal(jg_checkpoint_parse(b, len, &ck, &err), 0);
+    jg_model_t *m = NULL;
+    assert_int_equal(jg_checkpoint_model(&ck, &m, &err), -EINVAL);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "layer 1 (batchnorm2d) running variance of channel 0 is "
+                                    "-0.5"));
+    m = make(SPEC, H_, 3);
+    const float p0 = jg_model_params(m)[0];
+    assert_int_equal(jg_checkpoint_restore(&ck, m, NULL, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "running variance"));
+    assert_true(jg_model_params(m)[0] == p0); /* nothing copied */
+    jg_model_destroy(m);
+    jg_checkpoint_free(&ck);
+
+    /* save applies the same rules, so what it writes loads */
+    jg_model_params(f.m)[3] = NAN;
+    assert_int_equal(jg_checkpoint_save(f.path, f.m, f.opt, &f.meta, f.hist, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "parameter 3 of 195 is nan"));
+    jg_model_params(f.m)[3] = 0.0f;
+    f.meta.std[0] = 1e-38f;
+    assert_int_equal(jg_checkpoint_save(f.path, f.m, f.opt, &f.meta, f.hist, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "std 1e-38"));
+    free(b);
+    fix_free(&f);
+}
+
+/* test/fixtures/checkpoint_v1.jgc was written by jg_checkpoint_save before
+ * version 2 (commit ee0f216): SPEC on 2x6x6, seed 7, untrained (its weights
+ * are the seed's, identical on every platform), SGD momentum 0.9, one epoch
+ * of history. It still loads, restores and resumes, with no class names. */
+static void test_version1(void **state)
+{
+    (void)state;
+    jg_checkpoint_t ck;
+    jg_nn_error_t err;
+    const int rc = jg_checkpoint_load(JG_FIXTURE_DIR "/checkpoint_v1.jgc", &ck, &err);
+    if (rc) fail_msg("load v1: %d %s", rc, err.msg);
+    size_t len;
+    uint8_t *b = read_all(JG_FIXTURE_DIR "/checkpoint_v1.jgc", &len);
+    assert_int_equal(rd32(b + 8), 1);
+    free(b);
+    assert_null(ck.meta.class_names);
+    assert_int_equal(ck.meta.classes, K_);
+    assert_string_equal(ck.meta.dataset, "synthetic");
+    assert_true(ck.meta.seed == 0x123456789abcdefull);
+    assert_int_equal(ck.meta.optim.kind, JG_OPT_SGD);
+    assert_true(ck.meta.optim.momentum == 0.9f);
+    assert_int_equal(ck.meta.state.epochs_done, 1);
+    assert_int_equal(ck.history[0].images, 4);
+    assert_int_equal(ck.n_optim_state, 195);
+    jg_model_t *m = make(SPEC, H_, 7);
+    assert_int_equal(ck.n_params, 195);
+    assert_memory_equal(ck.params, jg_model_params(m), 195 * sizeof(float));
+    jg_optim_t *o = make_opt(JG_OPT_SGD, 0.9f, 195);
+    assert_int_equal(jg_checkpoint_restore(&ck, m, o, &err), 0);
+    jg_optim_destroy(o);
+    jg_model_destroy(m);
+    jg_checkpoint_free(&ck);
+}
+
+static void test_names_compare(void **state)
+{
+    (void)state;
+    jg_nn_error_t err;
+    const char *const cdf[] = { "cat", "dog", "fox" };
+    const char *const abc[] = { "ant", "bee", "cow" };
+    const char *const dcf[] = { "dog", "cat", "fox" };
+    const char *const four[] = { "ant", "bee", "cow", "d\xc3\xb6g" };
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, "the checkpoint", cdf, 3, "the data",
+                                               &err), 0);
+    assert_int_equal(jg_nn_class_names_compare(NULL, 3, "the checkpoint", abc, 3, "the data",
+                                               &err), 0);
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, "the checkpoint", abc, 3, "the data",
+                                               &err), -EINVAL);
+    assert_string_equal(err.msg, "class 0 is 'cat' in the checkpoint but 'ant' in the data");
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, "the checkpoint", dcf, 3, "the data",
+                                               &err), -EINVAL);
+    assert_string_equal(err.msg, "class 0 is 'cat' in the checkpoint but 'dog' in the data "
+                                 "(the same names in another order)");
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, "the checkpoint", four, 4, "the data",
+                                               &err), -EINVAL);
+    assert_string_equal(err.msg, "the checkpoint has 3 classes (cat, dog, fox), the data 4 "
+                                 "(ant, bee, cow, ...)");
+    assert_int_equal(jg_nn_class_names_compare(cdf, 3, NULL, cdf, 3, "x", &err), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +971,10 @@ int main(void)
         cmocka_unit_test(test_atomic_save),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_save_rejects),
+        cmocka_unit_test(test_class_names),
+        cmocka_unit_test(test_version1),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_names_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
