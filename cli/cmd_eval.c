@@ -125,7 +125,8 @@ int jg_cli_eval(int argc, char **argv)
         return jg_cli_exit_code(rc);
     }
     const jg_checkpoint_meta_t *m = &res.ck.meta;
-    const char *const *names = names_of(res.class_names, res.data.name, res.eval.classes);
+    const char *const *names = m->class_names ? m->class_names
+                               : names_of(res.class_names, res.data.name, res.eval.classes);
     int exit_code = 0;
     if (json) {
         cJSON *root = cJSON_CreateObject();
@@ -204,7 +205,9 @@ int jg_cli_predict(int argc, char **argv)
     int rc = jg_run_open_checkpoint(path, &ck, &model, &err);
     if (!rc && (rc = jg_model_reserve(model, 1)))
         snprintf(err.msg, sizeof err.msg, "%s", strerror(-rc));
-    const char *const *names = names_of(NULL, ck.meta.dataset, ck.meta.classes);
+    // The checkpoint's own names (v2), else the dataset's standard ones.
+    const char *const *names = ck.meta.class_names ? ck.meta.class_names
+                               : names_of(NULL, ck.meta.dataset, ck.meta.classes);
     for (int i = optind; !rc && i < argc; i++) {
         jg_run_top_t top;
         rc = jg_run_predict(model, &ck, argv[i], &top, &err);

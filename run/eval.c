@@ -91,6 +91,16 @@ int jg_run_eval(const jg_run_eval_config_t *cfg, jg_run_eval_result_t *res, jg_r
                   test->classes, m->c, m->h, m->w, m->classes);
         goto done;
     }
+    // A model knows the classes it was trained on: data with other classes
+    // would give an accuracy of nothing.
+    jg_nn_error_t nerr = {{0}};
+    rc = jg_nn_class_names_compare(m->class_names, m->classes, "the checkpoint",
+                                   (const char *const *)test->class_names, test->classes,
+                                   "the data", &nerr);
+    if (rc) {
+        rc = fail(err, -EBADMSG, "%s; evaluate on data with the same classes", nerr.msg);
+        goto done;
+    }
     res->n_test = test->n;
     int batch = m->batch < 1 ? 1 : m->batch > MAX_EVAL_BATCH ? MAX_EVAL_BATCH : m->batch;
     if (batch > test->n) batch = test->n;

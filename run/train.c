@@ -124,6 +124,10 @@ static int build(jg_run_train_state_t *st, const jg_data_prepared_t *dp, jg_chec
     m->batch = cfg->batch;
     m->seed = cfg->seed;
     snprintf(m->dataset, sizeof m->dataset, "%s", cfg->data.name);
+    // dp->train lives until after the last save.
+    m->class_names = dp->train.class_names
+                         ? (const char *const *)dp->train.class_names
+                         : jg_data_standard_class_names(cfg->data.name, dp->train.classes);
     return 0;
 }
 

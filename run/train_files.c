@@ -118,6 +118,11 @@ int jg_run_check_resume(const jg_run_train_config_t *o, const jg_checkpoint_meta
         snprintf(msg, sizeof msg, "the training images differ from the checkpoint's (their "
                  "mean/std do not match): use the same --data, --data-dir, --train-limit, "
                  "--val-fraction and --seed");
+    jg_nn_error_t nerr = {{0}};
+    if (!msg[0] && jg_nn_class_names_compare(m->class_names, m->classes, "the checkpoint",
+                                              (const char *const *)train->class_names,
+                                              train->classes, "the training data", &nerr))
+        snprintf(msg, sizeof msg, "%.1000s", nerr.msg);
     if (!msg[0] && m->state.epochs_done > o->epochs)
         snprintf(msg, sizeof msg, "the checkpoint already has %d epochs, more than --epochs %d",
                  m->state.epochs_done, o->epochs);

@@ -23,6 +23,9 @@
 #include "cli_run.h"
 #include "harness.h"
 
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
+
 #define SPEC "'conv(8,3,pad=1) relu maxpool(2) flatten linear(10)'"
 /* Each epoch is 1000 images (about 0.2 s), so a kill lands between epochs. */
 #define FLAGS "--data synthetic --image-size 16x16 --train-limit 1000 --test-limit 200 " \
@@ -191,6 +194,59 @@ static void test_model_oom_says_what(void **state)
 #endif
 }
 
+/* dir/<split>/<class>/<k>.png for each class: 4 tiny images per class, each
+ * class a brightness of its own so a model can tell them apart. */
+static void make_folder(const char *dir, const char *const *classes, int n)
+{
+    static const char *const splits[2] = {"train", "test"};
+    unsigned char px[8 * 8];
+    for (int s = 0; s < 2; s++)
+        for (int c = 0; c < n; c++) {
+            char path[700];
+            snprintf(path, sizeof path, "%s/%s/%s", dir, splits[s], classes[c]);
+            char cmd[800];
+            snprintf(cmd, sizeof cmd, "mkdir -p '%s'", path);
+            assert_int_equal(system(cmd), 0);
+            for (int k = 0; k < 4; k++) {
+                for (int i = 0; i < 64; i++) px[i] = (unsigned char)(40 + 80 * c + (i * k) % 7);
+                snprintf(path, sizeof path, "%s/%s/%s/%d.png", dir, splits[s], classes[c], k);
+                assert_true(stbi_write_png(path, 8, 8, 1, px, 8) != 0);
+            }
+        }
+}
+
+/* Checkpoints keep their class names: predict prints them, eval refuses data
+ * with other classes, a resume refuses training data with other classes. */
+static void test_class_names_kept(void **state)
+{
+    (void)state;
+    static const char *const mine[3] = {"cat", "dog", "fox"}, *const other[3] = {"ant", "bee", "cow"};
+    const char *pets = jg_cli_path("pets"), *bugs = jg_cli_path("bugs");
+    make_folder(pets, mine, 3);
+    make_folder(bugs, other, 3);
+    const char *run = jg_cli_path("pets-run");
+#define FOLDER "--data folder --image-size 8x8 --channels 1 --batch 4 --threads 1 --energy off "                "--quiet --model 'flatten linear(3)'"
+    assert_int_equal(jg_cli_runf(1, out, "train " FOLDER " --epochs 1 --data-dir %s --out %s",
+                                 pets, run), 0);
+    char ckpt[700], img[700];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.jgc", run);
+    snprintf(img, sizeof img, "%s/test/dog/0.png", pets);
+    assert_int_equal(jg_cli_runf(1, out, "predict --checkpoint %s %s", ckpt, img), 0);
+    assert_non_null(strstr(out, "cat") && strstr(out, "dog") && strstr(out, "fox") ? out : NULL);
+    assert_null(strstr(out, "class 1"));
+    assert_int_equal(jg_cli_runf(1, out, "eval --checkpoint %s --data folder --data-dir %s",
+                                 ckpt, pets), 0);
+    assert_non_null(strstr(out, "fox"));
+    assert_int_equal(jg_cli_runf(1, out, "eval --checkpoint %s --data folder --data-dir %s",
+                                 ckpt, bugs), 1);
+    assert_non_null(strstr(out, "'cat' in the checkpoint but 'ant' in the data"));
+    assert_int_equal(jg_cli_runf(1, out, "train " FOLDER " --epochs 2 --data-dir %s --out %s "
+                                 "--resume", bugs, run), 2);
+    assert_non_null(strstr(out, "cannot resume: class 0 is 'cat' in the checkpoint but 'ant' in "
+                                "the training data"));
+#undef FOLDER
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_divergence_says_what_is_true),
         cmocka_unit_test(test_seed_exact),
         cmocka_unit_test(test_model_oom_says_what),
+        cmocka_unit_test(test_class_names_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
