@@ -211,6 +211,7 @@ int jg_cli_energy(int argc, char **argv)
                                     (double)jg_meter_poll_interval_ns(m));
         }
         char *text = cJSON_Print(root);
+        jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
         if (text) puts(text);
         free(text);
         cJSON_Delete(root);

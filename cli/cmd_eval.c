@@ -140,6 +140,7 @@ int jg_cli_eval(int argc, char **argv)
         cJSON_AddStringToObject(root, "isa", jg_isa_name(jg_kernels_isa()));
         cJSON_AddNumberToObject(root, "threads", jg_kernels_threads());
         char *text = cJSON_Print(root);
+        jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
         cJSON_Delete(root);
         if (text) puts(text);
         else exit_code = 1;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "jg_common.h"
 #include "jg_nn.h"
 
 #define IN_C 1
@@ -110,6 +111,7 @@ int jg_cli_models(int argc, char **argv)
     }
     if (json) {
         char *text = cJSON_Print(root);
+        jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
         if (text) puts(text);
         else rc = 1;
         free(text);

@@ -143,6 +143,7 @@ static int print_json(const jg_run_profile_config_t *cfg, const jg_run_profile_r
     cJSON_AddStringToObject(root, "isa", jg_isa_name(jg_kernels_isa()));
     cJSON_AddNumberToObject(root, "threads", jg_kernels_threads());
     char *text = cJSON_Print(root);
+    jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
     cJSON_Delete(root);
     if (!text) {
         fprintf(stderr, PROG ": out of memory\n");

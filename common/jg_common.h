@@ -67,6 +67,10 @@ int jg_class_names_check(const char *const *names, int n, char *why, size_t cap)
  * \\, a control character or an invalid byte as \xNN; what does not fit
  * ends in "...". Returns buf (always NUL-terminated when cap > 0). */
 char *jg_text_escape(const char *s, size_t len, char *buf, size_t cap);
+/* Replaces, in place, every byte of s that is not part of a valid UTF-8
+ * sequence with '?', so text built from user input (paths, specs) is valid
+ * UTF-8, as JSON requires. Returns the number of bytes replaced. */
+size_t jg_utf8_scrub(char *s);
 
 /* ---- text buffers and gnuplot --------------------------------------------- */
 

@@ -166,3 +166,24 @@ int jg_class_names_check(const char *const *names, int n, char *why, size_t cap)
     free(r);
     return rc;
 }
+
+size_t jg_utf8_scrub(char *s)
+{
+    size_t fixed = 0;
+    if (!s) return 0;
+    unsigned char *p = (unsigned char *)s;
+    size_t n = strlen(s);
+    while (n) {
+        uint32_t cp;
+        const size_t k = utf8_next(p, n, &cp);
+        if (k) {
+            p += k;
+            n -= k;
+        } else {
+            *p++ = '?';
+            n--;
+            fixed++;
+        }
+    }
+    return fixed;
+}

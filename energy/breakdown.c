@@ -78,6 +78,7 @@ static void write_header(jg_breakdown_t *bd)
         }
     }
     char *text = cJSON_PrintUnformatted(h);
+    jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
     cJSON_Delete(h);
     if (!text || fprintf(bd->tf, "%s\n", text) < 0) bd->werr = text ? -EIO : -ENOMEM;
     free(text);

@@ -484,6 +484,7 @@ static int check_settings(const ctx_t *c, int *lock_fd, jg_run_error_t *err)
         cJSON_Delete(have);
     } else {
         char *text = cJSON_Print(want);
+        jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
         if (!text || jg_write_atomic(path, text, strlen(text)))
             rc = fail(err, -EIO, "cannot write %s", path);
         free(text);

@@ -232,6 +232,7 @@ int jg_run_write_summary(const jg_run_train_state_t *st, jg_trainer_t *tr,
         if (st->energy_detail[0]) cJSON_AddStringToObject(en, "detail", st->energy_detail);
     }
     char *text = cJSON_Print(root);
+    jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
     cJSON_Delete(root);
     const int rc = text ? jg_write_atomic(path, text, strlen(text)) : -ENOMEM;
     free(text);
@@ -305,6 +306,7 @@ int jg_run_write_parts(jg_run_train_state_t *st)
     else cJSON_Delete(mine);
     cJSON_AddItemToObject(root, "parts", parts);
     char *text = rc ? NULL : cJSON_Print(root);
+    jg_utf8_scrub(text);
     cJSON_Delete(root);
     if (!rc) rc = text ? jg_write_atomic(st->parts_path, text, strlen(text)) : -ENOMEM;
     free(text);

@@ -134,6 +134,7 @@ static cJSON *params_json(const jg_tune_space_t *sp, const jg_tune_point_t *p)
 static int write_json(const char *dir, const char *name, cJSON *j)
 {
     char *text = j ? cJSON_Print(j) : NULL;
+    jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
     cJSON_Delete(j);
     if (!text) return -ENOMEM;
     jg_sbuf_t b = {0};

@@ -30,6 +30,7 @@ static uLong crc_of(const char *p, size_t n)
 static char *seal(cJSON *obj)
 {
     char *body = cJSON_PrintUnformatted(obj);
+    jg_utf8_scrub(body); // JSON is UTF-8: user paths may not be
     if (!body) return NULL;
     const size_t n = strlen(body);
     char *out = malloc(n + CHECKSUM_SUFFIX_LEN + 2);

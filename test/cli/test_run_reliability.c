@@ -22,6 +22,7 @@
 
 #include "cli_run.h"
 #include "harness.h"
+#include "jg_common.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
@@ -247,6 +248,29 @@ static void test_class_names_kept(void **state)
 #undef FOLDER
 }
 
+/* Paths with invalid UTF-8 (a data directory here) never make a JSON file
+ * invalid: every file the run writes stays UTF-8. */
+static void test_json_stays_utf8(void **state)
+{
+    (void)state;
+    char link[700];
+    snprintf(link, sizeof link, "%s", jg_cli_path("data-\xff-dir"));
+    if (symlink("/usr/share/datasets/fashion-mnist", link)) fail_msg("symlink %s", link);
+    const char *run = jg_cli_path("utf8-run");
+    assert_int_equal(jg_cli_runf(1, out, "train --data-dir '%s' --train-limit 500 --test-limit 100 "
+                                 "--epochs 1 --threads 1 --quiet --out %s --model "
+                                 "'flatten linear(10)'", link, run), 0);
+    static const char *const files[] = {"summary.json", "energy_parts.json"};
+    for (int i = 0; i < 2; i++) {
+        char *text = jg_cli_read_text(in(run, files[i]));
+        if (jg_utf8_scrub(text)) fail_msg("%s is not valid UTF-8", files[i]);
+        cJSON *j = cJSON_Parse(text);
+        assert_non_null(j);
+        cJSON_Delete(j);
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_seed_exact),
         cmocka_unit_test(test_model_oom_says_what),
         cmocka_unit_test(test_class_names_kept),
+        cmocka_unit_test(test_json_stays_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
