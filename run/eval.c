@@ -10,22 +10,10 @@
 #include <string.h>
 
 #include "jg_run.h"
+#include "run_internal.h"
 
 /* Evaluation batches: the run's batch size, within these bounds. */
 #define MAX_EVAL_BATCH 65536
-
-static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 int jg_run_open_checkpoint(const char *path, jg_checkpoint_t *ck, jg_model_t **model,
                            jg_run_error_t *err)
@@ -35,15 +23,15 @@ int jg_run_open_checkpoint(const char *path, jg_checkpoint_t *ck, jg_model_t **m
     *model = NULL;
     int rc = jg_checkpoint_load(path, ck, &nerr);
     if (!rc) rc = jg_checkpoint_model(ck, model, &nerr);
-    if (rc) return fail(err, rc == -EINVAL ? -EBADMSG : rc, "%s",
+    if (rc) return jg_run_fail(err, rc == -EINVAL ? -EBADMSG : rc, "%s",
                         nerr.msg[0] ? nerr.msg : strerror(-rc));
     const jg_checkpoint_meta_t *m = &ck->meta;
     if (m->c < 1 || m->c > JG_DATA_MAX_CHANNELS)
-        return fail(err, -EBADMSG, "%s: %d input channels (at most %d supported)", path, m->c,
+        return jg_run_fail(err, -EBADMSG, "%s: %d input channels (at most %d supported)", path, m->c,
                     JG_DATA_MAX_CHANNELS);
     for (int c = 0; c < m->c; c++)
         if (!(m->std[c] > 0.0f) || !isfinite(m->std[c]) || !isfinite(m->mean[c]))
-            return fail(err, -EBADMSG, "%s: bad normalisation for channel %d (mean %g, std %g)",
+            return jg_run_fail(err, -EBADMSG, "%s: bad normalisation for channel %d (mean %g, std %g)",
                         path, c, (double)m->mean[c], (double)m->std[c]);
     return 0;
 }
@@ -51,10 +39,10 @@ int jg_run_open_checkpoint(const char *path, jg_checkpoint_t *ck, jg_model_t **m
 int jg_run_eval(const jg_run_eval_config_t *cfg, jg_run_eval_result_t *res, jg_run_error_t *err)
 {
     if (err) err->msg[0] = '\0';
-    if (!res) return fail(err, -EINVAL, "no result");
+    if (!res) return jg_run_fail(err, -EINVAL, "no result");
     memset(res, 0, sizeof *res);
     if (!cfg || !cfg->checkpoint || cfg->test_limit < 0)
-        return fail(err, -EINVAL, "bad evaluation settings");
+        return jg_run_fail(err, -EINVAL, "bad evaluation settings");
     jg_model_t *model = NULL;
     jg_data_prepared_t dp;
     memset(&dp, 0, sizeof dp);
@@ -64,7 +52,7 @@ int jg_run_eval(const jg_run_eval_config_t *cfg, jg_run_eval_result_t *res, jg_r
     res->data = cfg->data;
     if (!res->data.name) {
         if (!jg_data_source_known(m->dataset)) {
-            rc = fail(err, -EINVAL, "the checkpoint's dataset '%.63s' is not one joulegrad "
+            rc = jg_run_fail(err, -EINVAL, "the checkpoint's dataset '%.63s' is not one joulegrad "
                       "loads: pass --data", m->dataset);
             goto done;
         }
@@ -81,12 +69,12 @@ int jg_run_eval(const jg_run_eval_config_t *cfg, jg_run_eval_result_t *res, jg_r
     jg_data_error_t derr = {{0}};
     rc = jg_data_prepare(&dcfg, &dp, &derr);
     if (rc) {
-        fail(err, rc, "%s", derr.msg);
+        jg_run_fail(err, rc, "%s", derr.msg);
         goto done;
     }
     const jg_dataset_t *test = &dp.test;
     if (test->c != m->c || test->h != m->h || test->w != m->w || test->classes != m->classes) {
-        rc = fail(err, -EBADMSG, "the test images are %dx%dx%d with %d classes but the "
+        rc = jg_run_fail(err, -EBADMSG, "the test images are %dx%dx%d with %d classes but the "
                   "checkpoint expects %dx%dx%d with %d", test->c, test->h, test->w,
                   test->classes, m->c, m->h, m->w, m->classes);
         goto done;
@@ -98,7 +86,7 @@ int jg_run_eval(const jg_run_eval_config_t *cfg, jg_run_eval_result_t *res, jg_r
                                    (const char *const *)test->class_names, test->classes,
                                    "the data", &nerr);
     if (rc) {
-        rc = fail(err, -EBADMSG, "%s; evaluate on data with the same classes", nerr.msg);
+        rc = jg_run_fail(err, -EBADMSG, "%s; evaluate on data with the same classes", nerr.msg);
         goto done;
     }
     res->n_test = test->n;
@@ -108,7 +96,7 @@ int jg_run_eval(const jg_run_eval_config_t *cfg, jg_run_eval_result_t *res, jg_r
     const jg_nn_data_t tv = jg_run_data_view(test);
     if (!rc) rc = jg_evaluate(model, &tv, &res->eval);
     if (rc) {
-        fail(err, rc, "evaluating %s: %s", cfg->checkpoint, strerror(-rc));
+        jg_run_fail(err, rc, "evaluating %s: %s", cfg->checkpoint, strerror(-rc));
         goto done;
     }
     res->class_names = dp.test.class_names;
@@ -134,17 +122,17 @@ int jg_run_predict(jg_model_t *model, const jg_checkpoint_t *ck, const char *ima
 {
     const jg_checkpoint_meta_t *m = &ck->meta;
     if (!model || !image || !top || m->classes < 1)
-        return fail(err, -EINVAL, "bad prediction arguments");
+        return jg_run_fail(err, -EINVAL, "bad prediction arguments");
     if (m->c != 1 && m->c != 3)
-        return fail(err, -EINVAL, "%d input channels; images load as 1 or 3", m->c);
+        return jg_run_fail(err, -EINVAL, "%d input channels; images load as 1 or 3", m->c);
     const size_t hw = (size_t)m->h * (size_t)m->w;
     float *x = malloc((size_t)m->c * hw * sizeof *x); // (1, C, H, W)
-    if (!x) return fail(err, -ENOMEM, "out of memory for a %dx%dx%d image", m->c, m->h, m->w);
+    if (!x) return jg_run_fail(err, -ENOMEM, "out of memory for a %dx%dx%d image", m->c, m->h, m->w);
     jg_data_error_t derr = {{0}};
     int rc = jg_data_load_image(image, m->c, m->h, m->w, x, &derr);
     if (rc) {
         free(x);
-        return fail(err, rc, "%s", derr.msg);
+        return jg_run_fail(err, rc, "%s", derr.msg);
     }
     for (int c = 0; c < m->c; c++)
         for (size_t p = 0; p < hw; p++)
@@ -152,7 +140,7 @@ int jg_run_predict(jg_model_t *model, const jg_checkpoint_t *ck, const char *ima
     const float *logits = NULL; // (1, classes)
     rc = jg_model_forward(model, x, 1, 0, &logits);
     free(x);
-    if (rc) return fail(err, rc, "%s: forward pass failed: %s", image, strerror(-rc));
+    if (rc) return jg_run_fail(err, rc, "%s: forward pass failed: %s", image, strerror(-rc));
     // Softmax in double, max-shifted.
     double mx = logits[0], sum = 0;
     for (int k = 1; k < m->classes; k++) mx = logits[k] > mx ? logits[k] : mx;

@@ -10,25 +10,13 @@
 #include <string.h>
 
 #include "jg_run.h"
+#include "run_internal.h"
 
 typedef struct {
     jg_breakdown_t *bd;
     int n, batch;    /* training images, images per step */
     int steps, want; /* done, asked for */
 } prof_t;
-
-static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static int on_batch(void *ctx, const jg_train_progress_t *p)
 {
@@ -53,7 +41,7 @@ static int open_meter(const jg_run_profile_config_t *cfg, jg_meter_t **meter,
     const int rc = jg_meter_open(meter, &ecfg, &est);
     if (rc || !*meter) {
         jg_energy_status_line(&est, line, sizeof line);
-        return fail(err, rc ? rc : -EINVAL, "--energy: %s", line);
+        return jg_run_fail(err, rc ? rc : -EINVAL, "--energy: %s", line);
     }
     if (est.fallback) {
         jg_energy_status_line(&est, line, sizeof line);
@@ -67,11 +55,11 @@ int jg_run_profile(const jg_run_profile_config_t *cfg, jg_run_profile_result_t *
                    jg_run_error_t *err)
 {
     if (err) err->msg[0] = '\0';
-    if (!res) return fail(err, -EINVAL, "no result");
+    if (!res) return jg_run_fail(err, -EINVAL, "no result");
     memset(res, 0, sizeof *res);
     if (!cfg || !cfg->model || !cfg->data.name || cfg->steps < 1 || cfg->batch < 1 ||
         cfg->energy == JG_ENERGY_MODE_OFF || !(cfg->idle_s >= 0))
-        return fail(err, -EINVAL, "bad profile settings");
+        return jg_run_fail(err, -EINVAL, "bad profile settings");
     jg_data_prepared_t dp;
     jg_model_t *model = NULL;
     jg_trainer_t *tr = NULL;
@@ -88,19 +76,19 @@ int jg_run_profile(const jg_run_profile_config_t *cfg, jg_run_profile_result_t *
         .subset_seed = cfg->seed ^ JG_RUN_SEED_PROFILE_SUBSET,
     };
     int rc = jg_data_prepare(&dcfg, &dp, &derr);
-    if (rc) return fail(err, rc, "%s", derr.msg);
+    if (rc) return jg_run_fail(err, rc, "%s", derr.msg);
     r.n = dp.train.n;
     rc = jg_model_create(&model, cfg->model, dp.train.c, dp.train.h, dp.train.w,
                          dp.train.classes, cfg->seed, &nerr);
     if (rc) {
-        fail(err, rc == -ENOENT ? -EINVAL : rc, "--model: %s", nerr.msg);
+        jg_run_fail(err, rc == -ENOENT ? -EINVAL : rc, "--model: %s", nerr.msg);
         goto done;
     }
     res->fwd_flops = jg_model_fwd_flops(model);
     if (jg_model_spec(model, res->spec, sizeof res->spec)) res->spec[0] = '\0';
     rc = jg_model_reserve(model, cfg->batch);
     if (rc) {
-        fail(err, rc, "cannot reserve activations for --batch %d: %s", cfg->batch, strerror(-rc));
+        jg_run_fail(err, rc, "cannot reserve activations for --batch %d: %s", cfg->batch, strerror(-rc));
         goto done;
     }
     const int per_epoch = (dp.train.n + cfg->batch - 1) / cfg->batch;
@@ -111,7 +99,7 @@ int jg_run_profile(const jg_run_profile_config_t *cfg, jg_run_profile_result_t *
     const jg_nn_data_t tv = jg_run_data_view(&dp.train);
     rc = jg_trainer_create(&tr, model, &tc, &tv, NULL, &nerr);
     if (rc) {
-        fail(err, rc, "%s", nerr.msg[0] ? nerr.msg : strerror(-rc));
+        jg_run_fail(err, rc, "%s", nerr.msg[0] ? nerr.msg : strerror(-rc));
         goto done;
     }
     if ((rc = open_meter(cfg, &meter, &res->source, err))) goto done;
@@ -119,7 +107,7 @@ int jg_run_profile(const jg_run_profile_config_t *cfg, jg_run_profile_result_t *
     if (cfg->out) {
         rc = jg_mkdir_p(cfg->out);
         if (rc) {
-            fail(err, rc, "cannot create --out %s: %s", cfg->out, strerror(-rc));
+            jg_run_fail(err, rc, "cannot create --out %s: %s", cfg->out, strerror(-rc));
             goto done;
         }
         snprintf(tpath, sizeof tpath, "%s/energy_trace.jsonl", cfg->out);
@@ -127,7 +115,7 @@ int jg_run_profile(const jg_run_profile_config_t *cfg, jg_run_profile_result_t *
     rc = jg_run_probe_create(&probe, model, meter, cfg->out ? tpath : NULL,
                              cfg->assume_w > 0 ? cfg->assume_w : JG_ESTIMATE_DEFAULT_W_PER_CORE);
     if (rc) {
-        fail(err, rc, "cannot set up the energy trace: %s", strerror(-rc));
+        jg_run_fail(err, rc, "cannot set up the energy trace: %s", strerror(-rc));
         goto done;
     }
     r.bd = jg_run_probe_breakdown(probe);
@@ -141,7 +129,7 @@ int jg_run_profile(const jg_run_profile_config_t *cfg, jg_run_profile_result_t *
     res->steps = r.steps;
     if (rc == -ECANCELED) rc = 0; /* stopped after the steps asked for */
     if (rc == -ERANGE) {
-        fail(err, rc, "the training loss became NaN or infinite after %d steps", r.steps);
+        jg_run_fail(err, rc, "the training loss became NaN or infinite after %d steps", r.steps);
         goto done;
     }
     res->breakdown = jg_run_probe_take(probe);
@@ -149,7 +137,7 @@ int jg_run_profile(const jg_run_profile_config_t *cfg, jg_run_profile_result_t *
     if (!rc) rc = jg_breakdown_finish(res->breakdown);
     if (!rc && cfg->out) rc = jg_breakdown_write_csv(res->breakdown, cfg->out);
     if (rc) {
-        fail(err, rc, "%s", strerror(-rc));
+        jg_run_fail(err, rc, "%s", strerror(-rc));
         goto done;
     }
     if (cfg->out) { // figures never fail the run: the line says what is missing

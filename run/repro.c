@@ -29,19 +29,7 @@
 
 #include "jg_kernels.h"
 #include "repro_internal.h"
-
-static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
+#include "run_internal.h"
 
 /* ---- files ---------------------------------------------------------------- */
 
@@ -367,13 +355,13 @@ static int run_sub(ctx_t *c, int i, jg_run_error_t *err)
     int state, resume = 0;
     if (s->rq == 1) {
         state = load_tune(c, s, why, sizeof why);
-        if (state < 0) return fail(err, -EBADMSG, "%s", why);
+        if (state < 0) return jg_run_fail(err, -EBADMSG, "%s", why);
         char path[4400];
         sub_path(c, s, "trials.jsonl", path, sizeof path);
         resume = !state && access(path, F_OK) == 0;
     } else {
         state = load_train(c, s, why, sizeof why);
-        if (state < 0) return fail(err, -EBADMSG, "%s", why);
+        if (state < 0) return jg_run_fail(err, -EBADMSG, "%s", why);
         char path[4400];
         sub_path(c, s, "checkpoint.jgc", path, sizeof path);
         resume = !state && access(path, F_OK) == 0;
@@ -388,9 +376,9 @@ static int run_sub(ctx_t *c, int i, jg_run_error_t *err)
         return 1;
     }
     int rc = jg_mkdir_p(dir);
-    if (rc) return fail(err, rc, "cannot create %s: %s", dir, strerror(-rc));
+    if (rc) return jg_run_fail(err, rc, "cannot create %s: %s", dir, strerror(-rc));
     FILE *lf = fopen(logp, "a");
-    if (!lf) return fail(err, -errno, "cannot write %s: %s", logp, strerror(errno));
+    if (!lf) return jg_run_fail(err, -errno, "cannot write %s: %s", logp, strerror(errno));
     char what[128];
     describe(s, what, sizeof what);
     fprintf(lf, "# %s%s\n", what, resume ? " (continued)" : "");
@@ -405,18 +393,18 @@ static int run_sub(ctx_t *c, int i, jg_run_error_t *err)
     if (rc < 0) fprintf(lf, "error: %s\n", serr.msg);
     fclose(lf);
     if (rc == -ECANCELED)
-        return fail(err, rc, "%s: interrupted (%s); continue with the same options plus "
+        return jg_run_fail(err, rc, "%s: interrupted (%s); continue with the same options plus "
                     "--resume", what, serr.msg);
     if (rc < 0)
-        return fail(err, rc, "%s: %s; the whole output is in %s", what, serr.msg, logp);
+        return jg_run_fail(err, rc, "%s: %s; the whole output is in %s", what, serr.msg, logp);
     c->executed++;
     c->grp_s[s->group] += secs;
     c->grp_n[s->group]++;
     if (s->rq == 1 && load_tune(c, s, why, sizeof why) != 1)
-        return fail(err, -EBADMSG, "%s", why[0] ? why : "the study did not finish its trials");
+        return jg_run_fail(err, -EBADMSG, "%s", why[0] ? why : "the study did not finish its trials");
     if (s->rq == 1) train_s = s->t.train_s;
     if (rc == 1 && load_train(c, s, why, sizeof why) != 1)
-        return fail(err, -EBADMSG, "%s/summary.json says the run did not finish", dir);
+        return jg_run_fail(err, -EBADMSG, "%s/summary.json says the run did not finish", dir);
     // A study continues its log; a training run resumes from its checkpoint
     // (its energy then covers both invocations).
     char action[64] = "";
@@ -450,17 +438,17 @@ static int check_settings(const ctx_t *c, int *lock_fd, jg_run_error_t *err)
     snprintf(path, sizeof path, "%s/reproduce.json", o->out);
     struct stat st;
     if (!o->resume && stat(o->out, &st) == 0 && (!S_ISDIR(st.st_mode) || !dir_is_empty(o->out)))
-        return fail(err, -EINVAL, "%s already exists and is not empty: add --resume to continue "
+        return jg_run_fail(err, -EINVAL, "%s already exists and is not empty: add --resume to continue "
                     "it, or choose another --out", o->out);
     int rc = o->resume ? 0 : jg_mkdir_p(o->out);
-    if (rc) return fail(err, rc, "cannot create --out %s: %s", o->out, strerror(-rc));
+    if (rc) return jg_run_fail(err, rc, "cannot create --out %s: %s", o->out, strerror(-rc));
     rc = jg_dir_lock(o->out, lock_fd);
     if (rc == -EBUSY)
-        return fail(err, rc, "%s is in use by another joulegrad process (pid %ld): wait for it "
+        return jg_run_fail(err, rc, "%s is in use by another joulegrad process (pid %ld): wait for it "
                     "to finish, or choose another --out", o->out, jg_dir_lock_holder(o->out));
     if (rc == -ENOENT && o->resume)
-        return fail(err, -EINVAL, "cannot resume: %s does not exist", o->out);
-    if (rc) return fail(err, rc, "cannot lock %s: %s", o->out, strerror(-rc));
+        return jg_run_fail(err, -EINVAL, "cannot resume: %s does not exist", o->out);
+    if (rc) return jg_run_fail(err, rc, "cannot lock %s: %s", o->out, strerror(-rc));
     cJSON *want = cJSON_CreateObject();
     cJSON_AddStringToObject(want, "scale", o->scale->name);
     cJSON_AddNumberToObject(want, "seeds", o->seeds);
@@ -470,23 +458,23 @@ static int check_settings(const ctx_t *c, int *lock_fd, jg_run_error_t *err)
     if (o->resume) {
         cJSON *have = jg_repro_read_json(path);
         if (!have)
-            rc = fail(err, -EINVAL, "cannot resume: %s is missing or not JSON (was %s made by "
+            rc = jg_run_fail(err, -EINVAL, "cannot resume: %s is missing or not JSON (was %s made by "
                       "'joulegrad reproduce'?)", path, o->out);
         static const char *const keys[] = {"scale", "data", "data_dir", "energy"};
         for (size_t k = 0; !rc && k < sizeof keys / sizeof *keys; k++)
             if (strcmp(jg_repro_jstr(have, keys[k]), jg_repro_jstr(want, keys[k])))
-                rc = fail(err, -EINVAL, "cannot resume: %s was made with %s '%s', not '%s'",
+                rc = jg_run_fail(err, -EINVAL, "cannot resume: %s was made with %s '%s', not '%s'",
                           o->out, keys[k], jg_repro_jstr(have, keys[k]),
                           jg_repro_jstr(want, keys[k]));
         if (!rc && jg_repro_jnum(have, "seeds") != o->seeds)
-            rc = fail(err, -EINVAL, "cannot resume: %s was made with --seeds %g, not %d", o->out,
+            rc = jg_run_fail(err, -EINVAL, "cannot resume: %s was made with --seeds %g, not %d", o->out,
                       jg_repro_jnum(have, "seeds"), o->seeds);
         cJSON_Delete(have);
     } else {
         char *text = cJSON_Print(want);
         jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
         if (!text || jg_write_atomic(path, text, strlen(text)))
-            rc = fail(err, -EIO, "cannot write %s", path);
+            rc = jg_run_fail(err, -EIO, "cannot write %s", path);
         free(text);
     }
     cJSON_Delete(want);
@@ -549,27 +537,27 @@ static int resolve(ctx_t *c, const jg_repro_config_t *cfg, jg_run_error_t *err)
     opts_t *o = &c->o;
     const char *what = cfg->what ? cfg->what : "all";
     if (strcmp(what, "rq1") && strcmp(what, "rq2") && strcmp(what, "all"))
-        return fail(err, -EINVAL, "say which experiment: rq1, rq2 or all");
+        return jg_run_fail(err, -EINVAL, "say which experiment: rq1, rq2 or all");
     o->what = what;
     o->rq1 = strcmp(what, "rq2") != 0;
     o->rq2 = strcmp(what, "rq1") != 0;
     o->scale = NULL;
     for (int i = 0; i < N_SCALES; i++)
         if (!strcmp(cfg->scale ? cfg->scale : "quick", SCALES[i].name)) o->scale = &SCALES[i];
-    if (!o->scale) return fail(err, -EINVAL, "--scale must be tiny, quick or full, got '%s'", cfg->scale);
-    if (!cfg->out) return fail(err, -EINVAL, "--out is required");
+    if (!o->scale) return jg_run_fail(err, -EINVAL, "--scale must be tiny, quick or full, got '%s'", cfg->scale);
+    if (!cfg->out) return jg_run_fail(err, -EINVAL, "--out is required");
     if (!cfg->data.name || !strcmp(cfg->data.name, "folder") ||
         !jg_data_source_known(cfg->data.name))
-        return fail(err, -EINVAL, "--data must be fashion-mnist, cifar10 or synthetic (the "
+        return jg_run_fail(err, -EINVAL, "--data must be fashion-mnist, cifar10 or synthetic (the "
                     "study's networks need fixed-size images)");
     if (!strcmp(cfg->data.name, "cifar10") && !cfg->data.dir)
-        return fail(err, -EINVAL, "--data cifar10 needs --data-dir DIR (data_batch_*.bin and "
+        return jg_run_fail(err, -EINVAL, "--data cifar10 needs --data-dir DIR (data_batch_*.bin and "
                     "test_batch.bin)");
     if (cfg->energy == JG_ENERGY_MODE_OFF)
-        return fail(err, -EINVAL, "--energy off leaves nothing to compare: use auto, rapl or "
+        return jg_run_fail(err, -EINVAL, "--energy off leaves nothing to compare: use auto, rapl or "
                     "estimate");
     if (cfg->seeds < 0 || cfg->threads < 0 || cfg->stop_after < 0)
-        return fail(err, -EINVAL, "bad reproduction settings");
+        return jg_run_fail(err, -EINVAL, "bad reproduction settings");
     o->seeds = cfg->seeds ? cfg->seeds : o->scale->seeds;
     o->threads = cfg->threads;
     o->resume = cfg->resume;
@@ -586,7 +574,7 @@ int jg_run_reproduce(const jg_repro_config_t *cfg, jg_run_error_t *err)
     if (err) err->msg[0] = '\0';
     ctx_t c;
     memset(&c, 0, sizeof c);
-    if (!cfg) return fail(err, -EINVAL, "no settings");
+    if (!cfg) return jg_run_fail(err, -EINVAL, "no settings");
     c.cfg = cfg;
     c.log = cfg->log;
     int rc = resolve(&c, cfg, err);
@@ -594,14 +582,14 @@ int jg_run_reproduce(const jg_repro_config_t *cfg, jg_run_error_t *err)
     const int one_thread = !c.o.threads && meter_is_estimate(cfg->energy);
     if (one_thread) c.o.threads = 1;
     if (c.o.threads && (rc = jg_kernels_set_threads(c.o.threads)))
-        return fail(err, -EINVAL, "--threads %d: %s", c.o.threads,
+        return jg_run_fail(err, -EINVAL, "--threads %d: %s", c.o.threads,
                     rc == -ENOTSUP ? "not built with OpenMP (only 1 thread)" : strerror(-rc));
     int lock_fd = -1;
     rc = check_settings(&c, &lock_fd, err);
     if (!rc && one_thread)
         jg_logf(c.log, JG_LOG_OUT, "reproduce: energy source estimate (CPU time), so 1 kernel "
                 "thread: OpenMP's spin-waiting would count as work (--threads overrides)");
-    if (!rc && plan(&c)) rc = fail(err, -ENOMEM, "out of memory");
+    if (!rc && plan(&c)) rc = jg_run_fail(err, -ENOMEM, "out of memory");
     c.t0 = jg_now_s();
     if (!rc)
         jg_logf(c.log, JG_LOG_OUT, "reproduce: %s at scale %s: %d sub-runs (%d tuning studies, "
@@ -618,7 +606,7 @@ int jg_run_reproduce(const jg_repro_config_t *cfg, jg_run_error_t *err)
         rc = jg_repro_write_report(&c);
         char el[32];
         jg_repro_fmt_time(jg_now_s() - c.t0, el, sizeof el);
-        if (rc) fail(err, rc, "writing the report in %s: %s", c.o.out, strerror(-rc));
+        if (rc) jg_run_fail(err, rc, "writing the report in %s: %s", c.o.out, strerror(-rc));
         else
             jg_logf(c.log, JG_LOG_OUT, "reproduce: wrote %s/report.md and %s/report.html (%s)",
                     c.o.out, c.o.out, el);

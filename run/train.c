@@ -16,20 +16,8 @@
 #include <cjson/cJSON.h>
 
 #include "jg_kernels.h"
+#include "run_internal.h"
 #include "train_internal.h"
-
-static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(jg_run_error_t *err, int rc, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static int on_batch(void *ctx, const jg_train_progress_t *p)
 {
@@ -84,16 +72,16 @@ static int build(jg_run_train_state_t *st, const jg_data_prepared_t *dp, jg_chec
     int rc = jg_model_create(&st->model, cfg->model, dp->train.c, dp->train.h, dp->train.w,
                              dp->train.classes, cfg->seed, &nerr);
     if (rc)
-        return fail(err, rc == -ENOENT ? -EINVAL : rc, "--model: %s", nerr.msg);
+        return jg_run_fail(err, rc == -ENOENT ? -EINVAL : rc, "--model: %s", nerr.msg);
     if (jg_model_spec(st->model, res->spec, sizeof res->spec))
-        return fail(err, -ENAMETOOLONG, "--model: the spec is longer than %zu bytes",
+        return jg_run_fail(err, -ENAMETOOLONG, "--model: the spec is longer than %zu bytes",
                     sizeof res->spec);
     if (cfg->resume &&
         (rc = jg_run_check_resume(cfg, &ck->meta, res->spec, &dp->train, dp->mean, dp->std, err)))
         return rc;
     rc = jg_model_reserve(st->model, cfg->batch);
     if (rc)
-        return fail(err, rc, "cannot reserve activations for --batch %d: %s", cfg->batch,
+        return jg_run_fail(err, rc, "cannot reserve activations for --batch %d: %s", cfg->batch,
                     strerror(-rc));
     const jg_nn_data_t tv = jg_run_data_view(&dp->train), vv = jg_run_data_view(&dp->val);
     const jg_train_config_t tc = {
@@ -101,12 +89,12 @@ static int build(jg_run_train_state_t *st, const jg_data_prepared_t *dp, jg_chec
         .patience = cfg->patience, .on_batch = on_batch, .on_epoch = on_epoch, .ctx = st,
     };
     rc = jg_trainer_create(tr, st->model, &tc, &tv, dp->val.n ? &vv : NULL, &nerr);
-    if (rc) return fail(err, rc, "%s", nerr.msg[0] ? nerr.msg : strerror(-rc));
+    if (rc) return jg_run_fail(err, rc, "%s", nerr.msg[0] ? nerr.msg : strerror(-rc));
     if (cfg->resume) {
         rc = jg_checkpoint_restore(ck, st->model, jg_trainer_optim(*tr), &nerr);
         if (!rc) rc = jg_trainer_set_state(*tr, &ck->meta.state, ck->history);
         if (rc)
-            return fail(err, rc == -EINVAL ? -EBADMSG : rc, "cannot resume from %s: %s", st->ckpt,
+            return jg_run_fail(err, rc == -EINVAL ? -EBADMSG : rc, "cannot resume from %s: %s", st->ckpt,
                         nerr.msg[0] ? nerr.msg : strerror(-rc));
         res->saved_epochs = res->resumed_from = ck->meta.state.epochs_done;
     }
@@ -146,7 +134,7 @@ static int open_energy(jg_run_train_state_t *st, jg_run_error_t *err)
     if (rc) {
         char line[JG_ENERGY_TEXT_MAX * 3];
         jg_energy_status_line(&est, line, sizeof line);
-        return fail(err, rc, "--energy: %s", line);
+        return jg_run_fail(err, rc, "--energy: %s", line);
     }
     if (est.fallback) {
         jg_energy_status_line(&est, st->energy_detail, sizeof st->energy_detail);
@@ -163,12 +151,12 @@ static int open_energy(jg_run_train_state_t *st, jg_run_error_t *err)
     snprintf(tpath, sizeof tpath, "%s/%s", st->res->dir, st->trace_name);
     rc = jg_run_probe_create(&st->probe, st->model, st->meter, tpath, st->w_per_core);
     if (rc)
-        return fail(err, rc, "cannot set up the per-layer energy trace (%s): %s", tpath,
+        return jg_run_fail(err, rc, "cannot set up the per-layer energy trace (%s): %s", tpath,
                     strerror(-rc));
     char why[512] = "";
     if (st->prior &&
         (rc = jg_breakdown_add_parts(jg_run_probe_breakdown(st->probe), st->prior, why, sizeof why)))
-        return fail(err, rc, "cannot resume the energy of %s: %s", st->parts_path,
+        return jg_run_fail(err, rc, "cannot resume the energy of %s: %s", st->parts_path,
                     rc == -ENOMEM ? "out of memory" : why);
     return 0;
 }
@@ -181,21 +169,21 @@ static int run_failed(const jg_run_train_state_t *st, jg_trainer_t *tr, int rc,
     const jg_run_train_result_t *r = st->res;
     const jg_train_progress_t *p = &r->last;
     if (rc == -ECANCELED && r->saved_epochs)
-        return fail(err, rc, "interrupted in epoch %d/%d after batch %d/%d; %s keeps epoch %d: "
+        return jg_run_fail(err, rc, "interrupted in epoch %d/%d after batch %d/%d; %s keeps epoch %d: "
                     "resume with the same options plus --resume --out %s", p->epoch + 1,
                     cfg->epochs, p->batch, p->batches, st->ckpt, r->saved_epochs, r->dir);
     if (rc == -ECANCELED)
-        return fail(err, rc, "interrupted in epoch %d/%d after batch %d/%d, before any "
+        return jg_run_fail(err, rc, "interrupted in epoch %d/%d after batch %d/%d, before any "
                     "checkpoint was written: nothing to resume", p->epoch + 1, cfg->epochs,
                     p->batch, p->batches);
     if (rc == -ERANGE && r->saved_epochs)
-        return fail(err, rc, "the training loss became NaN or infinite in epoch %d (try a lower "
+        return jg_run_fail(err, rc, "the training loss became NaN or infinite in epoch %d (try a lower "
                     "--lr); %s keeps epoch %d", jg_trainer_epochs_done(tr) + 1, st->ckpt,
                     r->saved_epochs);
     if (rc == -ERANGE)
-        return fail(err, rc, "the training loss became NaN or infinite in epoch %d (try a lower "
+        return jg_run_fail(err, rc, "the training loss became NaN or infinite in epoch %d (try a lower "
                     "--lr); no checkpoint was written", jg_trainer_epochs_done(tr) + 1);
-    return fail(err, rc, "training failed: %s", st->err[0] ? st->err : strerror(-rc));
+    return jg_run_fail(err, rc, "training failed: %s", st->err[0] ? st->err : strerror(-rc));
 }
 
 /* The loop's energy and the breakdown's files. */
@@ -216,7 +204,7 @@ static int finish_energy(jg_run_train_state_t *st, const jg_energy_sample_t *s0,
     int rc = jg_breakdown_finish(r->breakdown);
     if (!rc) rc = jg_breakdown_write_csv(r->breakdown, r->dir);
     if (rc)
-        return fail(err, rc, "writing the energy breakdown to %s: %s", r->dir, strerror(-rc));
+        return jg_run_fail(err, rc, "writing the energy breakdown to %s: %s", r->dir, strerror(-rc));
     // Figures never fail the run: the line says what is missing.
     r->figures_rc = jg_breakdown_write_figures(r->breakdown, r->dir, r->figures_msg,
                                                sizeof r->figures_msg);
@@ -249,28 +237,12 @@ static int check_config(const jg_run_train_config_t *cfg, jg_run_error_t *err)
         cfg->batch < 1 || !(cfg->val_fraction >= 0 && cfg->val_fraction < 1) ||
         cfg->train_limit < 0 || cfg->test_limit < 0 || cfg->patience < 0 ||
         !(cfg->idle_s >= 0) || !(cfg->assume_w >= 0))
-        return fail(err, -EINVAL, "bad training run settings");
+        return jg_run_fail(err, -EINVAL, "bad training run settings");
     if (cfg->patience > 0 && cfg->val_fraction <= 0)
-        return fail(err, -EINVAL, "--patience needs a validation set: add --val-fraction F "
+        return jg_run_fail(err, -EINVAL, "--patience needs a validation set: add --val-fraction F "
                     "(e.g. 0.1)");
     if (cfg->idle_s > 0 && cfg->energy == JG_ENERGY_MODE_OFF)
-        return fail(err, -EINVAL, "--idle-seconds needs an energy source: drop --energy off");
-    return 0;
-}
-
-/* One process per run directory: created when needed and locked before
- * anything in it is read. *created tells whether this call made it. */
-static int lock_dir(jg_run_train_state_t *st, int *created, jg_run_error_t *err)
-{
-    const char *dir = st->res->dir;
-    *created = access(dir, F_OK) != 0;
-    int rc = jg_mkdir_p(dir);
-    if (rc) return fail(err, rc, "cannot create --out %s: %s", dir, strerror(-rc));
-    rc = jg_dir_lock(dir, &st->lock_fd);
-    if (rc == -EBUSY)
-        return fail(err, rc, "%s is in use by another joulegrad process (pid %ld): wait for it "
-                    "to finish, or choose another --out", dir, jg_dir_lock_holder(dir));
-    if (rc) return fail(err, rc, "cannot lock %s: %s", dir, strerror(-rc));
+        return jg_run_fail(err, -EINVAL, "--idle-seconds needs an energy source: drop --energy off");
     return 0;
 }
 
@@ -306,11 +278,11 @@ static int train_measured(jg_run_train_state_t *st, jg_trainer_t *tr, jg_run_err
     if (!cfg->ckpt_every || res->epochs_done == done_before) {
         rc = jg_run_save_checkpoint(st, tr);
         if (!rc) rc = jg_run_write_epochs_csv(st->csv, jg_trainer_history(tr), res->epochs_done);
-        if (rc) return fail(err, rc, "%s", st->err[0] ? st->err : strerror(-rc));
+        if (rc) return jg_run_fail(err, rc, "%s", st->err[0] ? st->err : strerror(-rc));
     }
     if (!st->meter) return 0;
     if ((rc = jg_run_write_parts(st)))
-        return fail(err, rc, "%s: %s", st->parts_path, strerror(-rc));
+        return jg_run_fail(err, rc, "%s: %s", st->parts_path, strerror(-rc));
     return finish_energy(st, &s0, &s1, t1 - t0, err);
 }
 
@@ -318,7 +290,7 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
                  jg_run_error_t *err)
 {
     if (err) err->msg[0] = '\0';
-    if (!res) return fail(err, -EINVAL, "no result");
+    if (!res) return jg_run_fail(err, -EINVAL, "no result");
     memset(res, 0, sizeof *res);
     res->source = "off";
     res->energy_status = "off";
@@ -342,15 +314,17 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
     jg_data_error_t derr = {{0}};
     int created = 0;
 
-    if ((rc = lock_dir(&st, &created, err))) goto done;
+    // One process per run directory, locked before anything in it is read.
+    created = access(res->dir, F_OK) != 0;
+    if ((rc = jg_run_lock_dir(res->dir, &st.lock_fd, err))) goto done;
     if (cfg->resume) {
         rc = jg_checkpoint_load(st.ckpt, &ck, &nerr);
         if (rc) {
-            fail(err, rc == -EINVAL ? -EBADMSG : rc, "cannot resume: %s", nerr.msg);
+            jg_run_fail(err, rc == -EINVAL ? -EBADMSG : rc, "cannot resume: %s", nerr.msg);
             goto done;
         }
     } else if (access(st.ckpt, F_OK) == 0) {
-        rc = fail(err, -EINVAL, "%s already holds a run: add --resume to continue it, or "
+        rc = jg_run_fail(err, -EINVAL, "%s already holds a run: add --resume to continue it, or "
                   "choose another --out", res->dir);
         goto done;
     }
@@ -361,7 +335,7 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
     };
     rc = jg_data_prepare(&dcfg, &dp, &derr);
     if (rc) {
-        fail(err, rc, "%s", derr.msg);
+        jg_run_fail(err, rc, "%s", derr.msg);
         goto done;
     }
     res->n_train = st.n_train = dp.train.n;
@@ -377,7 +351,7 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
         goto done;
     if (cfg->resume &&
         (rc = jg_run_write_epochs_csv(st.csv, jg_trainer_history(tr), jg_trainer_epochs_done(tr)))) {
-        fail(err, rc, "%s: %s", st.csv, strerror(-rc));
+        jg_run_fail(err, rc, "%s: %s", st.csv, strerror(-rc));
         goto done;
     }
     if ((rc = open_energy(&st, err))) goto done;
@@ -397,7 +371,7 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
     const jg_nn_data_t testv = jg_run_data_view(&dp.test);
     rc = jg_evaluate(st.model, &testv, &res->eval);
     if (rc) {
-        fail(err, rc, "evaluating the test set: %s", strerror(-rc));
+        jg_run_fail(err, rc, "evaluating the test set: %s", strerror(-rc));
         goto done;
     }
     res->class_names = dp.train.class_names;
@@ -406,7 +380,7 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
     char path[4300];
     snprintf(path, sizeof path, "%s/summary.json", res->dir);
     rc = jg_run_write_summary(&st, tr, &dp, path);
-    if (rc) fail(err, rc, "%s: %s", path, strerror(-rc));
+    if (rc) jg_run_fail(err, rc, "%s: %s", path, strerror(-rc));
 
 done:
     jg_run_probe_destroy(st.probe);
@@ -416,15 +390,9 @@ done:
     jg_checkpoint_free(&ck);
     jg_data_prepared_free(&dp);
     cJSON_Delete(st.prior);
-    jg_dir_unlock(st.lock_fd);
     // A directory this call made and left without a checkpoint is removed
-    // again (only when empty but for the lock), so a failed start leaves no trace.
-    if (rc && created && !res->saved_epochs) {
-        char lock[4200];
-        snprintf(lock, sizeof lock, "%s/" JG_DIR_LOCK_NAME, res->dir);
-        unlink(lock);
-        rmdir(res->dir);
-    }
+    // again, so a failed start leaves no trace.
+    jg_run_unlock_dir(res->dir, st.lock_fd, rc && created && !res->saved_epochs);
     return rc;
 }
 

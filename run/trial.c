@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "run_internal.h"
 
@@ -426,7 +427,12 @@ int jg_run_tune(const jg_run_tune_config_t *cfg, const jg_log_t *log, jg_run_err
     if (!t) return jg_run_fail(err, -ENOMEM, "out of memory");
     t->env.cfg = cfg;
     jg_tune_error_t terr = {{0}};
+    int lock_fd = -1;
     int rc = plan(cfg, &t->plan, err);
+    if (!rc && (rc = jg_tune_study_check_dir(&t->plan.study, &terr))) tune_fail(err, rc, &terr);
+    const int created = !rc && access(cfg->out, F_OK) != 0;
+    if (!rc) rc = jg_run_lock_dir(cfg->out, &lock_fd, err);
+    // Checked again under the lock: another process may have started a study here.
     if (!rc && (rc = jg_tune_study_check_dir(&t->plan.study, &terr))) tune_fail(err, rc, &terr);
     memcpy(t->env.dims, t->plan.dims, sizeof t->env.dims);
     if (!rc) rc = tune_data(cfg, t, err);
@@ -438,5 +444,6 @@ int jg_run_tune(const jg_run_tune_config_t *cfg, const jg_log_t *log, jg_run_err
     jg_dataset_free(&t->val);
     jg_dataset_free(&t->test);
     free(t);
+    jg_run_unlock_dir(cfg->out, lock_fd, created && rc);
     return rc;
 }

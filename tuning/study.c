@@ -6,6 +6,7 @@
  * created or read back and replayed on resume. The loop is study_run.c, the
  * files study_out.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -147,6 +148,23 @@ static int study_paths(const jg_tune_study_config_t *c, int k, char *dir, size_t
     return 0;
 }
 
+/* 1 and its name in buf when dir exists and holds an entry other than its
+ * lock file, else 0. */
+static int first_entry(const char *dir, char *buf, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            strcmp(e->d_name, JG_DIR_LOCK_NAME)) {
+            found = 1;
+            jg_text_escape(e->d_name, strlen(e->d_name), buf, cap);
+        }
+    closedir(d);
+    return found;
+}
+
 int jg_tune_study_check_dir(const jg_tune_study_config_t *c, jg_tune_error_t *err)
 {
     int rc = jg_tune_study_check(c, err);
@@ -158,9 +176,13 @@ int jg_tune_study_check_dir(const jg_tune_study_config_t *c, jg_tune_error_t *er
     }
     if (rc) return rc;
     const int several = c->n_strategies > 1;
-    if (!c->resume && logs_found)
-        return jg_tune_fail(err, -EINVAL, "%s already holds a study: add --resume to "
-                            "continue it, or choose another --out", c->dir);
+    // A new study starts in a new or empty directory: another study's files
+    // (say of other strategies) would be mixed with its own, or overwritten.
+    char other[256] = "";
+    if (!c->resume && (logs_found || first_entry(c->dir, other, sizeof other)))
+        return jg_tune_fail(err, -EINVAL, "%s already holds a study%s%s%s: add --resume to "
+                            "continue it, or choose another --out", c->dir,
+                            other[0] ? " ('" : "", other, other[0] ? "' is there)" : "");
     if (c->resume && (several ? !logs_found : access(log, F_OK)))
         return jg_tune_fail(err, -EINVAL, "cannot resume: no trials.jsonl in %s%s", c->dir,
                             several ? " or its strategy directories" : "");

@@ -271,6 +271,46 @@ static void test_json_stays_utf8(void **state)
     }
 }
 
+#define TUNE "tune --data synthetic --train-limit 600 --test-limit 100 " \
+             "--threads 1 --energy estimate --model " SPEC " --space 'lr=log:1e-3:1e-1'"
+
+/* A study directory: a new study into one that holds another is refused (it
+ * overwrote summary.json and left the old comparison.csv); a second process
+ * on it is refused at once, so the log is never written twice. */
+static void test_study_dir_guarded(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("study");
+    assert_int_equal(jg_cli_runf(1, out, TUNE " --strategy random,sobol --trials 2 --out %s",
+                                 dir), 0);
+    assert_int_equal(jg_cli_runf(1, out, TUNE " --strategy random --trials 2 --out %s", dir), 2);
+    assert_non_null(strstr(out, "already holds a study"));
+    assert_int_equal(access(in(dir, "trials.jsonl"), F_OK), -1);
+    const char *busy = jg_cli_path("busy-study");
+    const pid_t pid = jg_cli_spawnf(TUNE " --strategy random --trials 400 --out %s", busy);
+    jg_cli_wait_file(pid, in(busy, "summary.json"), WAIT_S); // after the first record
+    assert_int_equal(jg_cli_runf(1, out, TUNE " --strategy random --trials 400 --out %s --resume",
+                                 busy), 1);
+    assert_non_null(strstr(out, "is in use by another joulegrad process"));
+    jg_cli_kill9(pid);
+    // The log holds each trial once, and a resume goes on from it.
+    char *text = jg_cli_read_text(in(busy, "trials.jsonl"));
+    const int n = jg_cli_count_lines(text) - 1; // after the header
+    free(text);
+    assert_true(n >= 1);
+    assert_int_equal(jg_cli_runf(1, out, TUNE " --strategy random --trials %d --out %s --resume",
+                                 n + 1, busy), 0);
+    text = jg_cli_read_text(in(busy, "trials.jsonl"));
+    assert_int_equal(jg_cli_count_lines(text) - 1, n + 1);
+    for (int k = 0; k <= n; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "\"trial\":%d,", k);
+        const char *p = strstr(text, key);
+        if (!p || strstr(p + 1, key)) fail_msg("trial %d is not in the log exactly once", k);
+    }
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_model_oom_says_what),
         cmocka_unit_test(test_class_names_kept),
         cmocka_unit_test(test_json_stays_utf8),
+        cmocka_unit_test(test_study_dir_guarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
