@@ -148,19 +148,26 @@ static int study_paths(const jg_tune_study_config_t *c, int k, char *dir, size_t
     return 0;
 }
 
-/* 1 and its name in buf when dir exists and holds an entry other than its
- * lock file, else 0. */
-static int first_entry(const char *dir, char *buf, size_t cap)
+/* 1 and its name in buf when dir holds a study's file: its own files
+ * (trials.jsonl, summary.json, comparison.csv, ...) or a sub-directory with a
+ * trial log (a study of several strategies). Other files (a log of the
+ * caller's, a README) do not count. */
+static int holds_study(const char *dir, char *buf, size_t cap)
 {
+    static const char *const files[] = {"trials.jsonl", "summary.json", "comparison.csv",
+                                        "best_vs_energy.csv", "pareto.csv"};
     DIR *d = opendir(dir);
     if (!d) return 0;
     int found = 0;
-    for (struct dirent *e; !found && (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-            strcmp(e->d_name, JG_DIR_LOCK_NAME)) {
-            found = 1;
-            jg_text_escape(e->d_name, strlen(e->d_name), buf, cap);
-        }
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        char path[4400];
+        for (size_t k = 0; k < sizeof files / sizeof *files; k++)
+            found |= !strcmp(e->d_name, files[k]);
+        if (!found && e->d_name[0] != '.' &&
+            snprintf(path, sizeof path, "%s/%s/trials.jsonl", dir, e->d_name) < (int)sizeof path)
+            found = access(path, F_OK) == 0;
+        if (found) jg_text_escape(e->d_name, strlen(e->d_name), buf, cap);
+    }
     closedir(d);
     return found;
 }
@@ -176,10 +183,10 @@ int jg_tune_study_check_dir(const jg_tune_study_config_t *c, jg_tune_error_t *er
     }
     if (rc) return rc;
     const int several = c->n_strategies > 1;
-    // A new study starts in a new or empty directory: another study's files
-    // (say of other strategies) would be mixed with its own, or overwritten.
+    // A new study never starts where another is: its files (say of other
+    // strategies) would be mixed with the new ones, or overwritten.
     char other[256] = "";
-    if (!c->resume && (logs_found || first_entry(c->dir, other, sizeof other)))
+    if (!c->resume && (logs_found || holds_study(c->dir, other, sizeof other)))
         return jg_tune_fail(err, -EINVAL, "%s already holds a study%s%s%s: add --resume to "
                             "continue it, or choose another --out", c->dir,
                             other[0] ? " ('" : "", other, other[0] ? "' is there)" : "");
