@@ -139,22 +139,25 @@ const char *jg_tune_strategy_name(const jg_tune_strategy_t *s);
 
 /*
  * Trial log: append-only JSON Lines. Line 1 is the header
- *   {"type":"header","version":1,"space":CANONICAL,"space_hash":"16 hex",
+ *   {"type":"header","version":2,"space":CANONICAL,"space_hash":"16 hex",
  *    "model":..,"strategy":..,"seed":"decimal u64","created":unix_s,
  *    "run":..,"checksum":"8 hex"}
  * then one line per finished trial
- *   {"type":"trial","trial":i,"strategy":..,"params":{name:value|"category"},
+ *   {"type":"trial","trial":n,"strategy":..,"params":{name:value|"category"},
  *    "val_accuracy":..,"test_accuracy":..,"energy_j":..,"energy_source":..,
  *    "seconds":..,"status":..,"epochs":..,["rung":..,]"checksum":"8 hex"}
  * ("run", "epochs" and "rung" are optional when read: logs written before
- * them read as "", 0 and -1). With early stopping a trial has one record
+ * them read as "", 0 and -1). "trial" counts from 1, as every screen line
+ * and file of a study does; version 1 logs counted from 0 and are read, and
+ * appended to, in their own numbering. In memory (jg_tune_trial_t.trial)
+ * a trial is its 0-based index either way. With early stopping a trial has one record
  * per rung it finished, each charged the joules of that rung's training.
  * checksum = CRC32 (zlib) of the line's compact JSON without the checksum
  * field (the bytes before ,"checksum": then '}'); it is always the last field.
  * Numbers are written in the shortest form that reads back exactly. Each
  * append opens O_APPEND, writes one line, fsyncs and closes.
  */
-#define JG_TUNE_LOG_VERSION 1
+#define JG_TUNE_LOG_VERSION 2
 #define JG_TUNE_LOG_MAX_BYTES (256u << 20) /* refuse larger logs */
 
 typedef struct {
@@ -166,6 +169,7 @@ typedef struct {
      * epochs, batch, ...), as the caller formats them; "" when a log has
      * none. The reader returns it; the caller compares. */
     char run[512];
+    int version;       /* the header's (read: 1 or 2; create writes JG_TUNE_LOG_VERSION) */
 } jg_tune_log_meta_t;
 
 typedef struct {

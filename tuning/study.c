@@ -209,7 +209,7 @@ void jg_tune_note(const jg_tune_study_t *s, const jg_log_t *log, const char *fmt
 void jg_tune_ckpt_path(const jg_tune_one_t *st, int64_t trial, int rung, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/checkpoints/trial-%06lld-rung-%d.jgc", st->r->dir,
-             (long long)trial, rung);
+             (long long)trial + st->first, rung);
 }
 
 int jg_tune_one_next(jg_tune_one_t *st, jg_tune_asha_job_t *job, jg_tune_error_t *err)
@@ -365,6 +365,7 @@ static int one_resume(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_log_
                             "cannot resume: %s", rc == -ENOENT && !terr.msg[0]
                                                      ? strerror(-rc) : terr.msg);
     if (warning[0]) jg_tune_note(s, log, "%s", warning);
+    st->first = lm.version >= 2; // a study started by an older joulegrad keeps its numbering
     if (strcmp(lm.strategy, st->r->strat.label) || lm.seed != s->cfg.seed) {
         rc = jg_tune_fail(err, -EINVAL, "cannot resume %s: it was written with --strategy "
                           "%s --seed %llu", st->log, lm.strategy, (unsigned long long)lm.seed);
@@ -443,6 +444,7 @@ static void one_init(jg_tune_study_t *s, int k)
     jg_tune_result_t *r = &s->res[k];
     st->r = r;
     st->settings = s->settings[k];
+    st->first = 1;
     r->strat = s->strats[k];
     r->stopped_by = "interrupted";
     r->next_predicted_j = NAN;

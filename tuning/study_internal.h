@@ -22,6 +22,7 @@ typedef struct {
     jg_tune_trial_t *rec;  /* (cap) records, r->rec */
     int64_t cap;
     jg_tune_point_t *pts;  /* (max_trials) each started trial's point */
+    int first;             /* the log's first trial number: 1, or 0 in a version 1 log */
 } jg_tune_one_t;
 
 struct jg_tune_study {

@@ -156,8 +156,9 @@ static int write_best_csv(const jg_tune_result_t *r, const char *source)
         const jg_tune_trial_t *t = &r->rec[i];
         cum_j += t->energy_j;
         if (best < 0 || t->val_accuracy > r->rec[best].val_accuracy) best = i;
-        jg_sb_printf(&b, "%lld,%lld,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f\n", (long long)i,
-                     (long long)t->trial, t->rung, t->epochs, t->energy_j, cum_j,
+        // Records and trials count from 1 here as on screen and in the log.
+        jg_sb_printf(&b, "%lld,%lld,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f\n", (long long)i + 1,
+                     (long long)t->trial + 1, t->rung, t->epochs, t->energy_j, cum_j,
                      t->val_accuracy, r->rec[best].val_accuracy, r->rec[best].test_accuracy);
     }
     return jg_sb_write(r->dir, "best_vs_energy.csv", &b);
@@ -172,7 +173,7 @@ static int write_pareto_csv(const jg_tune_result_t *r, const front_t *f, const c
                      "trial,energy_j,val_accuracy,test_accuracy\n", r->strat.label, source);
     for (int k = 0; k < f->nf; k++) {
         const jg_tune_trial_t *t = &r->rec[f->pt.last[f->idx[k]]];
-        jg_sb_printf(&b, "%lld,%.6f,%.6f,%.6f\n", (long long)t->trial, f->pt.j[f->idx[k]],
+        jg_sb_printf(&b, "%lld,%.6f,%.6f,%.6f\n", (long long)t->trial + 1, f->pt.j[f->idx[k]],
                      t->val_accuracy, t->test_accuracy);
     }
     return jg_sb_write(r->dir, "pareto.csv", &b);
@@ -212,7 +213,7 @@ static void add_front(cJSON *j, const jg_tune_result_t *r, const jg_tune_space_t
     for (int k = 0; pf && k < f->nf; k++) {
         const jg_tune_trial_t *t = &r->rec[f->pt.last[f->idx[k]]];
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddNumberToObject(e, "trial", (double)t->trial);
+        cJSON_AddNumberToObject(e, "trial", (double)t->trial + 1);
         cJSON_AddNumberToObject(e, "energy_j", f->pt.j[f->idx[k]]);
         cJSON_AddNumberToObject(e, "val_accuracy", t->val_accuracy);
         cJSON_AddItemToObject(e, "params", params_json(sp, &t->params));
@@ -241,7 +242,7 @@ static cJSON *summary_json(const jg_tune_result_t *r, const jg_tune_space_t *sp,
     cJSON_AddStringToObject(j, "stopped_by", r->stopped_by);
     if (best >= 0) {
         const jg_tune_trial_t *t = &r->rec[best];
-        cJSON_AddNumberToObject(j, "best_trial", (double)t->trial);
+        cJSON_AddNumberToObject(j, "best_trial", (double)t->trial + 1);
         cJSON_AddNumberToObject(j, "best_epochs", t->epochs);
         cJSON_AddItemToObject(j, "best_params", params_json(sp, &t->params));
         cJSON_AddNumberToObject(j, "best_val_accuracy", t->val_accuracy);

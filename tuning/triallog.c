@@ -143,6 +143,22 @@ int jg_tune_log_create(const char *path, const jg_tune_space_t *space,
     return rc;
 }
 
+/* The version in the header line of the log at path (1 when unreadable:
+ * the append then fails on its own checks). Records are numbered as their
+ * log's version says, so a study started by an older joulegrad continues
+ * in its own numbering. */
+static int log_version(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return 1;
+    char head[256];
+    const size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    head[n] = '\0';
+    const char *v = strstr(head, "\"version\":");
+    return v ? atoi(v + 10) : 1;
+}
+
 int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
                        const jg_tune_trial_t *t, jg_tune_error_t *err)
 {
@@ -163,9 +179,10 @@ int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
                  ? cJSON_AddStringToObject(params, dim->name, dim->cats[(int)t->params.v[d]]) != NULL
                  : add_num(params, dim->name, t->params.v[d]);
     }
+    const int version = log_version(path);
     char *line = NULL;
     if (ok && cJSON_AddStringToObject(o, "type", "trial") &&
-        add_num(o, "trial", (double)t->trial) &&
+        add_num(o, "trial", (double)(t->trial + (version >= 2))) &&
         cJSON_AddStringToObject(o, "strategy", t->strategy) &&
         cJSON_AddItemToObject(o, "params", params) &&
         (params = NULL, add_num(o, "val_accuracy", t->val_accuracy)) &&
@@ -223,16 +240,17 @@ static int copy_str(char *dst, size_t cap, const char *src)
 }
 
 /* Fills t from a verified trial record; why names the bad field. */
-static int to_trial(const cJSON *o, const jg_tune_space_t *space, jg_tune_trial_t *t,
-                    char *why, size_t why_len)
+static int to_trial(const cJSON *o, const jg_tune_space_t *space, int version,
+                    jg_tune_trial_t *t, char *why, size_t why_len)
 {
     memset(t, 0, sizeof *t);
     double trial;
+    const int first = version >= 2; /* version 1 counted trials from 0 */
     const char *type = get_str(o, "type");
     if (!type || strcmp(type, "trial")) return snprintf(why, why_len, "type is not \"trial\""), -1;
-    if (get_num(o, "trial", &trial) || trial < 0 || trial != floor(trial) || trial > 1e15)
+    if (get_num(o, "trial", &trial) || trial < first || trial != floor(trial) || trial > 1e15)
         return snprintf(why, why_len, "bad \"trial\""), -1;
-    t->trial = (int64_t)trial;
+    t->trial = (int64_t)trial - first;
     static const char *nums[] = { "val_accuracy", "test_accuracy", "energy_j", "seconds" };
     double *dst[] = { &t->val_accuracy, &t->test_accuracy, &t->energy_j, &t->seconds };
     for (int k = 0; k < 4; k++)
@@ -282,11 +300,13 @@ static int check_header(const cJSON *o, const jg_tune_space_t *space, const char
     const char *type = get_str(o, "type"), *text = get_str(o, "space");
     const char *hash = get_str(o, "space_hash"), *seed = get_str(o, "seed");
     if (!type || strcmp(type, "header")) return snprintf(why, why_len, "not a header record"), -1;
-    if (get_num(o, "version", &version) || version != JG_TUNE_LOG_VERSION)
-        return snprintf(why, why_len, "unsupported version (want %d)", JG_TUNE_LOG_VERSION), -1;
+    if (get_num(o, "version", &version) || version < 1 || version > JG_TUNE_LOG_VERSION ||
+        version != floor(version))
+        return snprintf(why, why_len, "unsupported version (want 1..%d)", JG_TUNE_LOG_VERSION), -1;
     if (!text || !hash || !seed || get_num(o, "created", &created))
         return snprintf(why, why_len, "header lacks space, space_hash, seed or created"), -1;
     memset(meta, 0, sizeof *meta);
+    meta->version = (int)version;
     meta->created_s = (int64_t)created;
     char *end = NULL;
     errno = 0;
@@ -427,7 +447,7 @@ int jg_tune_log_read(const char *path, const jg_tune_space_t *space,
                 if (!nt) rc = jg_tune_fail(err, -ENOMEM, "log: out of memory");
                 else out = nt;
             }
-            if (!rc && to_trial(o, space, &out[count], why, sizeof why))
+            if (!rc && to_trial(o, space, hdr.version, &out[count], why, sizeof why))
                 rc = jg_tune_fail(err, -EINVAL, "%s:%ld: bad record: %s", path, line_no, why);
             if (!rc) count++;
         }

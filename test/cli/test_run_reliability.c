@@ -302,7 +302,7 @@ static void test_study_dir_guarded(void **state)
                                  n + 1, busy), 0);
     text = jg_cli_read_text(in(busy, "trials.jsonl"));
     assert_int_equal(jg_cli_count_lines(text) - 1, n + 1);
-    for (int k = 0; k <= n; k++) {
+    for (int k = 1; k <= n + 1; k++) { // trials count from 1
         char key[32];
         snprintf(key, sizeof key, "\"trial\":%d,", k);
         const char *p = strstr(text, key);

@@ -57,7 +57,7 @@ static int read_records(const char *dir, rec_t *r, int max)
         }
         assert_true(n < max);
         rec_t *x = &r[n++];
-        x->trial = (int)jg_cli_json_num(j, "trial");
+        x->trial = (int)jg_cli_json_num(j, "trial") - 1; // the files count from 1
         const cJSON *rung = cJSON_GetObjectItemCaseSensitive(j, "rung");
         x->rung = rung ? (int)rung->valuedouble : -1;
         x->epochs = (int)jg_cli_json_num(j, "epochs");
@@ -122,7 +122,7 @@ static void check_outputs(const char *dir, const char *strategy, int n)
         double ej, j, va, b, ta;
         assert_int_equal(sscanf(row, "%d,%d,%d,%d,%lf,%lf,%lf,%lf,%lf", &r, &t, &rung, &ep, &ej,
                                 &j, &va, &b, &ta), 9);
-        assert_int_equal(r, i);
+        assert_int_equal(r, i + 1); // records count from 1, as on screen
         assert_true(ej > 0 && fabs(j - (prev_j + ej)) < 1e-5 && va <= b);
         assert_true(j >= prev_j && b >= prev_best && ta >= 0 && ta <= 1);
         prev_j = j;
@@ -647,7 +647,7 @@ static void test_pareto_and_ei_per_joule(void **state)
         double prev_j = -1;
         for (int q = 0; q < nf; q++) {
             const cJSON *e = cJSON_GetArrayItem(pf, q);
-            const int t = (int)jg_cli_json_num(e, "trial");
+            const int t = (int)jg_cli_json_num(e, "trial") - 1; // counted from 1
             on_front[t] = 1;
             // cJSON prints with 15 digits when they read back within an ulp or so.
             if (fabs(jg_cli_json_num(e, "energy_j") - r[t].joules) > 1e-12 * r[t].joules ||

@@ -172,7 +172,10 @@ static void test_round_trip(void **state)
     free(t);
     /* the file is what the docs promise: header first, params by name */
     char *text = slurp(f->path);
-    assert_true(!strncmp(text, "{\"type\":\"header\",\"version\":1,\"space\":\"lr=log:1e-05:0.1,", 55));
+    assert_true(!strncmp(text, "{\"type\":\"header\",\"version\":2,\"space\":\"lr=log:1e-05:0.1,", 55));
+    /* trials count from 1 in the file, as on screen; index 0 in memory */
+    assert_non_null(strstr(text, "{\"type\":\"trial\",\"trial\":1,"));
+    assert_null(strstr(text, "\"trial\":0,"));
     assert_non_null(strstr(text, "\"params\":{\"lr\":1e-05,\"beta1\":0.1,\"batch\":32,\"opt\":\"adam\"}"));
     assert_non_null(strstr(text, "\"opt\":\"sgd\""));
     free(text);
@@ -228,6 +231,19 @@ static void test_reads_older_records(void **state)
     assert_int_equal(t[0].epochs, 0);
     assert_int_equal(t[0].rung, -1);
     assert_true(t[0].params.v[3] == 1 && t[0].energy_j == 12);
+    assert_int_equal(t[0].trial, 0); /* version 1 counted from 0 */
+    assert_int_equal(m.version, 1);
+    free(t);
+    /* a version 1 log goes on in its own numbering: index 1 is "trial":1 */
+    jg_tune_trial_t next = trial(1);
+    next.trial = 1;
+    assert_int_equal(jg_tune_log_append(f->path, &f->space, &next, &err), 0);
+    char *text = slurp(f->path);
+    assert_non_null(strstr(text, "{\"type\":\"trial\",\"trial\":1,"));
+    free(text);
+    assert_int_equal(jg_tune_log_read(f->path, &f->space, "m", 0, &m, &t, &n, NULL, 0, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(t[1].trial, 1);
     free(t);
     /* a record with a negative rung is refused, naming the field */
     jg_tune_trial_t bad = trial(0);
