@@ -168,6 +168,11 @@ typedef struct {
  * Returns 0 or -EINVAL (NULL, size 0). */
 int jg_energy_status_line(const jg_energy_status_t *status, char *buf, int size);
 
+/* The same in one short line for the programs' notes: after a fallback only
+ * the source and that `joulegrad energy` explains (the full reason and fix
+ * are in status and jg_energy_status_line). 0 or -EINVAL. */
+int jg_energy_status_brief(const jg_energy_status_t *status, char *buf, int size);
+
 /* Fills cfg with the defaults (mode auto). */
 void jg_energy_cfg_default(jg_energy_cfg_t *cfg);
 

@@ -409,6 +409,16 @@ int jg_energy_status_line(const jg_energy_status_t *status, char *buf, int size)
     return 0;
 }
 
+int jg_energy_status_brief(const jg_energy_status_t *status, char *buf, int size)
+{
+    if (!status || !buf || size <= 0) return -EINVAL;
+    if (!status->fallback) return jg_energy_status_line(status, buf, size);
+    snprintf(buf, (size_t)size, "energy: %s, so labelled on every figure: no RAPL counter is "
+             "readable here ('joulegrad energy' says why and how to fix it)",
+             jg_energy_source_name(status->source));
+    return 0;
+}
+
 int jg_meter_open(jg_meter_t **meter, const jg_energy_cfg_t *cfg, jg_energy_status_t *status)
 {
     if (!meter || !cfg || !status) return -EINVAL;

@@ -44,7 +44,7 @@ static int open_meter(const jg_run_profile_config_t *cfg, jg_meter_t **meter,
         return jg_run_fail(err, rc ? rc : -EINVAL, "--energy: %s", line);
     }
     if (est.fallback) {
-        jg_energy_status_line(&est, line, sizeof line);
+        jg_energy_status_brief(&est, line, sizeof line);
         jg_logf(cfg->log, JG_LOG_NOTE, "%s", line);
     }
     *source = jg_meter_source(*meter);

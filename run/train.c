@@ -137,8 +137,10 @@ static int open_energy(jg_run_train_state_t *st, jg_run_error_t *err)
         return jg_run_fail(err, rc, "--energy: %s", line);
     }
     if (est.fallback) {
-        jg_energy_status_line(&est, st->energy_detail, sizeof st->energy_detail);
-        jg_logf(cfg->log, JG_LOG_NOTE, "%s", st->energy_detail);
+        char brief[JG_ENERGY_TEXT_MAX];
+        jg_energy_status_line(&est, st->energy_detail, sizeof st->energy_detail); // summary.json
+        jg_energy_status_brief(&est, brief, sizeof brief);
+        jg_logf(cfg->log, JG_LOG_NOTE, "%s", brief);
     }
     if (!st->meter) return 0;
     const int64_t poll_ns = jg_meter_poll_interval_ns(st->meter);

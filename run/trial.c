@@ -390,6 +390,7 @@ static int tune_meter(const jg_run_tune_config_t *c, tune_t *t, const jg_log_t *
         char line[JG_ENERGY_TEXT_MAX * 3];
         jg_energy_status_line(&est, line, sizeof line);
         if (rc) return jg_run_fail(err, RUNTIME(rc), "--energy: %s", line);
+        jg_energy_status_brief(&est, line, sizeof line);
         jg_logf(log, JG_LOG_NOTE, "%s", line);
     }
     t->env.source = t->env.meter ? jg_energy_source_name(jg_meter_source(t->env.meter)) : "off";

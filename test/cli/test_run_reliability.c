@@ -311,6 +311,20 @@ static void test_study_dir_guarded(void **state)
     free(text);
 }
 
+/* Without readable RAPL, auto's note is one short line that points to
+ * `joulegrad energy` (it was ~480 characters on every command). */
+static void test_fallback_note_short(void **state)
+{
+    (void)state;
+    assert_int_equal(jg_cli_runf(1, out, "profile --data synthetic --batches 2 --energy auto "
+                                 "--threads 1"), 0);
+    const char *note = strstr(out, "energy: estimate,");
+    if (!note) skip(); // this machine reads RAPL: no fallback to check
+    const size_t len = strcspn(note, "\n");
+    if (len > 160) fail_msg("the fallback note is %zu characters: %.*s", len, (int)len, note);
+    assert_non_null(strstr(note, "'joulegrad energy' says why"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_class_names_kept),
         cmocka_unit_test(test_json_stays_utf8),
         cmocka_unit_test(test_study_dir_guarded),
+        cmocka_unit_test(test_fallback_note_short),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
