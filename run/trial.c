@@ -410,9 +410,10 @@ static int tune_studies(const jg_run_tune_config_t *c, tune_t *t, const jg_log_t
     int rc = jg_tune_study_open(&t->study, &t->plan.study, log, &terr);
     if (rc) return tune_fail(err, rc, &terr);
     if ((rc = tune_meter(c, t, log, err))) return rc;
-    jg_logf(log, JG_LOG_OUT, "tune: %s over %s, %d trials of %d epochs%s, model %s, %d train / "
+    jg_logf(log, JG_LOG_OUT, "tune: %s over %s, %d trial%s of %d epoch%s%s, model %s, %d train / "
             "%d val / %d test images, energy %s, out %s", c->strategies, c->space, c->trials,
-            c->epochs, c->asha ? " at most (asha)" : "", c->model, t->train.n, t->val.n,
+            c->trials == 1 ? "" : "s", c->epochs, c->epochs == 1 ? "" : "s",
+            c->asha ? " at most (asha)" : "", c->model, t->train.n, t->val.n,
             t->test.n, t->env.source, c->out);
     const jg_tune_evaluator_t ev = {
         .fn = eval_trial, .ctx = &t->env, .energy_source = t->env.source,

@@ -211,8 +211,14 @@ static int finish(const jg_tune_study_t *s, jg_tune_one_t *st, const char *sourc
     if (!rc) rc = jg_tune_write_figures(r->dir, r, 1, source, msg, sizeof msg);
     if (rc < 0)
         return jg_tune_fail(err, RUNTIME_RC(rc), "writing %s: %s", r->dir, strerror(-rc));
-    jg_logf(log, JG_LOG_OUT, "[%s] %lld records, stopped by %s; wrote %s, best_vs_energy.csv, "
-            "pareto.csv, summary.json", r->strat.label, (long long)r->n, r->stopped_by, st->log);
+    // An ASHA study that ran its schedule to the end was not stopped: every
+    // trial ran, the weaker ones to an earlier rung.
+    const char *how = !strcmp(r->stopped_by, "asha")
+                          ? "finished: every trial ran, asha stopped the weaker ones early"
+                          : NULL;
+    jg_logf(log, JG_LOG_OUT, "[%s] %lld records, %s%s; wrote %s, best_vs_energy.csv, "
+            "pareto.csv, summary.json", r->strat.label, (long long)r->n, how ? "" : "stopped by ",
+            how ? how : r->stopped_by, st->log);
     jg_logf(log, JG_LOG_OUT, "%s", msg);
     return 0;
 }

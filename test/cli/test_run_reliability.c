@@ -325,6 +325,20 @@ static void test_fallback_note_short(void **state)
     assert_non_null(strstr(note, "'joulegrad energy' says why"));
 }
 
+/* The small words: "1 epoch", and an ASHA study that ran its whole schedule
+ * was not "stopped by asha". */
+static void test_study_words(void **state)
+{
+    (void)state;
+    assert_int_equal(jg_cli_runf(1, out, TUNE " --strategy random --trials 1 --epochs 1 --out %s",
+                                 jg_cli_path("one")), 0);
+    assert_non_null(strstr(out, "1 trial of 1 epoch,"));
+    assert_int_equal(jg_cli_runf(1, out, TUNE " --strategy random --trials 3 --epochs 3 "
+                                 "--early-stop asha --out %s", jg_cli_path("asha")), 0);
+    assert_non_null(strstr(out, "finished: every trial ran, asha stopped the weaker ones early"));
+    assert_null(strstr(out, "stopped by asha"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_json_stays_utf8),
         cmocka_unit_test(test_study_dir_guarded),
         cmocka_unit_test(test_fallback_note_short),
+        cmocka_unit_test(test_study_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
