@@ -160,7 +160,9 @@ int jg_repro_rq1_report(const ctx_t *c, jg_report_t *r, claims_t *cl)
     for (int sp = 0; sp < N_SPACES; sp++) {
         const int frc = rq1_figure(c, sp, msg, sizeof msg);
         if (frc < 0 && !rc) rc = frc;
-        if (frc > 0) jg_logf(c->log, JG_LOG_OUT, "reproduce: %s", msg);
+        if (frc > 0) // report.html embeds the PNGs: a resume redraws them
+            jg_logf(c->log, JG_LOG_OUT, "reproduce: %s; once gnuplot is installed, run the same "
+                    "command with --resume to put them in report.html", msg);
         char name[64], cap[512];
         snprintf(name, sizeof name, "rq1_%s", SPACES[sp].name);
         snprintf(cap, sizeof cap, "RQ1 with %s: best validation accuracy so far against the "

@@ -209,7 +209,9 @@ int jg_repro_rq2_report(const ctx_t *c, jg_report_t *r, claims_t *cl)
     const int frc = rq2_figures(c, mean_type, mean_e, min_e, max_e,
                                 mean_acc, msg, sizeof msg);
     if (frc < 0 && !rc) rc = frc;
-    if (frc > 0) jg_logf(c->log, JG_LOG_OUT, "reproduce: %s", msg);
+    if (frc > 0) // report.html embeds the PNGs: a resume redraws them
+            jg_logf(c->log, JG_LOG_OUT, "reproduce: %s; once gnuplot is installed, run the same "
+                    "command with --resume to put them in report.html", msg);
     char cap[512];
     snprintf(cap, sizeof cap, "Energy of one training run by layer type (J, `%s`), mean over "
              "%d repetition(s): the 2x2x2 design, the rest of the conv sweep and RQ1's dense "
