@@ -31,6 +31,48 @@
 #include "repro_internal.h"
 #include "run_internal.h"
 
+/* ---- the experiments' tables (repro_internal.h) ---------------------------- */
+
+const scale_t SCALES[N_SCALES] = {
+    {"tiny", 300, 200, 2, 1, 64, 300, 200, 1, 64, 2},
+    {"quick", 6000, 2000, 16, 1, 512, 0, 0, 2, 512, 3},
+    {"full", 0, 0, 64, 5, 512, 0, 0, 10, 512, 5},
+};
+
+const char *const NETS[N_NETS] = {"paper-densepoly", "paper-denselinear",
+                                         "paper-simplecnn"};
+
+const repro_space_t SPACES[N_SPACES] = {
+    {"lr-uniform", "lr=1e-5:1e-1,beta1=0.1:0.999,beta2=0.8:0.9999", "uniform lr (the study's)"},
+    {"lr-log", "lr=log:1e-5:1e-1,beta1=0.1:0.999,beta2=0.8:0.9999", "log-uniform lr"},
+};
+
+const repro_strat_t STRATS[N_STRATS] = {
+    {"grid", "grid", NULL},
+    {"random", "random", NULL},
+    {"bayes-pi", "bayes", "pi"},
+    {"bayes-ei", "bayes", "ei"},
+};
+
+const repro_cfg_t CFGS[N_CFGS] = {
+    {"conv1-lin3-norelu", "paper-simplecnn-norelu:conv=1,linear=3", 1, 3, 0},
+    {"conv4-lin3-norelu", "paper-simplecnn-norelu:conv=4,linear=3", 4, 3, 0},
+    {"conv1-lin7-norelu", "paper-simplecnn-norelu:conv=1,linear=7", 1, 7, 0},
+    {"conv4-lin7-norelu", "paper-simplecnn-norelu:conv=4,linear=7", 4, 7, 0},
+    {"conv1-lin3-relu", "paper-simplecnn:conv=1,linear=3", 1, 3, 1},
+    {"conv4-lin3-relu", "paper-simplecnn:conv=4,linear=3", 4, 3, 1},
+    {"conv1-lin7-relu", "paper-simplecnn:conv=1,linear=7", 1, 7, 1},
+    {"conv4-lin7-relu", "paper-simplecnn:conv=4,linear=7", 4, 7, 1},
+    {"conv2-lin3-relu", "paper-simplecnn:conv=2,linear=3", 2, 3, 1},
+    {"conv3-lin3-relu", "paper-simplecnn:conv=3,linear=3", 3, 3, 1},
+    {"densepoly", "paper-densepoly", 0, 3, 1},
+    {"denselinear", "paper-denselinear", 0, 3, 1},
+};
+
+const int SWEEP[4] = {4, 8, 9, 5};
+
+const char *const TYPES[N_TYPES] = {"conv", "linear", "relu", "pool", "batchnorm"};
+
 /* ---- files ---------------------------------------------------------------- */
 
 char *jg_repro_read_text(const char *path)

@@ -26,64 +26,41 @@ typedef struct {
     int seeds; /* default --seeds: RQ1 seeds and RQ2 repetitions */
 } scale_t;
 
-static const scale_t SCALES[] = {
-    {"tiny", 300, 200, 2, 1, 64, 300, 200, 1, 64, 2},
-    {"quick", 6000, 2000, 16, 1, 512, 0, 0, 2, 512, 3},
-    {"full", 0, 0, 64, 5, 512, 0, 0, 10, 512, 5},
-};
-#define N_SCALES (int)(sizeof SCALES / sizeof *SCALES)
+extern const scale_t SCALES[]; /* tiny, quick, full: one definition, in repro.c */
+#define N_SCALES 3
 
 #define N_NETS 3
-static const char *const NETS[N_NETS] = {"paper-densepoly", "paper-denselinear",
-                                         "paper-simplecnn"};
+extern const char *const NETS[N_NETS];
 
 #define N_SPACES 2
-static const struct {
+typedef struct {
     const char *name, *space, *what;
-} SPACES[N_SPACES] = {
-    {"lr-uniform", "lr=1e-5:1e-1,beta1=0.1:0.999,beta2=0.8:0.9999", "uniform lr (the study's)"},
-    {"lr-log", "lr=log:1e-5:1e-1,beta1=0.1:0.999,beta2=0.8:0.9999", "log-uniform lr"},
-};
+} repro_space_t;
+extern const repro_space_t SPACES[N_SPACES];
 
 #define N_STRATS 4
-static const struct {
+typedef struct {
     const char *name, *strategy, *acq;
-} STRATS[N_STRATS] = {
-    {"grid", "grid", NULL},
-    {"random", "random", NULL},
-    {"bayes-pi", "bayes", "pi"},
-    {"bayes-ei", "bayes", "ei"},
-};
+} repro_strat_t;
+extern const repro_strat_t STRATS[N_STRATS];
 
 /* RQ2 networks. The first 8 are the 2x2x2 design, index = (conv == 4) |
  * (linear == 7) << 1 | relu << 2 (factor bits 0, 1, 2); then the rest of the
  * 1..4 conv sweep (linear 3, ReLU) and RQ1's two dense networks. */
 #define N_CFGS 12
 #define N_DESIGN 8
-static const struct {
+typedef struct {
     const char *name, *model;
     int conv, linear, relu;
-} CFGS[N_CFGS] = {
-    {"conv1-lin3-norelu", "paper-simplecnn-norelu:conv=1,linear=3", 1, 3, 0},
-    {"conv4-lin3-norelu", "paper-simplecnn-norelu:conv=4,linear=3", 4, 3, 0},
-    {"conv1-lin7-norelu", "paper-simplecnn-norelu:conv=1,linear=7", 1, 7, 0},
-    {"conv4-lin7-norelu", "paper-simplecnn-norelu:conv=4,linear=7", 4, 7, 0},
-    {"conv1-lin3-relu", "paper-simplecnn:conv=1,linear=3", 1, 3, 1},
-    {"conv4-lin3-relu", "paper-simplecnn:conv=4,linear=3", 4, 3, 1},
-    {"conv1-lin7-relu", "paper-simplecnn:conv=1,linear=7", 1, 7, 1},
-    {"conv4-lin7-relu", "paper-simplecnn:conv=4,linear=7", 4, 7, 1},
-    {"conv2-lin3-relu", "paper-simplecnn:conv=2,linear=3", 2, 3, 1},
-    {"conv3-lin3-relu", "paper-simplecnn:conv=3,linear=3", 3, 3, 1},
-    {"densepoly", "paper-densepoly", 0, 3, 1},
-    {"denselinear", "paper-denselinear", 0, 3, 1},
-};
+} repro_cfg_t;
+extern const repro_cfg_t CFGS[N_CFGS];
 /* The sweep's configurations for 1, 2, 3, 4 conv layers. */
-static const int SWEEP[4] = {4, 8, 9, 5};
+extern const int SWEEP[4];
 
 /* Layer types of the breakdown; everything else (loss, optimizer, data,
  * other, unattributed) is "rest". */
 #define N_TYPES 5
-static const char *const TYPES[N_TYPES] = {"conv", "linear", "relu", "pool", "batchnorm"};
+extern const char *const TYPES[N_TYPES];
 
 
 /* The settings of one reproduction, resolved from jg_repro_config_t. */

@@ -339,6 +339,29 @@ static void test_study_words(void **state)
     assert_null(strstr(out, "stopped by asha"));
 }
 
+/* reproduce: a finished run's report is drawn again by --resume (e.g. after
+ * gnuplot was installed); a tiny run's RQ2 verdicts say they test the
+ * pipeline; --help gives tiny's real time. */
+static void test_reproduce_report_again(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("repro-rq2");
+    assert_int_equal(jg_cli_runf(1, out, "reproduce rq2 --scale tiny --data synthetic --seeds 1 "
+                                 "--out %s", dir), 0);
+    char *md = jg_cli_read_text(in(dir, "report.md"));
+    assert_non_null(strstr(md, "Scale tiny (300 training images, 1 epoch per run): this tests "
+                               "the pipeline, not the claim"));
+    free(md);
+    assert_int_equal(unlink(in(dir, "report.html")), 0);
+    assert_int_equal(jg_cli_runf(1, out, "reproduce rq2 --scale tiny --data synthetic --seeds 1 "
+                                 "--out %s --resume", dir), 0);
+    assert_non_null(strstr(out, "done before: skipped"));
+    assert_int_equal(access(in(dir, "report.html"), F_OK), 0);
+    assert_int_equal(jg_cli_runf(1, out, "reproduce --help"), 0);
+    assert_null(strstr(out, "(CI, seconds)"));
+    assert_non_null(strstr(out, "about 1.5 minutes"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_study_dir_guarded),
         cmocka_unit_test(test_fallback_note_short),
         cmocka_unit_test(test_study_words),
+        cmocka_unit_test(test_reproduce_report_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
