@@ -151,3 +151,12 @@ void jg_test_busy(clockid_t clock, double seconds)
         for (int i = 0; i < 1000; i++) x = x * 1.0000001 + 1e-9;
     busy_sink = x;
 }
+
+void jg_test_skip_unless_ci(const char *why)
+{
+    const char *ci = getenv("CI");
+    if (ci && *ci && strcmp(ci, "0") && strcmp(ci, "false"))
+        fail_msg("not run under CI: %s", why);
+    print_message("skip: %s\n", why);
+    skip();
+}

@@ -47,6 +47,12 @@ int jg_test_isas(jg_isa_t out[JG_ISA_COUNT]);
 typedef double (*jg_test_scalar_fn)(const double *x, void *ctx);
 double jg_test_fd(jg_test_scalar_fn f, double *x, size_t i, double h, void *ctx);
 
+/* A test that cannot run here (no root for the fake powercap tree, no
+ * Fashion-MNIST): skips it with why, except under CI (the CI environment
+ * variable is set, as .ci/run does), where everything it needs is installed
+ * and a skip would hide a test that never ran: there it fails with why. */
+void jg_test_skip_unless_ci(const char *why);
+
 /* Removes path and, for a directory, everything below it, depth first with
  * lstat so symlinks are removed, never followed (tests only delete their own
  * mkdtemp trees). Prints a warning for what it cannot remove. */

@@ -62,22 +62,18 @@ static void check_split(int train, int n, int per_class)
 static void test_train(void **state)
 {
     (void)state;
-    if (!have_fmnist()) {
-        print_message("skipped: " JG_DATA_FASHION_MNIST_DIR
-                      " not found (install the Debian package dataset-fashion-mnist)\n");
-        skip();
-    }
+    if (!have_fmnist())
+        jg_test_skip_unless_ci(JG_DATA_FASHION_MNIST_DIR " not found (install the Debian "
+                               "package dataset-fashion-mnist)");
     check_split(1, 60000, 6000);
 }
 
 static void test_t10k(void **state)
 {
     (void)state;
-    if (!have_fmnist()) {
-        print_message("skipped: " JG_DATA_FASHION_MNIST_DIR
-                      " not found (install the Debian package dataset-fashion-mnist)\n");
-        skip();
-    }
+    if (!have_fmnist())
+        jg_test_skip_unless_ci(JG_DATA_FASHION_MNIST_DIR " not found (install the Debian "
+                               "package dataset-fashion-mnist)");
     check_split(0, 10000, 1000);
 }
 
