@@ -64,6 +64,16 @@ int jg_cli_flag_choice(const char *prog, const char *flag, const char *text,
 int jg_cli_flag_watts(const char *prog, const char *flag, const char *text, int zero_ok,
                       double *w);
 
+/* A jg_log_t line to stdout (JG_LOG_OUT) or stderr, flushed. */
+void jg_cli_print_line(void *ctx, int stream, const char *line);
+
+/* Ctrl-C during a long run: the first asks the run to stop after its batch
+ * (jg_cli_interrupted turns 1), a second kills at once. release puts the
+ * previous handler back. */
+void jg_cli_catch_sigint(void);
+void jg_cli_release_sigint(void);
+int jg_cli_interrupted(void);
+
 #ifdef __cplusplus
 }
 #endif

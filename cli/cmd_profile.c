@@ -65,11 +65,33 @@ static void usage(FILE *f)
 
 enum { O_BATCHES = 256, O_JSON, O_IDLE, O_IDLE_W, O_OUT, O_HELP, O_END };
 
+typedef struct {
+    jg_run_profile_config_t *cfg;
+    int *json;
+} own_t;
+
+static int parse_own(void *ctx, int c, const char *arg)
+{
+    own_t *o = ctx;
+    switch (c) {
+    case O_BATCHES: return jg_cli_flag_int(PROG, "--batches", arg, 1, MAX_BATCHES, &o->cfg->steps);
+    case O_JSON: *o->json = 1; return 0;
+    case O_IDLE:
+        if (!jg_cli_parse_double(arg, 0, 3600, &o->cfg->idle_s)) return 0;
+        fprintf(stderr, PROG ": --idle-seconds must be a number of seconds in [0, 3600], got "
+                        "'%s'\n", arg);
+        return 2;
+    case O_IDLE_W: return jg_cli_flag_watts(PROG, "--idle-watts", arg, 1, &o->cfg->idle_w);
+    case O_OUT: o->cfg->out = arg; return 0;
+    default: return -1;
+    }
+}
+
 /* Returns -1 to go on, or the exit code. */
 static int parse_opts(int argc, char **argv, jg_run_profile_config_t *cfg, jg_cli_run_flags_t *f,
                       int *json)
 {
-    static const struct option own[] = {
+    static const struct option opts[] = {
         {"batches", required_argument, NULL, O_BATCHES},
         {"json", no_argument, NULL, O_JSON},
         {"idle-seconds", required_argument, NULL, O_IDLE},
@@ -82,37 +104,10 @@ static int parse_opts(int argc, char **argv, jg_run_profile_config_t *cfg, jg_cl
                           JG_F(JG_F_THREADS) | JG_F(JG_F_DATA) | JG_F(JG_F_DATA_DIR) |
                           JG_F(JG_F_IMAGE_SIZE) | JG_F(JG_F_CHANNELS) | JG_F(JG_F_ENERGY) |
                           JG_F(JG_F_ASSUME_WATTS);
-    struct option opts[32];
-    jg_cli_flags_table(opts, 32, mask, own);
-    optind = 1;
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        int rc = jg_cli_flags_parse(PROG, c, optarg, f);
-        switch (rc < 0 ? c : -1) {
-        case -1: break;
-        case O_BATCHES:
-            rc = jg_cli_flag_int(PROG, "--batches", optarg, 1, MAX_BATCHES, &cfg->steps);
-            break;
-        case O_JSON: *json = 1, rc = 0; break;
-        case O_IDLE:
-            rc = 0;
-            if (jg_cli_parse_double(optarg, 0, 3600, &cfg->idle_s)) {
-                fprintf(stderr, PROG ": --idle-seconds must be a number of seconds in [0, 3600], "
-                                "got '%s'\n", optarg);
-                rc = 2;
-            }
-            break;
-        case O_IDLE_W:
-            rc = jg_cli_flag_watts(PROG, "--idle-watts", optarg, 1, &cfg->idle_w);
-            break;
-        case O_OUT: cfg->out = optarg, rc = 0; break;
-        case O_HELP: usage(stdout); return 0;
-        default:
-            return jg_cli_option_error(PROG, argv, (optopt >= O_BATCHES && optopt < O_END) ||
-                                                       (optopt >= JG_F_MODEL && optopt < JG_F_END));
-        }
-        if (rc) return rc;
-    }
+    own_t ctx = {cfg, json};
+    const jg_cli_own_t own = {opts, O_BATCHES, O_END, O_HELP, parse_own, usage, &ctx};
+    const int rc = jg_cli_getopt(PROG, argc, argv, mask, &own, f);
+    if (rc >= 0) return rc;
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'; run '" PROG " --help'\n", argv[optind]);
         return 2;
@@ -172,12 +167,6 @@ static void print_tables(const jg_run_profile_config_t *cfg, const jg_run_profil
     if (cfg->out) printf("wrote %s/energy_{layers,types}.csv and energy_trace.jsonl\n", cfg->out);
 }
 
-static void on_line(void *ctx, int stream, const char *line)
-{
-    (void)ctx;
-    fprintf(stream == JG_LOG_OUT ? stdout : stderr, "%s\n", line);
-}
-
 int jg_cli_profile(int argc, char **argv)
 {
     jg_cli_run_flags_t f = {.model = "default", .batch = 64, .seed = 1,
@@ -187,7 +176,7 @@ int jg_cli_profile(int argc, char **argv)
     if (jg_cli_kernels_init(PROG)) return 2;
     int rc = parse_opts(argc, argv, &cfg, &f, &json);
     if (rc >= 0) return rc;
-    const jg_log_t log = {.fn = on_line};
+    const jg_log_t log = {.fn = jg_cli_print_line};
     cfg.model = f.model;
     cfg.batch = f.batch;
     cfg.seed = f.seed;

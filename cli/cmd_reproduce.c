@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,26 +18,10 @@
 #define PROG "joulegrad reproduce"
 #define MAX_SEEDS 100
 
-static volatile sig_atomic_t g_interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    g_interrupted = 1;
-}
-
 static int should_stop(void *ctx)
 {
     (void)ctx;
-    return g_interrupted != 0;
-}
-
-static void on_line(void *ctx, int stream, const char *line)
-{
-    (void)ctx;
-    FILE *f = stream == JG_LOG_OUT ? stdout : stderr;
-    fprintf(f, "%s\n", line);
-    fflush(f);
+    return jg_cli_interrupted();
 }
 
 static void usage(FILE *f)
@@ -78,10 +61,27 @@ static void usage(FILE *f)
 
 enum { O_SCALE = 256, O_SEEDS, O_OUT, O_RESUME, O_STOP, O_HELP, O_END };
 
+static int parse_own(void *ctx, int c, const char *arg)
+{
+    jg_repro_config_t *cfg = ctx;
+    static const char *const scales[] = {"tiny", "quick", "full", NULL};
+    int k;
+    switch (c) {
+    case O_SCALE:
+        cfg->scale = arg;
+        return jg_cli_flag_choice(PROG, "--scale", arg, scales, &k);
+    case O_SEEDS: return jg_cli_flag_int(PROG, "--seeds", arg, 1, MAX_SEEDS, &cfg->seeds);
+    case O_OUT: cfg->out = arg; return 0;
+    case O_RESUME: cfg->resume = 1; return 0;
+    case O_STOP: return jg_cli_flag_int(PROG, "--stop-after", arg, 1, 1000000, &cfg->stop_after);
+    default: return -1;
+    }
+}
+
 /* Returns -1 to go on, or the exit code (0 after --help, 2 on bad usage). */
 static int parse_opts(int argc, char **argv, jg_repro_config_t *cfg, jg_cli_run_flags_t *f)
 {
-    static const struct option own[] = {
+    static const struct option opts[] = {
         {"scale", required_argument, NULL, O_SCALE},
         {"seeds", required_argument, NULL, O_SEEDS},
         {"out", required_argument, NULL, O_OUT},
@@ -92,32 +92,9 @@ static int parse_opts(int argc, char **argv, jg_repro_config_t *cfg, jg_cli_run_
     };
     const unsigned mask = JG_F(JG_F_DATA) | JG_F(JG_F_DATA_DIR) | JG_F(JG_F_THREADS) |
                           JG_F(JG_F_ENERGY);
-    struct option opts[16];
-    jg_cli_flags_table(opts, 16, mask, own);
-    optind = 1;
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        int rc = jg_cli_flags_parse(PROG, c, optarg, f), k = 0;
-        static const char *const scales[] = {"tiny", "quick", "full", NULL};
-        switch (rc < 0 ? c : -1) {
-        case -1: break;
-        case O_SCALE:
-            rc = jg_cli_flag_choice(PROG, "--scale", optarg, scales, &k);
-            cfg->scale = optarg;
-            break;
-        case O_SEEDS: rc = jg_cli_flag_int(PROG, "--seeds", optarg, 1, MAX_SEEDS, &cfg->seeds); break;
-        case O_OUT: cfg->out = optarg, rc = 0; break;
-        case O_RESUME: cfg->resume = 1, rc = 0; break;
-        case O_STOP:
-            rc = jg_cli_flag_int(PROG, "--stop-after", optarg, 1, 1000000, &cfg->stop_after);
-            break;
-        case O_HELP: usage(stdout); return 0;
-        default:
-            return jg_cli_option_error(PROG, argv, (optopt >= O_SCALE && optopt < O_END) ||
-                                                       (optopt >= JG_F_MODEL && optopt < JG_F_END));
-        }
-        if (rc) return rc;
-    }
+    const jg_cli_own_t own = {opts, O_SCALE, O_END, O_HELP, parse_own, usage, cfg};
+    const int rc = jg_cli_getopt(PROG, argc, argv, mask, &own, f);
+    if (rc >= 0) return rc;
     if (f->given & JG_F(JG_F_DATA) && !strcmp(f->data.name, "folder")) {
         fprintf(stderr, PROG ": --data must be fashion-mnist, cifar10 or synthetic (the "
                         "study's networks need fixed-size images)\n");
@@ -154,22 +131,16 @@ int jg_cli_reproduce(int argc, char **argv)
     if (jg_cli_kernels_init(PROG)) return 2;
     int rc = parse_opts(argc, argv, &cfg, &f);
     if (rc >= 0) return rc;
-    const jg_log_t log = {.fn = on_line};
+    const jg_log_t log = {.fn = jg_cli_print_line};
     cfg.threads = f.threads; // applied by the reproduction (1 by default with estimate)
     cfg.data = f.data;
     cfg.energy = f.energy;
     cfg.should_stop = should_stop;
     cfg.log = &log;
-    struct sigaction sa, old_sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND; // a second Ctrl-C kills at once
-    sigemptyset(&sa.sa_mask);
-    g_interrupted = 0;
-    sigaction(SIGINT, &sa, &old_sa);
+    jg_cli_catch_sigint();
     jg_run_error_t err = {{0}};
     rc = jg_run_reproduce(&cfg, &err);
-    sigaction(SIGINT, &old_sa, NULL);
+    jg_cli_release_sigint();
     if (rc) fprintf(stderr, PROG ": %s\n", err.msg);
     return jg_cli_exit_code(rc);
 }

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +32,11 @@ typedef struct {
     double last_draw_s;
 } term_t;
 
-static volatile sig_atomic_t g_interrupted;
-
-static void on_sigint(int sig)
+static void usage(FILE *f, int threads);
+/* --help's text with this machine's default thread count. */
+static void help(FILE *f)
 {
-    (void)sig;
-    g_interrupted = 1;
+    usage(f, jg_kernels_threads());
 }
 
 static void usage(FILE *f, int threads)
@@ -146,8 +144,16 @@ typedef struct {
 } optim_flags_t;
 #define GIVEN(x) (of->given[(x) - O_LR])
 
-static int parse_own(int c, const char *arg, optim_flags_t *of, jg_run_train_config_t *cfg)
+/* parse_own's context. */
+typedef struct {
+    optim_flags_t *of;
+    jg_run_train_config_t *cfg;
+} own_t;
+
+static int parse_own(void *ctx, int c, const char *arg)
 {
+    optim_flags_t *of = ((own_t *)ctx)->of;
+    jg_run_train_config_t *cfg = ((own_t *)ctx)->cfg;
     if (c >= O_LR && c < O_END) of->given[c - O_LR] = 1;
     switch (c) {
     case O_LR: return get_float("--lr", arg, 0, 1e6, 1, 0, "in (0, 1e6]", &of->lr);
@@ -263,23 +269,11 @@ static int parse_opts(int argc, char **argv, jg_run_train_config_t *cfg, jg_cli_
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
-    struct option opts[64];
-    jg_cli_flags_table(opts, 64, ~0u, own);
     optim_flags_t of = {.sched = JG_SCHED_CONSTANT, .step_size = 1};
-    optind = 1;
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        if (c == O_HELP) {
-            usage(stdout, jg_kernels_threads());
-            return 0;
-        }
-        int rc = jg_cli_flags_parse(PROG, c, optarg, f);
-        if (rc < 0) rc = parse_own(c, optarg, &of, cfg);
-        if (rc < 0)
-            return jg_cli_option_error(PROG, argv, (optopt >= O_LR && optopt < O_END) ||
-                                                       (optopt >= JG_F_MODEL && optopt < JG_F_END));
-        if (rc) return rc;
-    }
+    own_t ctx = {&of, cfg};
+    const jg_cli_own_t cmd = {own, O_LR, O_END, O_HELP, parse_own, help, &ctx};
+    const int rc = jg_cli_getopt(PROG, argc, argv, ~0u, &cmd, f);
+    if (rc >= 0) return rc;
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'; run '" PROG " --help'\n", argv[optind]);
         return 2;
@@ -330,7 +324,7 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
         t->last_draw_s = now;
         t->bar_shown = 1;
     }
-    return g_interrupted != 0;
+    return jg_cli_interrupted();
 }
 
 /* The run's lines: stdout for results, stderr for notes; the bar is
@@ -433,17 +427,11 @@ int jg_cli_train(int argc, char **argv)
     cfg.ctx = &term;
     cfg.log = &log;
 
-    struct sigaction sa, old_sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND; // a second Ctrl-C kills at once
-    sigemptyset(&sa.sa_mask);
-    g_interrupted = 0;
-    sigaction(SIGINT, &sa, &old_sa);
+    jg_cli_catch_sigint();
     jg_run_train_result_t res;
     jg_run_error_t err = {{0}};
     rc = jg_run_train(&cfg, &res, &err);
-    sigaction(SIGINT, &old_sa, NULL);
+    jg_cli_release_sigint();
     if (term.bar_shown) fputs("\r\033[K", stderr);
     if (rc) fprintf(stderr, PROG ": %s\n", err.msg);
     else report(&cfg, &res);

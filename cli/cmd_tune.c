@@ -91,8 +91,9 @@ enum {
 
 /* One of tune's own flags into c: 0, 2 after printing the usage error, or
  * -1 when c is not one. */
-static int parse_own(int c, const char *arg, jg_run_tune_config_t *o)
+static int parse_own(void *ctx, int c, const char *arg)
 {
+    jg_run_tune_config_t *o = ctx;
     int k = 0, rc = 0;
     switch (c) {
     case O_STRATEGY: o->strategies = arg; return 0;
@@ -153,22 +154,9 @@ static int parse_opts(int argc, char **argv, jg_run_tune_config_t *o, jg_cli_run
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
-    struct option opts[64];
-    jg_cli_flags_table(opts, 64, SHARED, own);
-    optind = 1;
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        if (c == O_HELP) {
-            usage(stdout);
-            return 0;
-        }
-        int rc = jg_cli_flags_parse(PROG, c, optarg, f);
-        if (rc < 0) rc = parse_own(c, optarg, o);
-        if (rc < 0)
-            return jg_cli_option_error(PROG, argv, (optopt >= O_STRATEGY && optopt < O_END) ||
-                                                       (optopt >= JG_F_MODEL && optopt < JG_F_END));
-        if (rc) return rc;
-    }
+    const jg_cli_own_t cmd = {own, O_STRATEGY, O_END, O_HELP, parse_own, usage, o};
+    const int rc = jg_cli_getopt(PROG, argc, argv, SHARED, &cmd, f);
+    if (rc >= 0) return rc;
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'; run '" PROG " --help'\n", argv[optind]);
         return 2;
@@ -180,15 +168,6 @@ static int parse_opts(int argc, char **argv, jg_run_tune_config_t *o, jg_cli_run
         return 2;
     }
     return -1;
-}
-
-/* Hands the library's lines to stdout (progress) and stderr (notes). */
-static void print_line(void *ctx, int stream, const char *line)
-{
-    (void)ctx;
-    FILE *f = stream == JG_LOG_NOTE ? stderr : stdout;
-    fprintf(f, "%s\n", line);
-    fflush(f);
 }
 
 int jg_cli_tune(int argc, char **argv)
@@ -212,7 +191,7 @@ int jg_cli_tune(int argc, char **argv)
     cfg.energy = f.energy;
     cfg.assume_w = f.assume_w;
     cfg.optimizer = f.optimizer;
-    const jg_log_t log = {.fn = print_line};
+    const jg_log_t log = {.fn = jg_cli_print_line};
     jg_run_error_t err = {{0}};
     rc = jg_run_tune_check(&cfg, &err);
     if (!rc && f.threads && jg_cli_use_threads(PROG, f.threads)) return 2;

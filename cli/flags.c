@@ -115,3 +115,25 @@ int jg_cli_flags_check(const char *prog, const jg_cli_run_flags_t *f)
     }
     return f->threads ? jg_cli_use_threads(prog, f->threads) : 0;
 }
+
+int jg_cli_getopt(const char *prog, int argc, char **argv, unsigned mask, const jg_cli_own_t *own,
+                  jg_cli_run_flags_t *f)
+{
+    struct option opts[64];
+    if (jg_cli_flags_table(opts, 64, mask, own->opts)) return 2;
+    optind = 1;
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        if (c == own->help) {
+            own->usage(stdout);
+            return 0;
+        }
+        int rc = jg_cli_flags_parse(prog, c, optarg, f);
+        if (rc < 0) rc = own->parse(own->ctx, c, optarg);
+        if (rc < 0)
+            return jg_cli_option_error(prog, argv, (optopt >= own->lo && optopt < own->hi) ||
+                                                       (optopt >= JG_F_MODEL && optopt < JG_F_END));
+        if (rc) return rc;
+    }
+    return -1;
+}

@@ -9,6 +9,7 @@
 #define JG_CLI_FLAGS_H
 
 #include <getopt.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "jg_datasets.h"
@@ -41,6 +42,23 @@ typedef struct {
     const char *optimizer_name;
     unsigned given;                 /* JG_F(id) of every flag given */
 } jg_cli_run_flags_t;
+
+/* A command's own flags beside the shared ones: getopt values in [lo, hi)
+ * (below JG_F_MODEL), help the value of its --help. parse returns 0, 2
+ * after printing a usage error, or -1 when c is not its flag. */
+typedef struct {
+    const struct option *opts; /* NULL-terminated */
+    int lo, hi, help;
+    int (*parse)(void *ctx, int c, const char *arg);
+    void (*usage)(FILE *f);
+    void *ctx;
+} jg_cli_own_t;
+
+/* getopt_long over the shared flags in mask and the command's own: -1 to
+ * go on (optind at the first positional argument), 0 after --help, 2
+ * after a usage error (printed). */
+int jg_cli_getopt(const char *prog, int argc, char **argv, unsigned mask, const jg_cli_own_t *own,
+                  jg_cli_run_flags_t *f);
 
 /* opts = the shared flags in mask, then own (NULL-terminated), then the
  * terminator; cap entries at most. 0, or -ENOSPC. */

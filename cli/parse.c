@@ -3,6 +3,7 @@
  * command (cli_util.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,3 +165,41 @@ int jg_cli_parse_size(const char *s, int *h, int *w)
     return 0;
 }
 
+
+void jg_cli_print_line(void *ctx, int stream, const char *line)
+{
+    (void)ctx;
+    FILE *f = stream == JG_LOG_OUT ? stdout : stderr;
+    fprintf(f, "%s\n", line);
+    fflush(f);
+}
+
+static volatile sig_atomic_t g_interrupted;
+static struct sigaction g_old_sa;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+void jg_cli_catch_sigint(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND; // a second Ctrl-C kills at once
+    sigemptyset(&sa.sa_mask);
+    g_interrupted = 0;
+    sigaction(SIGINT, &sa, &g_old_sa);
+}
+
+void jg_cli_release_sigint(void)
+{
+    sigaction(SIGINT, &g_old_sa, NULL);
+}
+
+int jg_cli_interrupted(void)
+{
+    return g_interrupted != 0;
+}
