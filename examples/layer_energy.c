@@ -15,7 +15,8 @@
  * from: `rapl` (the CPU's energy counters) or `estimate` (CPU time x an
  * assumed power per core, when no counter is readable; the reason is printed
  * on stderr). The type lines add up to the total, up to the little time
- * spent between layers.
+ * spent between layers (on a shared machine run it with
+ * OMP_WAIT_POLICY=passive: docs/energy.md says why).
  *
  * Build it against an installed joulegrad:
  *   cc -O2 layer_energy.c $(pkg-config --cflags --libs joulegrad) -o layer_energy
