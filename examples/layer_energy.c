@@ -71,9 +71,9 @@ int main(int argc, char **argv)
     /* One row per layer type that ran: forward and backward joules. */
     for (int t = 0; t < JG_RUN_NTYPES; t++) {
         jg_breakdown_row_t fwd, bwd;
-        jg_breakdown_type_row(res.breakdown, t, 0, &fwd);
-        jg_breakdown_type_row(res.breakdown, t, 1, &bwd);
-        if (fwd.count + bwd.count == 0) continue;
+        if (jg_breakdown_type_row(res.breakdown, t, 0, &fwd) ||
+            jg_breakdown_type_row(res.breakdown, t, 1, &bwd) || fwd.count + bwd.count == 0)
+            continue; /* a type this run does not have (comm: data parallelism) */
         printf("%s %.4f %.4f\n", jg_run_type_names[t], fwd.j, bwd.j);
     }
     /* The total is measured around whole steps, independently of the rows. */

@@ -34,8 +34,11 @@ static int dropout_forward(struct jg_model *m, jg_layer_t *l, int batch, int tra
     uint64_t key = m->seed ^ 0x6a09e667f3bcc908ULL;
     key = jg_splitmix64(&key) ^ (m->step * 0x9e3779b97f4a7c15ULL);
     key = jg_splitmix64(&key) ^ ((uint64_t)l->index << 32);
+    /* the element's index in the global batch, so a data-parallel shard
+     * draws the mask one process would */
+    const uint64_t first = (uint64_t)m->batch_offset * l->in_n;
     for (size_t i = 0; i < n; i++) {
-        uint64_t st = key + i * 0xd1b54a32d192ed03ULL;
+        uint64_t st = key + (first + i) * 0xd1b54a32d192ed03ULL;
         const uint32_t u = (uint32_t)(jg_splitmix64(&st) >> 40);
         l->mask[i] = u >= thresh ? keep : 0.0f;
         l->out[i] = l->in[i] * l->mask[i];

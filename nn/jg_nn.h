@@ -223,7 +223,8 @@ typedef enum {
     JG_NN_PHASE_BACKWARD = 1,
     JG_NN_PHASE_LOSS = 2,     /* loss forward; its backward is BACKWARD */
     JG_NN_PHASE_OPTIMIZER = 3, /* the optimizer step (layer -1) */
-    JG_NN_PHASE_DATA = 4       /* copying/normalising a batch (layer -1) */
+    JG_NN_PHASE_DATA = 4,      /* copying/normalising a batch (layer -1) */
+    JG_NN_PHASE_COMM = 5       /* data parallelism: summing the gradients over the shards (layer -1) */
 } jg_nn_phase_t;
 
 typedef struct {
@@ -360,6 +361,20 @@ typedef struct {
      * includes it); a non-zero return aborts with that value. */
     int (*on_epoch)(void *ctx, const jg_epoch_stats_t *st, struct jg_trainer *tr);
     void *ctx;
+    /* Synchronous data parallelism (shards > 1; 0 or 1: off). Every shard
+     * draws the same permutation and takes its contiguous slice of each
+     * batch (images [b * shard / shards, b * (shard + 1) / shards) of a batch
+     * of b) and of the validation set. After backward it scales its
+     * gradients by its slice's share of the batch, and reduce_f sums them
+     * over the shards (bracketed by the probe as JG_NN_PHASE_COMM);
+     * reduce_d sums the epoch's statistics. Both must sum in a fixed order
+     * with the same result on every shard, so a run is bit-identical to
+     * itself, and return 0 or a negative errno. Dropout masks follow the
+     * image's index in the global batch; batch norm uses each shard's own
+     * batch statistics (as PyTorch's DDP without SyncBatchNorm). */
+    int shard, shards;
+    int (*reduce_f)(void *ctx, float *buf, int64_t n);
+    int (*reduce_d)(void *ctx, double *buf, int n);
 } jg_train_config_t;
 
 typedef struct jg_trainer jg_trainer_t;

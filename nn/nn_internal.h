@@ -79,6 +79,7 @@ struct jg_model {
     int have_loss;
     int has_relu;
     uint64_t seed, step;
+    int64_t batch_offset;        /* data parallelism: the batch's first image in the global batch */
     jg_nn_probe_t probe;
     int have_probe;
 };

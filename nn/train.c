@@ -103,6 +103,13 @@ int jg_trainer_create(jg_trainer_t **out, jg_model_t *m, const jg_train_config_t
                      "(call jg_model_reserve first)", m->capacity, cfg->batch);
         return -EINVAL;
     }
+    const int sharded = cfg->shards > 1;
+    if (cfg->shards < 0 || (sharded && (cfg->shard < 0 || cfg->shard >= cfg->shards ||
+                                        !cfg->reduce_f || !cfg->reduce_d))) {
+        jg_nn_errorf(err, "trainer: shard %d of %d needs 0 <= shard < shards and both "
+                     "reductions", cfg->shard, cfg->shards);
+        return -EINVAL;
+    }
     if ((rc = jg_nn_data_check(m, train, "train", err))) return rc;
     if (val && (rc = jg_nn_data_check(m, val, "val", err))) return rc;
 
@@ -149,56 +156,116 @@ static int early_stop_due(const jg_trainer_t *t)
     return t->cfg.patience > 0 && t->have_val && t->bad_epochs >= t->cfg.patience;
 }
 
-/* One pass over the shuffled training set; fills the training fields of st. */
+/* This shard's slice [*lo, *hi) of n images (all of them without shards). */
+static void shard_slice(const jg_train_config_t *c, int n, int *lo, int *hi)
+{
+    const int k = c->shards > 1 ? c->shards : 1, s = c->shards > 1 ? c->shard : 0;
+    *lo = (int)((int64_t)n * s / k);
+    *hi = (int)((int64_t)n * (s + 1) / k);
+}
+
+/* Data parallelism: this shard's gradients scaled by its share of the batch
+ * (its loss is the mean over its own images), then summed over the shards. */
+static int reduce_grads(jg_trainer_t *t, int nl, int nb)
+{
+    const jg_train_config_t *c = &t->cfg;
+    jg_model_t *m = t->model;
+    if (!nl) memset(m->grads, 0, (size_t)m->n_params * sizeof *m->grads);
+    const float share = (float)nl / (float)nb;
+    for (int64_t i = 0; nl && nl != nb && i < m->n_params; i++) m->grads[i] *= share;
+    probe_begin(m, JG_NN_PHASE_COMM);
+    const int rc = c->reduce_f(c->ctx, m->grads, m->n_params);
+    probe_end(m, JG_NN_PHASE_COMM);
+    return rc;
+}
+
+/* One pass over the shuffled training set (this shard's slice of every
+ * batch); fills the training fields of st. */
 static int train_epoch(jg_trainer_t *t, int e, double t0, jg_epoch_stats_t *st)
 {
     const jg_train_config_t *c = &t->cfg;
     jg_model_t *m = t->model;
-    const int n = t->train.n, B = c->batch, k = m->classes;
+    const int n = t->train.n, B = c->batch, k = m->classes, sharded = c->shards > 1;
     const int batches = (n + B - 1) / B;
     const size_t img = (size_t)m->c * m->h * m->w;
     const float lr = jg_optim_lr_at(&c->optim, e, c->epochs);
     shuffle(t->perm, n, c->seed, e);
-    double loss_sum = 0.0; /* sum of per-example losses */
-    int64_t correct = 0, seen = 0;
+    double sums[3] = {0, 0, 0}; /* per-example loss sum, correct, seen: this shard's */
     for (int b = 0; b < batches; b++) {
         const int i0 = b * B, nb = n - i0 < B ? n - i0 : B;
+        int lo, hi;
+        shard_slice(c, nb, &lo, &hi);
+        const int nl = hi - lo;
+        m->batch_offset = lo;
         probe_begin(m, JG_NN_PHASE_DATA);
-        for (int i = 0; i < nb; i++) {
-            const int src = t->perm[i0 + i];
+        for (int i = 0; i < nl; i++) {
+            const int src = t->perm[i0 + lo + i];
             memcpy(t->x + (size_t)i * img, t->train.x + (size_t)src * img, img * sizeof(float));
             t->y[i] = t->train.y[src];
         }
         probe_end(m, JG_NN_PHASE_DATA);
-        const float *logits; /* (nb, k) */
-        float loss;
-        int rc = jg_model_forward(m, t->x, nb, 1, &logits);
-        if (!rc) rc = jg_model_loss(m, t->y, &loss);
-        if (rc) return rc;
-        if (!isfinite(loss)) return -ERANGE; /* before the step: weights stay finite */
-        for (int i = 0; i < nb; i++) correct += jg_nn_argmax(logits + (size_t)i * k, k) == t->y[i];
-        if ((rc = jg_model_backward(m))) return rc;
+        int rc = 0;
+        if (nl) {
+            const float *logits; /* (nl, k) */
+            float loss;
+            rc = jg_model_forward(m, t->x, nl, 1, &logits);
+            if (!rc) rc = jg_model_loss(m, t->y, &loss);
+            if (rc) return rc;
+            if (!isfinite(loss)) return -ERANGE; /* before the step: weights stay finite */
+            for (int i = 0; i < nl; i++)
+                sums[1] += jg_nn_argmax(logits + (size_t)i * k, k) == t->y[i];
+            if ((rc = jg_model_backward(m))) return rc;
+            sums[0] += (double)loss * nl; /* the kernel returns the batch mean */
+            sums[2] += nl;
+        }
+        if (sharded && (rc = reduce_grads(t, nl, nb))) return rc;
         probe_begin(m, JG_NN_PHASE_OPTIMIZER);
         rc = jg_optim_step(t->opt, m->params, m->grads, lr);
         probe_end(m, JG_NN_PHASE_OPTIMIZER);
         if (rc) return rc;
-        loss_sum += (double)loss * nb; /* the kernel returns the batch mean */
-        seen += nb;
         if (c->on_batch) {
             const double el = now_s() - t0;
             const jg_train_progress_t p = {
                 .epoch = e, .epochs = c->epochs, .batch = b + 1, .batches = batches,
-                .running_loss = loss_sum / (double)seen,
-                .images_per_s = el > 0.0 ? (double)seen / el : 0.0, .elapsed_s = el,
+                .running_loss = sums[2] > 0 ? sums[0] / sums[2] : 0.0,
+                .images_per_s = el > 0.0 ? sums[2] * (sharded ? c->shards : 1) / el : 0.0,
+                .elapsed_s = el,
             };
             if (c->on_batch(c->ctx, &p)) return -ECANCELED;
         }
     }
+    m->batch_offset = 0;
+    int rc = sharded ? c->reduce_d(c->ctx, sums, 3) : 0;
+    if (rc) return rc;
     st->epoch = e;
     st->lr = lr;
-    st->train_loss = loss_sum / (double)seen;
-    st->train_accuracy = (double)correct / (double)seen;
-    st->images = seen;
+    st->train_loss = sums[0] / sums[2];
+    st->train_accuracy = sums[1] / sums[2];
+    st->images = (int64_t)sums[2];
+    return 0;
+}
+
+/* Validation: this shard's slice, summed over the shards. */
+static int validate(jg_trainer_t *t, double *loss, double *accuracy)
+{
+    const jg_train_config_t *c = &t->cfg;
+    int lo, hi;
+    shard_slice(c, t->val.n, &lo, &hi);
+    const size_t img = (size_t)t->model->c * t->model->h * t->model->w;
+    jg_nn_data_t part = t->val;
+    part.n = hi - lo;
+    part.x = t->val.x + (size_t)lo * img;
+    part.y = t->val.y + lo;
+    double sums[3] = {0, 0, 0}, mean = 0;
+    int64_t correct = 0;
+    int rc = part.n ? jg_nn_eval_pass(t->model, &part, &mean, &correct, NULL) : 0;
+    if (rc) return rc;
+    sums[0] = mean * part.n;
+    sums[1] = (double)correct;
+    sums[2] = part.n;
+    if (c->shards > 1 && (rc = c->reduce_d(c->ctx, sums, 3))) return rc;
+    *loss = c->shards > 1 ? sums[0] / sums[2] : mean;
+    *accuracy = sums[1] / sums[2];
     return 0;
 }
 
@@ -216,10 +283,7 @@ int jg_trainer_run(jg_trainer_t *t)
         int rc = train_epoch(t, e, t0, &st);
         if (rc) return rc;
         if (t->have_val) {
-            int64_t correct;
-            if ((rc = jg_nn_eval_pass(t->model, &t->val, &st.val_loss, &correct, NULL)))
-                return rc;
-            st.val_accuracy = (double)correct / t->val.n;
+            if ((rc = validate(t, &st.val_loss, &st.val_accuracy))) return rc;
             /* strict improvement only; a NaN val loss counts as no gain */
             if (st.val_loss < t->best_val_loss) {
                 t->best_val_loss = st.val_loss;

@@ -46,14 +46,16 @@ jg_nn_data_t jg_run_data_view(const jg_dataset_t *d);
  * Regions, for a model of L layers (the loss is layer L):
  *   2i     layer i forward (i in 0..L-1), 2L the loss forward
  *   2i + 1 layer i backward (i in 0..L), 2L + 1 the loss backward
- *   2L + 2 optimizer step, 2L + 3 data (gathering the batch)
+ *   2L + 2 optimizer step, 2L + 3 data (gathering the batch), and with data
+ *   parallelism 2L + 4 comm (summing the gradients over the ranks)
  * A step is bracketed from DATA begin (the first event of a batch) to
  * OPTIMIZER end (the last); probe events outside a step (validation,
  * evaluation) are ignored. Layers are grouped into the types below by their
- * nn group name (conv, linear, relu, pool, batchnorm; anything else other). */
+ * nn group name (conv, linear, relu, pool, batchnorm; anything else other);
+ * the comm type exists only in a data-parallel run. */
 enum {
     JG_RUN_T_CONV, JG_RUN_T_LINEAR, JG_RUN_T_RELU, JG_RUN_T_POOL, JG_RUN_T_BATCHNORM,
-    JG_RUN_T_LOSS, JG_RUN_T_OPTIMIZER, JG_RUN_T_DATA, JG_RUN_T_OTHER, JG_RUN_NTYPES
+    JG_RUN_T_LOSS, JG_RUN_T_OPTIMIZER, JG_RUN_T_DATA, JG_RUN_T_OTHER, JG_RUN_T_COMM, JG_RUN_NTYPES
 };
 /* "conv", "linear", ... in the order above. */
 extern const char *const jg_run_type_names[JG_RUN_NTYPES];
@@ -63,10 +65,11 @@ typedef struct jg_run_probe jg_run_probe_t;
 /* Installs a probe on model that brackets every layer of every training step
  * on meter (both borrowed: they must outlive the probe), with a breakdown
  * over the regions above; trace_path (may be NULL) receives the raw trace.
- * w_per_core is the estimate's assumption (reported). 0, -EINVAL, -E2BIG
+ * w_per_core is the estimate's assumption (reported); data_parallel adds the
+ * comm region and type. 0, -EINVAL, -E2BIG
  * (too many layers), -ENOMEM or an errno from opening the trace file. */
 int jg_run_probe_create(jg_run_probe_t **p, jg_model_t *model, jg_meter_t *meter,
-                        const char *trace_path, double w_per_core);
+                        const char *trace_path, double w_per_core, int data_parallel);
 /* Removes the probe from the model and frees it with its breakdown, unless
  * the breakdown was taken. NULL is a no-op. */
 void jg_run_probe_destroy(jg_run_probe_t *p);

@@ -9,7 +9,7 @@
 #include "jg_run.h"
 
 const char *const jg_run_type_names[JG_RUN_NTYPES] = {
-    "conv", "linear", "relu", "pool", "batchnorm", "loss", "optimizer", "data", "other",
+    "conv", "linear", "relu", "pool", "batchnorm", "loss", "optimizer", "data", "other", "comm",
 };
 
 struct jg_run_probe {
@@ -28,6 +28,7 @@ static int region_of(const jg_run_probe_t *p, int layer, int phase)
     case JG_NN_PHASE_BACKWARD: return layer >= 0 && layer <= L ? 2 * layer + 1 : -1;
     case JG_NN_PHASE_OPTIMIZER: return 2 * L + 2;
     case JG_NN_PHASE_DATA: return 2 * L + 3;
+    case JG_NN_PHASE_COMM: return 2 * L + 4;
     default: return -1;
     }
 }
@@ -65,12 +66,12 @@ static int type_of_group(const char *g)
 }
 
 int jg_run_probe_create(jg_run_probe_t **out, jg_model_t *model, jg_meter_t *meter,
-                        const char *trace_path, double w_per_core)
+                        const char *trace_path, double w_per_core, int data_parallel)
 {
     if (!out) return -EINVAL;
     *out = NULL;
     if (!model || !meter) return -EINVAL;
-    const int L = jg_model_n_layers(model), nregions = 2 * L + 4;
+    const int L = jg_model_n_layers(model), nregions = 2 * L + 4 + !!data_parallel;
     if (nregions > JG_TRACE_MAX_REGIONS) return -E2BIG;
     jg_region_desc_t *d = calloc((size_t)nregions, sizeof *d);
     jg_run_probe_t *p = calloc(1, sizeof *p);
@@ -85,13 +86,15 @@ int jg_run_probe_create(jg_run_probe_t **out, jg_model_t *model, jg_meter_t *met
     if (!rc) {
         d[2 * L + 2] = (jg_region_desc_t){-1, 0, "optimizer", JG_RUN_T_OPTIMIZER, 0};
         d[2 * L + 3] = (jg_region_desc_t){-1, 0, "data", JG_RUN_T_DATA, 0};
+        if (data_parallel) d[2 * L + 4] = (jg_region_desc_t){-1, 0, "comm", JG_RUN_T_COMM, 0};
         const jg_breakdown_config_t cfg = {
             .regions = d, .nregions = nregions, .types = jg_run_type_names,
-            .ntypes = JG_RUN_NTYPES, .trace_path = trace_path, .w_per_core = w_per_core,
+            .ntypes = data_parallel ? JG_RUN_NTYPES : JG_RUN_T_COMM, .trace_path = trace_path, .w_per_core = w_per_core,
             .scope = "training steps only, each bracketed from data gathering to the end of "
                      "the optimizer step",
-            .type_notes = "by_type: optimizer and data have no backward pass, their energy is "
-                          "in forward_j (backward_j 0); loss forward_j is the softmax "
+            .type_notes = "by_type: optimizer and data (and comm, data parallelism's gradient "
+                          "sum over the ranks) have no backward pass, their energy is in "
+                          "forward_j (backward_j 0); loss forward_j is the softmax "
                           "cross-entropy forward, backward_j its gradient. by_type plus "
                           "unattributed_j adds up to total_j.",
         };

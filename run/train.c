@@ -151,7 +151,7 @@ static int open_energy(jg_run_train_state_t *st, jg_run_error_t *err)
     else snprintf(st->trace_name, sizeof st->trace_name, "energy_trace.%d.jsonl", k);
     char tpath[4400];
     snprintf(tpath, sizeof tpath, "%s/%s", st->res->dir, st->trace_name);
-    rc = jg_run_probe_create(&st->probe, st->model, st->meter, tpath, st->w_per_core);
+    rc = jg_run_probe_create(&st->probe, st->model, st->meter, tpath, st->w_per_core, 0);
     if (rc)
         return jg_run_fail(err, rc, "cannot set up the per-layer energy trace (%s): %s", tpath,
                     strerror(-rc));
