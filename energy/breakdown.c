@@ -116,6 +116,9 @@ int jg_breakdown_create(jg_breakdown_t **out, jg_meter_t *meter, const jg_breakd
     bd->scope = cfg->scope;
     bd->type_notes = cfg->type_notes;
     bd->w_per_core = cfg->w_per_core;
+    bd->invocation = cfg->invocation;
+    bd->rank = cfg->rank > 0 || cfg->node > 0 ? cfg->rank : -1;
+    bd->node = cfg->node;
     bd->nzones = jg_meter_nzones(meter);
     bd->desc = malloc((size_t)nregions * sizeof *bd->desc);
     bd->reg = calloc((size_t)nregions, sizeof *bd->reg);

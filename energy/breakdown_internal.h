@@ -29,6 +29,9 @@ typedef struct {
     int64_t images;
     double step_s, step_j, regions_j, total_s;
     char trace[256];             /* its raw trace file, "" when none */
+    int invocation;              /* the run's invocation it belongs to (1, 2, ...) */
+    int rank, node;              /* the MPI rank and node that measured it, -1: none */
+    char host[64];
     jg_region_energy_t *reg;     /* (nregions) */
 } jg_breakdown_prior_t;
 
@@ -63,6 +66,8 @@ struct jg_breakdown {
     int nprior;
     jg_attrib_summary_t cur;
     int64_t cur_images;
+    int invocation;              /* this one's number (config; 0: after the priors') */
+    int rank, node;              /* who measured this one (config; -1: not a cluster) */
     /* Raw trace file. */
     FILE *tf;
     char *path, *part;

@@ -257,21 +257,61 @@ static void add_num(cJSON *o, const char *key, double v, int valid)
     else cJSON_AddNullToObject(o, key);
 }
 
-/* One entry per invocation of the run (earlier parts first, this one last). */
+/* Adds a part's figures to an entry of the invocation or rank lists. */
+static void add_entry(cJSON *o, double j, double s, uint64_t steps, int64_t images, int valid)
+{
+    cJSON *v = cJSON_GetObjectItem(o, "total_j");
+    if (!v) {
+        cJSON_AddNumberToObject(o, "total_j", 0);
+        cJSON_AddNumberToObject(o, "seconds", 0);
+        cJSON_AddNumberToObject(o, "steps", 0);
+        cJSON_AddNumberToObject(o, "images", 0);
+        cJSON_AddBoolToObject(o, "valid", 1);
+        cJSON_AddNumberToObject(o, "parts", 0);
+    }
+    static const char *const keys[] = {"total_j", "seconds", "steps", "images", "parts"};
+    const double add[] = {j, s, (double)steps, (double)images, 1};
+    for (int k = 0; k < 5; k++) {
+        cJSON *x = cJSON_GetObjectItem(o, keys[k]);
+        cJSON_SetNumberValue(x, x->valuedouble + add[k]);
+    }
+    if (!valid) cJSON_ReplaceItemInObject(o, "valid", cJSON_CreateFalse());
+}
+
+/* The run's invocations (a resume adds one), each the sum of its parts (the
+ * ranks of a job); in a job also the ranks of this invocation. */
 static void add_invocations(cJSON *en, const jg_breakdown_t *bd)
 {
     cJSON *a = cJSON_AddArrayToObject(en, "invocations");
-    for (int k = 0; k <= bd->nprior; k++) {
-        const jg_breakdown_prior_t *q = k < bd->nprior ? &bd->prior[k] : NULL;
+    for (int inv = 1; inv <= bd->invocation; inv++) {
         cJSON *o = cJSON_CreateObject();
-        const int valid = q ? q->valid : bd->cur.valid;
-        add_num(o, "total_j", q ? q->step_j : bd->cur.step_j, valid);
-        cJSON_AddNumberToObject(o, "seconds", q ? q->step_s : bd->cur.step_s);
-        cJSON_AddNumberToObject(o, "steps", (double)(q ? q->steps : bd->cur.steps));
-        cJSON_AddNumberToObject(o, "images", (double)(q ? q->images : bd->cur_images));
-        cJSON_AddBoolToObject(o, "valid", valid);
-        if (q && q->trace[0]) cJSON_AddStringToObject(o, "trace", q->trace);
-        cJSON_AddItemToArray(a, o);
+        cJSON_AddNumberToObject(o, "invocation", inv);
+        for (int k = 0; k < bd->nprior; k++) {
+            const jg_breakdown_prior_t *q = &bd->prior[k];
+            if (q->invocation != inv) continue;
+            add_entry(o, q->step_j, q->step_s, q->steps, q->images, q->valid);
+            if (q->trace[0] && q->rank <= 0) cJSON_AddStringToObject(o, "trace", q->trace);
+        }
+        if (inv == bd->invocation)
+            add_entry(o, bd->cur.step_j, bd->cur.step_s, bd->cur.steps, bd->cur_images,
+                      bd->cur.valid);
+        if (cJSON_GetObjectItem(o, "total_j")) cJSON_AddItemToArray(a, o);
+        else cJSON_Delete(o);
+    }
+    if (bd->rank < 0) return;
+    cJSON *r = cJSON_AddArrayToObject(en, "ranks");
+    for (int k = -1; k < bd->nprior; k++) {
+        const jg_breakdown_prior_t *q = k >= 0 ? &bd->prior[k] : NULL;
+        if (q && (q->invocation != bd->invocation || q->rank < 0)) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "rank", q ? q->rank : bd->rank);
+        cJSON_AddNumberToObject(o, "node", q ? q->node : bd->node);
+        if (q && q->host[0]) cJSON_AddStringToObject(o, "host", q->host);
+        add_entry(o, q ? q->step_j : bd->cur.step_j, q ? q->step_s : bd->cur.step_s,
+                  q ? q->steps : bd->cur.steps, q ? q->images : bd->cur_images,
+                  q ? q->valid : bd->cur.valid);
+        cJSON_DeleteItemFromObject(o, "parts");
+        cJSON_AddItemToArray(r, o);
     }
 }
 

@@ -145,6 +145,18 @@ int jg_breakdown_add_parts(jg_breakdown_t *bd, const struct cJSON *parts, char *
         q->total_s = num(p, "total_s");
         const cJSON *tr = cJSON_GetObjectItemCaseSensitive(p, "trace");
         snprintf(q->trace, sizeof q->trace, "%s", cJSON_IsString(tr) ? tr->valuestring : "");
+        // Optional tags: which invocation and which rank of a job.
+        const cJSON *inv = cJSON_GetObjectItemCaseSensitive(p, "invocation");
+        const cJSON *rk = cJSON_GetObjectItemCaseSensitive(p, "rank");
+        const cJSON *nd = cJSON_GetObjectItemCaseSensitive(p, "node");
+        const cJSON *hs = cJSON_GetObjectItemCaseSensitive(p, "host");
+        q->invocation = cJSON_IsNumber(inv) && inv->valuedouble >= 1 && inv->valuedouble < 1e6
+                            ? (int)inv->valuedouble : bd->nprior + 1;
+        q->rank = cJSON_IsNumber(rk) && rk->valuedouble >= 0 && rk->valuedouble < 1e7
+                      ? (int)rk->valuedouble : -1;
+        q->node = cJSON_IsNumber(nd) && nd->valuedouble >= 0 && nd->valuedouble < 1e7
+                      ? (int)nd->valuedouble : -1;
+        snprintf(q->host, sizeof q->host, "%s", cJSON_IsString(hs) ? hs->valuestring : "");
         q->reg = calloc((size_t)bd->nregions, sizeof *q->reg);
         if (!q->reg) return -ENOMEM;
         bd->nprior++;
@@ -166,6 +178,11 @@ int jg_breakdown_add_parts(jg_breakdown_t *bd, const struct cJSON *parts, char *
 void jg_breakdown_add_prior(jg_breakdown_t *bd)
 {
     jg_attrib_summary_t *s = &bd->sum;
+    if (!bd->invocation) { // the one after the parts'
+        for (int k = 0; k < bd->nprior; k++)
+            if (bd->prior[k].invocation > bd->invocation) bd->invocation = bd->prior[k].invocation;
+        bd->invocation++;
+    }
     bd->cur = *s;
     bd->cur_images = bd->images;
     for (int k = 0; k < bd->nprior; k++) {

@@ -415,6 +415,11 @@ typedef struct {
     double w_per_core;        /* the estimate's assumption (reported only) */
     const char *scope;        /* what a step brackets, for the JSON (borrowed) */
     const char *type_notes;   /* appended to the JSON notes (borrowed, may be NULL) */
+    int invocation;           /* which invocation of a resumed run this is (1, 2, ...);
+                                 0: the one after the parts added */
+    int rank, node;           /* an MPI job's rank and node measuring it (parts of
+                                 other ranks are added to rank 0's); -1 or 0 and
+                                 0 outside a job: not reported */
 } jg_breakdown_config_t;
 
 /* One row of the per-type table: a type's regions of one phase. */
@@ -465,10 +470,13 @@ int jg_breakdown_idle(jg_breakdown_t *bd, double seconds);
  * earlier ones to the next invocation. NULL when out of memory. */
 #define JG_BREAKDOWN_MAX_PARTS 10000
 struct cJSON *jg_breakdown_part_json(jg_breakdown_t *bd, const char *trace_file);
-/* Before finish: earlier invocations' parts (a JSON array of
- * jg_breakdown_part_json objects) to add into the totals; every report then
- * covers them all and lists each invocation. -EINVAL with why[cap] when a
- * part is malformed, describes other regions or another source. */
+/* Before finish: parts to add into the totals (a JSON array of
+ * jg_breakdown_part_json objects): earlier invocations of a resumed run, and
+ * the other ranks of an MPI job. A part may carry "invocation", "rank",
+ * "node" and "host" (numbers, the host a string); the JSON then lists each
+ * invocation and, in a job, each rank of this invocation. -EINVAL with
+ * why[cap] when a part is malformed, describes other regions or another
+ * source. */
 int jg_breakdown_add_parts(jg_breakdown_t *bd, const struct cJSON *parts, char *why, size_t cap);
 
 /* Once, after the last step: computes the figures and completes the trace

@@ -166,11 +166,12 @@ static void shard_slice(const jg_train_config_t *c, int n, int *lo, int *hi)
 
 /* Data parallelism: this shard's gradients scaled by its share of the batch
  * (its loss is the mean over its own images), then summed over the shards. */
-static int reduce_grads(jg_trainer_t *t, int nl, int nb)
+static int reduce_grads(jg_trainer_t *t, int nl, int nb, int diverged)
 {
     const jg_train_config_t *c = &t->cfg;
     jg_model_t *m = t->model;
     if (!nl) memset(m->grads, 0, (size_t)m->n_params * sizeof *m->grads);
+    if (diverged) m->grads[0] = NAN; /* the sum is NaN on every shard */
     const float share = (float)nl / (float)nb;
     for (int64_t i = 0; nl && nl != nb && i < m->n_params; i++) m->grads[i] *= share;
     probe_begin(m, JG_NN_PHASE_COMM);
@@ -204,21 +205,25 @@ static int train_epoch(jg_trainer_t *t, int e, double t0, jg_epoch_stats_t *st)
             t->y[i] = t->train.y[src];
         }
         probe_end(m, JG_NN_PHASE_DATA);
-        int rc = 0;
+        int rc = 0, diverged = 0;
         if (nl) {
             const float *logits; /* (nl, k) */
             float loss;
             rc = jg_model_forward(m, t->x, nl, 1, &logits);
             if (!rc) rc = jg_model_loss(m, t->y, &loss);
             if (rc) return rc;
-            if (!isfinite(loss)) return -ERANGE; /* before the step: weights stay finite */
-            for (int i = 0; i < nl; i++)
+            /* before the step: weights stay finite; a shard still joins the
+             * sum, carrying a NaN so that every shard stops together */
+            diverged = !isfinite(loss);
+            if (diverged && !sharded) return -ERANGE;
+            for (int i = 0; !diverged && i < nl; i++)
                 sums[1] += jg_nn_argmax(logits + (size_t)i * k, k) == t->y[i];
-            if ((rc = jg_model_backward(m))) return rc;
-            sums[0] += (double)loss * nl; /* the kernel returns the batch mean */
+            if (!diverged && (rc = jg_model_backward(m))) return rc;
+            if (!diverged) sums[0] += (double)loss * nl; /* the kernel returns the batch mean */
             sums[2] += nl;
         }
-        if (sharded && (rc = reduce_grads(t, nl, nb))) return rc;
+        if (sharded && (rc = reduce_grads(t, diverged ? 0 : nl, nb, diverged))) return rc;
+        if (sharded && !isfinite(m->grads[0])) return -ERANGE; /* a shard diverged */
         probe_begin(m, JG_NN_PHASE_OPTIMIZER);
         rc = jg_optim_step(t->opt, m->params, m->grads, lr);
         probe_end(m, JG_NN_PHASE_OPTIMIZER);

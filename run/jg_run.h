@@ -237,6 +237,37 @@ typedef struct {
 int jg_run_predict(jg_model_t *model, const jg_checkpoint_t *ck, const char *image,
                    jg_run_top_t *top, jg_run_error_t *err);
 
+/* ---- scale-out on Open MPI (CMake JG_MPI; docs/scaling.md) -----------------
+ *
+ * A process started by mpirun or srun is one rank of a job: jg_run_train
+ * then trains data-parallel (the global batch split over the ranks, the
+ * gradients summed in a fixed order), jg_run_tune evaluates trials on every
+ * rank but 0, which coordinates, and jg_run_reproduce spreads its sub-runs.
+ * Rank 0 writes every file. Without a launcher a process is a one-rank
+ * cluster and MPI is never initialised. */
+typedef struct {
+    int rank, size;             /* in the job; 0 and 1 without MPI */
+    int node, nodes;            /* this rank's node (0..nodes-1) and the node count */
+    int node_rank, node_size;   /* among the ranks sharing this node (its RAPL packages) */
+    char host[64];
+} jg_run_cluster_t;
+
+/* 1 when built with MPI. */
+int jg_run_mpi_built(void);
+/* Joins the job when the process was launched as one of several ranks
+ * (OMPI_COMM_WORLD_SIZE, PMIX_SIZE or PMI_SIZE in the environment): MPI
+ * with MPI_THREAD_FUNNELED, the node communicator (MPI_COMM_TYPE_SHARED).
+ * Otherwise nothing: a one-rank cluster. Call once, before anything else.
+ * 0, -ENOTSUP (launched as several ranks but not built with MPI) or -EIO. */
+int jg_run_cluster_init(int *argc, char ***argv, jg_run_error_t *err);
+/* MPI_Finalize when jg_run_cluster_init initialised MPI. */
+void jg_run_cluster_finalize(void);
+/* This process's place in the job. */
+const jg_run_cluster_t *jg_run_cluster(void);
+/* MPI_Abort of the whole job with code (a program's last resort when one
+ * rank fails where the others wait); a no-op without MPI. */
+void jg_run_cluster_abort(int code);
+
 /* ---- the reproduction of Yarally et al. (CAIN 2023) -------------------------
  *
  * RQ1: grid, random and Bayesian optimisation (PI as in the study, and EI)

@@ -16,4 +16,24 @@ int jg_run_lock_dir(const char *dir, int *fd, jg_run_error_t *err);
  * nothing was written to is removed again (its lock file first). */
 void jg_run_unlock_dir(const char *dir, int fd, int remove_empty);
 
+/* ---- the cluster's collectives (cluster.c); one rank: no-ops ---- */
+
+/* Fixed-order sums over every rank, in place, the same on each (the
+ * trainer's reduce_f / reduce_d). 0 or -EIO. */
+int jg_cl_sum_f(void *ctx, float *buf, int64_t n);
+int jg_cl_sum_d(void *ctx, double *buf, int n);
+/* Every rank's rc, agreed: the most negative (0 only when all are 0). */
+int jg_cl_agree(int rc);
+/* buf from root to every rank. 0 or -EIO. */
+int jg_cl_bcast(void *buf, int64_t bytes, int root);
+/* At rank 0: the texts of every rank (or of each node's first rank) that
+ * passed one, in rank order (*n of them, malloc'd; free with
+ * jg_cl_free_texts); NULL elsewhere. */
+char **jg_cl_gather_text(const char *text, int only_leaders, int *n);
+void jg_cl_free_texts(char **texts, int n);
+/* Point to point, for the tuning worker pool: from < 0 receives from any
+ * rank; *source and *tag (may be NULL) say which. 0 or -EIO. */
+int jg_cl_send(const void *buf, int64_t bytes, int to, int tag);
+int jg_cl_recv(void *buf, int64_t bytes, int from, int *source, int *tag);
+
 #endif
