@@ -64,7 +64,10 @@ int jg_cli_flag_choice(const char *prog, const char *flag, const char *text,
 int jg_cli_flag_watts(const char *prog, const char *flag, const char *text, int zero_ok,
                       double *w);
 
-/* A jg_log_t line to stdout (JG_LOG_OUT) or stderr, flushed. */
+/* "PROG: msg" on stderr; in an MPI job "PROG: rank R of N: msg". */
+void jg_cli_error(const char *prog, const char *msg);
+/* A jg_log_t line to stdout (JG_LOG_OUT) or stderr, flushed; in an MPI job
+ * rank 0's only. */
 void jg_cli_print_line(void *ctx, int stream, const char *line);
 
 /* Ctrl-C during a long run: the first asks the run to stop after its batch

@@ -336,9 +336,7 @@ static void on_line(void *ctx, int stream, const char *line)
         fputs("\r\033[K", stderr);
         t->bar_shown = 0;
     }
-    FILE *f = stream == JG_LOG_OUT ? stdout : stderr;
-    fprintf(f, "%s\n", line);
-    fflush(f);
+    jg_cli_print_line(NULL, stream, line);
 }
 
 /* The report after a finished run, on stdout. */
@@ -433,8 +431,8 @@ int jg_cli_train(int argc, char **argv)
     rc = jg_run_train(&cfg, &res, &err);
     jg_cli_release_sigint();
     if (term.bar_shown) fputs("\r\033[K", stderr);
-    if (rc) fprintf(stderr, PROG ": %s\n", err.msg);
-    else report(&cfg, &res);
+    if (rc) jg_cli_error(PROG, err.msg);
+    else if (!res.secondary) report(&cfg, &res);
     jg_run_train_result_free(&res);
     return jg_cli_exit_code(rc);
 }

@@ -12,6 +12,7 @@
 #include "cli_util.h"
 #include "jg_bench.h"
 #include "jg_kernels.h"
+#include "jg_run.h"
 
 #ifndef JG_VERSION
 #define JG_VERSION "0.1.0"
@@ -77,12 +78,9 @@ static int cmd_bench(int argc, char **argv)
     return 2;
 }
 
-int main(int argc, char **argv)
+/* The command argv[1] names; 2 for an unknown one. */
+static int dispatch(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
@@ -91,6 +89,15 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("joulegrad %s\n", JG_VERSION);
         return 0;
+    }
+    // In an MPI job only the commands that scale out run; the others would
+    // do the same work on every rank.
+    const int job = jg_run_cluster()->size > 1;
+    if (job && strcmp(cmd, "train") && strcmp(cmd, "tune") && strcmp(cmd, "reproduce")) {
+        if (jg_run_cluster()->rank == 0)
+            fprintf(stderr, "joulegrad %s runs on one process: start it without mpirun (train, "
+                            "tune and reproduce scale out)\n", cmd);
+        return 2;
     }
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
@@ -104,4 +111,21 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "reproduce")) return jg_cli_reproduce(argc - 1, argv + 1);
     fprintf(stderr, "joulegrad: unknown command '%s'; run 'joulegrad --help'\n", cmd);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    // One rank of an MPI job when mpirun or srun started it (docs/scaling.md).
+    jg_run_error_t err = {{0}};
+    if (jg_run_cluster_init(&argc, &argv, &err)) {
+        fprintf(stderr, "joulegrad: %s\n", err.msg);
+        return 2;
+    }
+    const int rc = dispatch(argc, argv);
+    jg_run_cluster_finalize();
+    return rc;
 }

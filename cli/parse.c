@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli_util.h"
+#include "jg_run.h"
 #include "jg_kernels.h"
 
 int jg_cli_parse_int(const char *s, long lo, long hi, long *v)
@@ -169,6 +170,7 @@ int jg_cli_parse_size(const char *s, int *h, int *w)
 void jg_cli_print_line(void *ctx, int stream, const char *line)
 {
     (void)ctx;
+    if (jg_run_cluster()->rank != 0) return; // rank 0 speaks for an MPI job
     FILE *f = stream == JG_LOG_OUT ? stdout : stderr;
     fprintf(f, "%s\n", line);
     fflush(f);
@@ -185,6 +187,10 @@ static void on_sigint(int sig)
 
 void jg_cli_catch_sigint(void)
 {
+    // In an MPI job Ctrl-C goes to mpirun, which ends every rank together
+    // (a rank stopping alone would leave the others waiting in a sum):
+    // the checkpoints and logs written so far are what a resume continues.
+    if (jg_run_cluster()->size > 1) return;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -196,10 +202,18 @@ void jg_cli_catch_sigint(void)
 
 void jg_cli_release_sigint(void)
 {
+    if (jg_run_cluster()->size > 1) return;
     sigaction(SIGINT, &g_old_sa, NULL);
 }
 
 int jg_cli_interrupted(void)
 {
     return g_interrupted != 0;
+}
+
+void jg_cli_error(const char *prog, const char *msg)
+{
+    const jg_run_cluster_t *cl = jg_run_cluster();
+    if (cl->size > 1) fprintf(stderr, "%s: rank %d of %d: %s\n", prog, cl->rank, cl->size, msg);
+    else fprintf(stderr, "%s: %s\n", prog, msg);
 }

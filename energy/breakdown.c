@@ -117,8 +117,9 @@ int jg_breakdown_create(jg_breakdown_t **out, jg_meter_t *meter, const jg_breakd
     bd->type_notes = cfg->type_notes;
     bd->w_per_core = cfg->w_per_core;
     bd->invocation = cfg->invocation;
-    bd->rank = cfg->rank > 0 || cfg->node > 0 ? cfg->rank : -1;
+    bd->rank = cfg->ranks > 1 ? cfg->rank : -1;
     bd->node = cfg->node;
+    snprintf(bd->host, sizeof bd->host, "%s", cfg->host ? cfg->host : "");
     bd->nzones = jg_meter_nzones(meter);
     bd->desc = malloc((size_t)nregions * sizeof *bd->desc);
     bd->reg = calloc((size_t)nregions, sizeof *bd->reg);

@@ -68,6 +68,7 @@ struct jg_breakdown {
     int64_t cur_images;
     int invocation;              /* this one's number (config; 0: after the priors') */
     int rank, node;              /* who measured this one (config; -1: not a cluster) */
+    char host[64];
     /* Raw trace file. */
     FILE *tf;
     char *path, *part;

@@ -306,7 +306,7 @@ static void add_invocations(cJSON *en, const jg_breakdown_t *bd)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rank", q ? q->rank : bd->rank);
         cJSON_AddNumberToObject(o, "node", q ? q->node : bd->node);
-        if (q && q->host[0]) cJSON_AddStringToObject(o, "host", q->host);
+        if ((q ? q->host : bd->host)[0]) cJSON_AddStringToObject(o, "host", q ? q->host : bd->host);
         add_entry(o, q ? q->step_j : bd->cur.step_j, q ? q->step_s : bd->cur.step_s,
                   q ? q->steps : bd->cur.steps, q ? q->images : bd->cur_images,
                   q ? q->valid : bd->cur.valid);

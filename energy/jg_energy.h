@@ -417,9 +417,10 @@ typedef struct {
     const char *type_notes;   /* appended to the JSON notes (borrowed, may be NULL) */
     int invocation;           /* which invocation of a resumed run this is (1, 2, ...);
                                  0: the one after the parts added */
-    int rank, node;           /* an MPI job's rank and node measuring it (parts of
-                                 other ranks are added to rank 0's); -1 or 0 and
-                                 0 outside a job: not reported */
+    int ranks;                /* an MPI job's size; 0 or 1: not a job */
+    int rank, node;           /* in a job: the rank and node measuring this part
+                                 (the other ranks' parts are added to rank 0's) */
+    const char *host;         /* its host, reported (copied; may be NULL) */
 } jg_breakdown_config_t;
 
 /* One row of the per-type table: a type's regions of one phase. */

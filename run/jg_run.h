@@ -62,14 +62,21 @@ extern const char *const jg_run_type_names[JG_RUN_NTYPES];
 
 typedef struct jg_run_probe jg_run_probe_t;
 
+typedef struct {
+    const char *trace_path;   /* the raw trace (JSON lines); NULL: none */
+    double w_per_core;        /* the estimate's assumption (reported) */
+    int data_parallel;        /* 1: the comm region and type */
+    int invocation;           /* of a resumed run; 0: after the parts added later */
+    int ranks, rank, node;    /* an MPI job's size, and the rank and node measuring */
+    const char *host;         /* its host (reported), may be NULL */
+} jg_run_probe_config_t;
+
 /* Installs a probe on model that brackets every layer of every training step
  * on meter (both borrowed: they must outlive the probe), with a breakdown
- * over the regions above; trace_path (may be NULL) receives the raw trace.
- * w_per_core is the estimate's assumption (reported); data_parallel adds the
- * comm region and type. 0, -EINVAL, -E2BIG
- * (too many layers), -ENOMEM or an errno from opening the trace file. */
+ * over the regions above. 0, -EINVAL, -E2BIG (too many layers), -ENOMEM or
+ * an errno from opening the trace file. */
 int jg_run_probe_create(jg_run_probe_t **p, jg_model_t *model, jg_meter_t *meter,
-                        const char *trace_path, double w_per_core, int data_parallel);
+                        const jg_run_probe_config_t *cfg);
 /* Removes the probe from the model and frees it with its breakdown, unless
  * the breakdown was taken. NULL is a no-op. */
 void jg_run_probe_destroy(jg_run_probe_t *p);
@@ -138,7 +145,12 @@ typedef struct {
     int energy_valid;
     double energy_j, energy_s;
     const char *energy_status;
-    jg_breakdown_t *breakdown; /* per layer and type; NULL with energy off */
+    jg_breakdown_t *breakdown; /* per layer and type; NULL with energy off (and on
+                                 ranks other than 0: rank 0's covers the job) */
+    struct cJSON *cluster;    /* in an MPI job (rank 0): ranks, nodes, who read,
+                                 per node its source and joules; else NULL */
+    int secondary;            /* a rank other than 0: it trained its shard, rank 0
+                                 wrote the files and holds the results */
     char trace_name[64];      /* this invocation's raw trace file in dir */
     int figures_rc;           /* jg_breakdown_write_figures' result */
     char figures_msg[5200];   /* one line about the figures, "" with energy off */

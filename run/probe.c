@@ -66,11 +66,12 @@ static int type_of_group(const char *g)
 }
 
 int jg_run_probe_create(jg_run_probe_t **out, jg_model_t *model, jg_meter_t *meter,
-                        const char *trace_path, double w_per_core, int data_parallel)
+                        const jg_run_probe_config_t *pc)
 {
     if (!out) return -EINVAL;
     *out = NULL;
-    if (!model || !meter) return -EINVAL;
+    if (!model || !meter || !pc) return -EINVAL;
+    const int data_parallel = pc->data_parallel;
     const int L = jg_model_n_layers(model), nregions = 2 * L + 4 + !!data_parallel;
     if (nregions > JG_TRACE_MAX_REGIONS) return -E2BIG;
     jg_region_desc_t *d = calloc((size_t)nregions, sizeof *d);
@@ -89,7 +90,10 @@ int jg_run_probe_create(jg_run_probe_t **out, jg_model_t *model, jg_meter_t *met
         if (data_parallel) d[2 * L + 4] = (jg_region_desc_t){-1, 0, "comm", JG_RUN_T_COMM, 0};
         const jg_breakdown_config_t cfg = {
             .regions = d, .nregions = nregions, .types = jg_run_type_names,
-            .ntypes = data_parallel ? JG_RUN_NTYPES : JG_RUN_T_COMM, .trace_path = trace_path, .w_per_core = w_per_core,
+            .ntypes = data_parallel ? JG_RUN_NTYPES : JG_RUN_T_COMM,
+            .trace_path = pc->trace_path, .w_per_core = pc->w_per_core,
+            .invocation = pc->invocation, .ranks = pc->ranks, .rank = pc->rank,
+            .node = pc->node, .host = pc->host,
             .scope = "training steps only, each bracketed from data gathering to the end of "
                      "the optimizer step",
             .type_notes = "by_type: optimizer and data (and comm, data parallelism's gradient "

@@ -112,8 +112,11 @@ int jg_run_profile(const jg_run_profile_config_t *cfg, jg_run_profile_result_t *
         }
         snprintf(tpath, sizeof tpath, "%s/energy_trace.jsonl", cfg->out);
     }
-    rc = jg_run_probe_create(&probe, model, meter, cfg->out ? tpath : NULL,
-                             cfg->assume_w > 0 ? cfg->assume_w : JG_ESTIMATE_DEFAULT_W_PER_CORE, 0);
+    const jg_run_probe_config_t pc = {
+        .trace_path = cfg->out ? tpath : NULL,
+        .w_per_core = cfg->assume_w > 0 ? cfg->assume_w : JG_ESTIMATE_DEFAULT_W_PER_CORE,
+    };
+    rc = jg_run_probe_create(&probe, model, meter, &pc);
     if (rc) {
         jg_run_fail(err, rc, "cannot set up the energy trace: %s", strerror(-rc));
         goto done;

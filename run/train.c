@@ -25,8 +25,12 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
     st->res->last = *p;
     if (st->probe) {
         const int b = st->cfg->batch, left = st->n_train - (p->batch - 1) * b;
+        const int nb = left < b ? left : b; /* this batch; this rank's slice of it */
+        const jg_run_cluster_t *cl = jg_run_cluster();
+        const int mine = (int)((int64_t)nb * (cl->rank + 1) / cl->size -
+                               (int64_t)nb * cl->rank / cl->size);
         /* a write error shows at finish */
-        jg_breakdown_step_done(jg_run_probe_breakdown(st->probe), left < b ? left : b);
+        jg_breakdown_step_done(jg_run_probe_breakdown(st->probe), mine);
     }
     const double now = jg_now_s();
     if (st->meter && st->poll_s > 0 && now - st->last_poll_s >= st->poll_s) {
@@ -50,15 +54,20 @@ static int on_epoch(void *ctx, const jg_epoch_stats_t *s, jg_trainer_t *tr)
                 100.0 * s->train_accuracy, val, s->seconds, (long long)s->images);
     }
     int rc = 0;
-    if (cfg->ckpt_every) rc = jg_run_save_checkpoint(st, tr);
-    // The energy of the epochs the checkpoint holds, kept for a resume.
-    if (!rc && cfg->ckpt_every && (rc = jg_run_write_parts(st)))
+    if (cfg->ckpt_every && st->lead) rc = jg_run_save_checkpoint(st, tr);
+    // The energy of the epochs the checkpoint holds, kept for a resume (every
+    // rank takes part in gathering it).
+    cJSON *current = cfg->ckpt_every && cfg->energy != JG_ENERGY_MODE_OFF
+                         ? jg_run_current_parts(st) : NULL;
+    if (!rc && (rc = jg_run_write_parts(st, current)))
         snprintf(st->err, sizeof st->err, "%s: %s", st->parts_path, strerror(-rc));
-    if (!rc) {
+    cJSON_Delete(current);
+    if (!rc && st->lead) {
         rc = jg_run_write_epochs_csv(st->csv, jg_trainer_history(tr), jg_trainer_epochs_done(tr));
         if (rc) snprintf(st->err, sizeof st->err, "%s: %s", st->csv, strerror(-rc));
     }
-    return rc;
+    // A rank that fails stops every rank (the others would wait in the sum).
+    return jg_cl_agree(rc);
 }
 
 /* The model, checked against a resumed checkpoint, reserved, with its
@@ -84,9 +93,11 @@ static int build(jg_run_train_state_t *st, const jg_data_prepared_t *dp, jg_chec
         return jg_run_fail(err, rc, "cannot reserve activations for --batch %d: %s", cfg->batch,
                     strerror(-rc));
     const jg_nn_data_t tv = jg_run_data_view(&dp->train), vv = jg_run_data_view(&dp->val);
+    const jg_run_cluster_t *cl = jg_run_cluster();
     const jg_train_config_t tc = {
         .epochs = cfg->epochs, .batch = cfg->batch, .seed = cfg->seed, .optim = cfg->optim,
         .patience = cfg->patience, .on_batch = on_batch, .on_epoch = on_epoch, .ctx = st,
+        .shard = cl->rank, .shards = cl->size, .reduce_f = jg_cl_sum_f, .reduce_d = jg_cl_sum_d,
     };
     rc = jg_trainer_create(tr, st->model, &tc, &tv, dp->val.n ? &vv : NULL, &nerr);
     if (rc) return jg_run_fail(err, rc, "%s", nerr.msg[0] ? nerr.msg : strerror(-rc));
@@ -142,16 +153,28 @@ static int open_energy(jg_run_train_state_t *st, jg_run_error_t *err)
         jg_energy_status_brief(&est, brief, sizeof brief);
         jg_logf(cfg->log, JG_LOG_NOTE, "%s", brief);
     }
+    if (st->meter) st->source = jg_energy_source_name(jg_meter_source(st->meter));
+    if (!jg_run_reads_meter(st->meter)) { // RAPL in a job: one reader per node
+        jg_meter_close(st->meter);
+        st->meter = NULL;
+    }
     if (!st->meter) return 0;
     const int64_t poll_ns = jg_meter_poll_interval_ns(st->meter);
     st->poll_s = poll_ns > 0 ? 0.5e-9 * (double)poll_ns : 0;
-    // Invocation k of a resumed run keeps its own raw trace beside the others'.
-    const int k = st->prior ? cJSON_GetArraySize(st->prior) + 1 : 1;
+    // Invocation k of a resumed run keeps its own raw trace beside the others'
+    // (rank 0's in a job).
+    const int k = st->invocation;
     if (k == 1) snprintf(st->trace_name, sizeof st->trace_name, "energy_trace.jsonl");
     else snprintf(st->trace_name, sizeof st->trace_name, "energy_trace.%d.jsonl", k);
     char tpath[4400];
     snprintf(tpath, sizeof tpath, "%s/%s", st->res->dir, st->trace_name);
-    rc = jg_run_probe_create(&st->probe, st->model, st->meter, tpath, st->w_per_core, 0);
+    const jg_run_cluster_t *cl = jg_run_cluster();
+    const jg_run_probe_config_t pc = {
+        .trace_path = st->lead ? tpath : NULL, .w_per_core = st->w_per_core,
+        .data_parallel = cl->size > 1, .invocation = k, .ranks = cl->size, .rank = cl->rank,
+        .node = cl->node, .host = cl->host,
+    };
+    rc = jg_run_probe_create(&st->probe, st->model, st->meter, &pc);
     if (rc)
         return jg_run_fail(err, rc, "cannot set up the per-layer energy trace (%s): %s", tpath,
                     strerror(-rc));
@@ -188,9 +211,11 @@ static int run_failed(const jg_run_train_state_t *st, jg_trainer_t *tr, int rc,
     return jg_run_fail(err, rc, "training failed: %s", st->err[0] ? st->err : strerror(-rc));
 }
 
-/* The loop's energy and the breakdown's files. */
+/* The loop's energy and the breakdown's files (rank 0 of a job, with every
+ * rank's parts of current added). */
 static int finish_energy(jg_run_train_state_t *st, const jg_energy_sample_t *s0,
-                         const jg_energy_sample_t *s1, double seconds, jg_run_error_t *err)
+                         const jg_energy_sample_t *s1, double seconds, const cJSON *current,
+                         jg_run_error_t *err)
 {
     jg_run_train_result_t *r = st->res;
     jg_energy_figure_t fig;
@@ -201,9 +226,12 @@ static int finish_energy(jg_run_train_state_t *st, const jg_energy_sample_t *s0,
     r->energy_s = fig.valid ? fig.dt_s : seconds;
     r->energy_status = fig.valid ? "ok" : jg_zone_status_name(fig.why);
     snprintf(r->trace_name, sizeof r->trace_name, "%s", st->trace_name);
+    int rc = jg_run_add_rank_parts(st, current, err);
+    if (rc) return rc;
+    if (jg_run_cluster()->size > 1) r->cluster = jg_run_cluster_json(current, r->source);
     r->breakdown = jg_run_probe_take(st->probe);
     st->probe = NULL;
-    int rc = jg_breakdown_finish(r->breakdown);
+    rc = jg_breakdown_finish(r->breakdown);
     if (!rc) rc = jg_breakdown_write_csv(r->breakdown, r->dir);
     if (rc)
         return jg_run_fail(err, rc, "writing the energy breakdown to %s: %s", r->dir, strerror(-rc));
@@ -277,15 +305,98 @@ static int train_measured(jg_run_train_state_t *st, jg_trainer_t *tr, jg_run_err
     if (rc) return run_failed(st, tr, rc, err);
     res->epochs_done = jg_trainer_epochs_done(tr);
     res->stopped_early = jg_trainer_stopped_early(tr);
-    if (!cfg->ckpt_every || res->epochs_done == done_before) {
+    if (st->lead && (!cfg->ckpt_every || res->epochs_done == done_before)) {
         rc = jg_run_save_checkpoint(st, tr);
         if (!rc) rc = jg_run_write_epochs_csv(st->csv, jg_trainer_history(tr), res->epochs_done);
         if (rc) return jg_run_fail(err, rc, "%s", st->err[0] ? st->err : strerror(-rc));
     }
-    if (!st->meter) return 0;
-    if ((rc = jg_run_write_parts(st)))
+    if (cfg->energy == JG_ENERGY_MODE_OFF) return 0;
+    cJSON *current = jg_run_current_parts(st); // collective: before any rank returns
+    if (!st->lead) {
+        cJSON_Delete(current);
+        return 0;
+    }
+    if ((rc = jg_run_write_parts(st, current))) {
+        cJSON_Delete(current);
         return jg_run_fail(err, rc, "%s: %s", st->parts_path, strerror(-rc));
-    return finish_energy(st, &s0, &s1, t1 - t0, err);
+    }
+    rc = st->meter ? finish_energy(st, &s0, &s1, t1 - t0, current, err) : 0;
+    cJSON_Delete(current);
+    return rc;
+}
+
+/* In a job every rank must take the same path: a step one rank failed
+ * fails on every rank (the others saying rank 0 has the reason). */
+static int agreed(int rc, jg_run_error_t *err)
+{
+    const int all = jg_cl_agree(rc);
+    if (all && !rc) jg_run_fail(err, all, "another rank failed (the first rank's message says why)");
+    return all;
+}
+
+/* Locks the run directory (rank 0), reads a resumed checkpoint, prepares the
+ * data and builds the model and trainer (every rank). *created: this call
+ * made the directory. */
+static int start_run(jg_run_train_state_t *st, jg_checkpoint_t *ck, jg_data_prepared_t *dp,
+                     jg_trainer_t **tr, int *created, jg_run_error_t *err)
+{
+    const jg_run_train_config_t *cfg = st->cfg;
+    jg_run_train_result_t *res = st->res;
+    jg_nn_error_t nerr = {{0}};
+    jg_data_error_t derr = {{0}};
+    int rc = 0;
+    // One process per run directory, locked before anything in it is read.
+    *created = access(res->dir, F_OK) != 0;
+    if (st->lead) rc = jg_run_lock_dir(res->dir, &st->lock_fd, err);
+    if ((rc = agreed(rc, err))) return rc;
+    if (cfg->resume && (rc = jg_checkpoint_load(st->ckpt, ck, &nerr)))
+        jg_run_fail(err, rc = rc == -EINVAL ? -EBADMSG : rc, "cannot resume: %s", nerr.msg);
+    else if (!cfg->resume && access(st->ckpt, F_OK) == 0)
+        rc = jg_run_fail(err, -EINVAL, "%s already holds a run: add --resume to continue it, or "
+                         "choose another --out", res->dir);
+    if ((rc = agreed(rc, err))) return rc;
+    const jg_data_prep_config_t dcfg = {
+        .source = cfg->data, .train = 1, .train_limit = cfg->train_limit,
+        .subset_seed = cfg->seed ^ JG_RUN_SEED_TRAIN_SUBSET, .val_fraction = cfg->val_fraction,
+        .split_seed = cfg->seed ^ JG_RUN_SEED_VAL_SPLIT, .test = 1, .test_limit = cfg->test_limit,
+    };
+    if ((rc = jg_data_prepare(&dcfg, dp, &derr))) jg_run_fail(err, rc, "%s", derr.msg);
+    res->n_train = st->n_train = dp->train.n;
+    res->n_val = dp->val.n;
+    res->n_test = dp->test.n;
+    if (!rc) rc = build(st, dp, ck, tr, err);
+    return agreed(rc, err);
+}
+
+/* Rank 0: the test set and summary.json. */
+static int finish_run(jg_run_train_state_t *st, jg_trainer_t *tr, jg_data_prepared_t *dp,
+                      jg_run_error_t *err)
+{
+    jg_run_train_result_t *res = st->res;
+    const jg_nn_data_t testv = jg_run_data_view(&dp->test);
+    int rc = jg_evaluate(st->model, &testv, &res->eval);
+    if (rc) return jg_run_fail(err, rc, "evaluating the test set: %s", strerror(-rc));
+    res->class_names = dp->train.class_names;
+    res->classes = dp->train.classes;
+    dp->train.class_names = NULL;
+    char path[4300];
+    snprintf(path, sizeof path, "%s/summary.json", res->dir);
+    rc = jg_run_write_summary(st, tr, dp, path);
+    if (rc) jg_run_fail(err, rc, "%s: %s", path, strerror(-rc));
+    return rc;
+}
+
+static void idle_baseline(const jg_run_train_state_t *st)
+{
+    const jg_run_train_config_t *cfg = st->cfg;
+    if (!st->probe || !(cfg->idle_s > 0)) return;
+    if (!cfg->quiet)
+        jg_logf(cfg->log, JG_LOG_NOTE, "train: measuring idle power for %g s (keep the machine "
+                "quiet)", cfg->idle_s);
+    const int irc = jg_breakdown_idle(jg_run_probe_breakdown(st->probe), cfg->idle_s);
+    if (irc)
+        jg_logf(cfg->log, JG_LOG_NOTE, "no idle baseline (%s during the idle window); the figures "
+                "stay gross", irc == -EIO ? "a meter zone faulted" : strerror(-irc));
 }
 
 int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
@@ -303,6 +414,9 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
     st.cfg = cfg;
     st.res = res;
     st.lock_fd = -1;
+    st.lead = jg_run_cluster()->rank == 0;
+    st.source = "off";
+    res->secondary = !st.lead;
     snprintf(res->dir, sizeof res->dir, "%s", cfg->out);
     snprintf(st.ckpt, sizeof st.ckpt, "%s/checkpoint.jgc", res->dir);
     snprintf(st.csv, sizeof st.csv, "%s/epochs.csv", res->dir);
@@ -312,77 +426,27 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
     jg_data_prepared_t dp;
     memset(&dp, 0, sizeof dp);
     jg_trainer_t *tr = NULL;
-    jg_nn_error_t nerr = {{0}};
-    jg_data_error_t derr = {{0}};
     int created = 0;
 
-    // One process per run directory, locked before anything in it is read.
-    created = access(res->dir, F_OK) != 0;
-    if ((rc = jg_run_lock_dir(res->dir, &st.lock_fd, err))) goto done;
-    if (cfg->resume) {
-        rc = jg_checkpoint_load(st.ckpt, &ck, &nerr);
-        if (rc) {
-            jg_run_fail(err, rc == -EINVAL ? -EBADMSG : rc, "cannot resume: %s", nerr.msg);
-            goto done;
-        }
-    } else if (access(st.ckpt, F_OK) == 0) {
-        rc = jg_run_fail(err, -EINVAL, "%s already holds a run: add --resume to continue it, or "
-                  "choose another --out", res->dir);
-        goto done;
-    }
-    const jg_data_prep_config_t dcfg = {
-        .source = cfg->data, .train = 1, .train_limit = cfg->train_limit,
-        .subset_seed = cfg->seed ^ JG_RUN_SEED_TRAIN_SUBSET, .val_fraction = cfg->val_fraction,
-        .split_seed = cfg->seed ^ JG_RUN_SEED_VAL_SPLIT, .test = 1, .test_limit = cfg->test_limit,
-    };
-    rc = jg_data_prepare(&dcfg, &dp, &derr);
-    if (rc) {
-        jg_run_fail(err, rc, "%s", derr.msg);
-        goto done;
-    }
-    res->n_train = st.n_train = dp.train.n;
-    res->n_val = dp.val.n;
-    res->n_test = dp.test.n;
-    if ((rc = build(&st, &dp, &ck, &tr, err))) goto done;
+    if ((rc = start_run(&st, &ck, &dp, &tr, &created, err))) goto done;
     if (cfg->resume && already_finished(&st, &ck)) {
         res->nothing_to_do = 1;
         res->epochs_done = ck.meta.state.epochs_done;
         goto done;
     }
-    if (cfg->resume && cfg->energy != JG_ENERGY_MODE_OFF && (rc = jg_run_read_parts(&st, err)))
-        goto done;
-    if (cfg->resume &&
-        (rc = jg_run_write_epochs_csv(st.csv, jg_trainer_history(tr), jg_trainer_epochs_done(tr)))) {
+    if (st.lead && cfg->resume && cfg->energy != JG_ENERGY_MODE_OFF)
+        rc = jg_run_read_parts(&st, err);
+    st.invocation = jg_run_invocation(st.prior);
+    if (!rc) rc = jg_cl_bcast(&st.invocation, sizeof st.invocation, 0);
+    if (!rc && st.lead && cfg->resume &&
+        (rc = jg_run_write_epochs_csv(st.csv, jg_trainer_history(tr), jg_trainer_epochs_done(tr))))
         jg_run_fail(err, rc, "%s: %s", st.csv, strerror(-rc));
-        goto done;
-    }
-    if ((rc = open_energy(&st, err))) goto done;
-    log_start(&st, &dp, jg_trainer_epochs_done(tr));
-    if (st.probe && cfg->idle_s > 0) {
-        if (!cfg->quiet)
-            jg_logf(cfg->log, JG_LOG_NOTE, "train: measuring idle power for %g s (keep the "
-                    "machine quiet)", cfg->idle_s);
-        const int irc = jg_breakdown_idle(jg_run_probe_breakdown(st.probe), cfg->idle_s);
-        if (irc)
-            jg_logf(cfg->log, JG_LOG_NOTE, "no idle baseline (%s during the idle window); the "
-                    "figures stay gross", irc == -EIO ? "a meter zone faulted" : strerror(-irc));
-    }
+    if (!rc) rc = open_energy(&st, err);
+    if ((rc = agreed(rc, err))) goto done;
+    if (st.lead) log_start(&st, &dp, jg_trainer_epochs_done(tr));
+    idle_baseline(&st);
     if ((rc = train_measured(&st, tr, err))) goto done;
-
-    // Test set, summary.
-    const jg_nn_data_t testv = jg_run_data_view(&dp.test);
-    rc = jg_evaluate(st.model, &testv, &res->eval);
-    if (rc) {
-        jg_run_fail(err, rc, "evaluating the test set: %s", strerror(-rc));
-        goto done;
-    }
-    res->class_names = dp.train.class_names;
-    res->classes = dp.train.classes;
-    dp.train.class_names = NULL;
-    char path[4300];
-    snprintf(path, sizeof path, "%s/summary.json", res->dir);
-    rc = jg_run_write_summary(&st, tr, &dp, path);
-    if (rc) jg_run_fail(err, rc, "%s: %s", path, strerror(-rc));
+    if (st.lead) rc = finish_run(&st, tr, &dp, err);
 
 done:
     jg_run_probe_destroy(st.probe);
@@ -394,7 +458,7 @@ done:
     cJSON_Delete(st.prior);
     // A directory this call made and left without a checkpoint is removed
     // again, so a failed start leaves no trace.
-    jg_run_unlock_dir(res->dir, st.lock_fd, rc && created && !res->saved_epochs);
+    if (st.lead) jg_run_unlock_dir(res->dir, st.lock_fd, rc && created && !res->saved_epochs);
     return rc;
 }
 
@@ -403,6 +467,8 @@ void jg_run_train_result_free(jg_run_train_result_t *res)
     if (!res) return;
     jg_eval_free(&res->eval);
     jg_breakdown_destroy(res->breakdown);
+    cJSON_Delete(res->cluster);
+    res->cluster = NULL;
     for (int k = 0; res->class_names && k < res->classes; k++) free(res->class_names[k]);
     free(res->class_names);
     res->class_names = NULL;

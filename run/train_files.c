@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "jg_kernels.h"
+#include "run_internal.h"
 #include "train_internal.h"
 
 #ifndef JG_VERSION
@@ -200,6 +201,7 @@ int jg_run_write_summary(const jg_run_train_state_t *st, jg_trainer_t *tr,
     cJSON_AddNumberToObject(root, "images_per_second", total_s > 0 ? images / total_s : 0);
     cJSON_AddStringToObject(root, "isa", jg_isa_name(jg_kernels_isa()));
     cJSON_AddNumberToObject(root, "threads", jg_kernels_threads());
+    cJSON_AddNumberToObject(root, "ranks", jg_run_cluster()->size); // data-parallel MPI ranks
     // Raw digits: a seed up to 2^53 stays exact (cJSON prints 15 significant digits).
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
@@ -226,10 +228,15 @@ int jg_run_write_summary(const jg_run_train_state_t *st, jg_trainer_t *tr,
         if (r->energy_valid) cJSON_AddNumberToObject(en, "loop_j", r->energy_j);
         else cJSON_AddNullToObject(en, "loop_j");
         cJSON_AddNumberToObject(en, "loop_seconds", r->energy_s);
-        cJSON_AddStringToObject(en, "loop_scope", "the training loop of this invocation "
-                                                  "(epochs run here, validation included; no "
-                                                  "data loading, no test evaluation)");
+        cJSON_AddStringToObject(en, "loop_scope", r->cluster
+                                ? "rank 0's meter around the training loop of this "
+                                  "invocation (its node with rapl, its process with "
+                                  "estimate; validation included)"
+                                : "the training loop of this invocation (epochs run here, "
+                                  "validation included; no data loading, no test "
+                                  "evaluation)");
         if (st->energy_detail[0]) cJSON_AddStringToObject(en, "detail", st->energy_detail);
+        if (r->cluster) cJSON_AddItemToObject(en, "cluster", cJSON_Duplicate(r->cluster, 1));
     }
     char *text = cJSON_Print(root);
     jg_utf8_scrub(text); // JSON is UTF-8: user paths may not be
@@ -288,22 +295,24 @@ int jg_run_read_parts(jg_run_train_state_t *st, jg_run_error_t *err)
     return 0;
 }
 
-int jg_run_write_parts(jg_run_train_state_t *st)
+int jg_run_write_parts(jg_run_train_state_t *st, const cJSON *current)
 {
-    jg_breakdown_t *bd = jg_run_probe_breakdown(st->probe);
-    if (!bd) return 0;
+    if (!st->lead || !current) return 0;
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "format", PARTS_FORMAT);
     cJSON_AddNumberToObject(root, "version", 1);
     cJSON_AddStringToObject(root, "notes", "one part per invocation of the run (the first, "
-                                           "then each --resume): the energy figures of the "
+                                           "then each --resume), and in an MPI job per rank "
+                                           "that read a meter: the energy figures of the "
                                            "training steps it ran, summed into the run's "
                                            "energy files");
     cJSON *parts = st->prior ? cJSON_Duplicate(st->prior, 1) : cJSON_CreateArray();
-    cJSON *mine = jg_breakdown_part_json(bd, st->trace_name);
-    int rc = parts && mine ? 0 : -ENOMEM;
-    if (!rc) cJSON_AddItemToArray(parts, mine);
-    else cJSON_Delete(mine);
+    int rc = parts ? 0 : -ENOMEM;
+    for (const cJSON *p = current->child; !rc && p; p = p->next) {
+        cJSON *copy = cJSON_Duplicate(p, 1);
+        if (copy) cJSON_AddItemToArray(parts, copy);
+        else rc = -ENOMEM;
+    }
     cJSON_AddItemToObject(root, "parts", parts);
     char *text = rc ? NULL : cJSON_Print(root);
     jg_utf8_scrub(text);
