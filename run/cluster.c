@@ -24,6 +24,16 @@
 static jg_run_cluster_t g_cl = {.rank = 0, .size = 1, .node = 0, .nodes = 1, .node_rank = 0,
                                 .node_size = 1};
 static int g_mpi; /* MPI_Init was called */
+/* A rank working alone inside a job (a reproduction's sub-run): it sees a
+ * one-rank cluster and its collectives do nothing. */
+static int g_solo;
+static const jg_run_cluster_t g_one = {.rank = 0, .size = 1, .node = 0, .nodes = 1,
+                                       .node_rank = 0, .node_size = 1};
+
+void jg_cl_set_solo(int on)
+{
+    g_solo = on;
+}
 
 /* Ranks the launcher announced (Open MPI's mpirun, PMIx or PMI as with
  * Slurm's srun), or 0 when the process was not launched as part of a job. */
@@ -132,7 +142,7 @@ void jg_run_cluster_finalize(void)
 
 const jg_run_cluster_t *jg_run_cluster(void)
 {
-    return &g_cl;
+    return g_solo ? &g_one : &g_cl;
 }
 
 void jg_run_cluster_abort(int code)
@@ -149,7 +159,7 @@ int jg_cl_sum_f(void *ctx, float *buf, int64_t n)
 {
     (void)ctx;
 #ifdef JG_HAVE_MPI
-    if (g_mpi && g_cl.size > 1)
+    if (g_mpi && g_cl.size > 1 && !g_solo)
         // chunks below INT_MAX elements, each a fixed-order sum
         for (int64_t off = 0; off < n; off += 1 << 30) {
             const int k = (int)(n - off < (1 << 30) ? n - off : 1 << 30);
@@ -167,7 +177,7 @@ int jg_cl_sum_d(void *ctx, double *buf, int n)
 {
     (void)ctx;
 #ifdef JG_HAVE_MPI
-    if (g_mpi && g_cl.size > 1 &&
+    if (g_mpi && g_cl.size > 1 && !g_solo &&
         MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, g_sum_d, MPI_COMM_WORLD))
         return -EIO;
 #else
@@ -180,7 +190,7 @@ int jg_cl_sum_d(void *ctx, double *buf, int n)
 int jg_cl_agree(int rc)
 {
 #ifdef JG_HAVE_MPI
-    if (g_mpi && g_cl.size > 1) {
+    if (g_mpi && g_cl.size > 1 && !g_solo) {
         // the most negative code wins: every rank returns the same
         int all = rc;
         MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
@@ -193,7 +203,7 @@ int jg_cl_agree(int rc)
 int jg_cl_bcast(void *buf, int64_t bytes, int root)
 {
 #ifdef JG_HAVE_MPI
-    if (g_mpi && g_cl.size > 1 && bytes > 0 &&
+    if (g_mpi && g_cl.size > 1 && !g_solo && bytes > 0 &&
         MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD))
         return -EIO;
 #else
@@ -208,7 +218,7 @@ char **jg_cl_gather_text(const char *text, int only_leaders, int *n)
 {
     *n = 0;
 #ifdef JG_HAVE_MPI
-    if (g_mpi && g_cl.size > 1) {
+    if (g_mpi && g_cl.size > 1 && !g_solo) {
         const int mine = (!only_leaders || g_cl.node_rank == 0) && text ? (int)strlen(text) + 1 : 0;
         int *len = g_cl.rank == 0 ? calloc((size_t)g_cl.size, sizeof *len) : NULL;
         int *off = g_cl.rank == 0 ? calloc((size_t)g_cl.size, sizeof *off) : NULL;

@@ -251,7 +251,8 @@ static double time_left(const ctx_t *c, int i)
                 : rq_n[q]   ? rq_s[q] / rq_n[q]
                             : all_s / all_n;
     }
-    return left;
+    const int workers = jg_run_cluster()->size - 1; // in a job, side by side
+    return workers > 1 ? left / workers : left;
 }
 
 static void describe(const sub_t *s, char *buf, size_t cap)
@@ -386,75 +387,113 @@ static int run_train(ctx_t *c, sub_t *s, const char *dir, int resume, const jg_l
     return rc;
 }
 
-/* Runs, continues or skips sub-run i: 0 done (or skipped), 1 stopped by
- * stop_after, or a negative errno with err set. */
-static int run_sub(ctx_t *c, int i, jg_run_error_t *err)
+/* What running a sub-run gave (sub_exec). */
+typedef struct {
+    int rc;                 /* 0, 1 (a training run finished before), or -errno */
+    int resume, from;       /* continued; a training run's epochs before */
+    double secs, train_s, image_epochs;
+    char msg[1400];         /* why, when rc < 0 */
+} sub_exec_t;
+
+/* Whether sub-run i finished before (1, its skip line printed), is to run
+ * (0; *resume: continue what is there), or is unreadable (-EBADMSG). */
+static int sub_state(ctx_t *c, int i, int *resume, jg_run_error_t *err)
 {
     sub_t *s = &c->subs[i];
-    char dir[4400], logp[4400], why[4600] = "";
+    char path[4400], why[4600] = "";
+    const int state = s->rq == 1 ? load_tune(c, s, why, sizeof why) : load_train(c, s, why, sizeof why);
+    if (state < 0) return jg_run_fail(err, -EBADMSG, "%s", why);
+    sub_path(c, s, s->rq == 1 ? "trials.jsonl" : "checkpoint.jgc", path, sizeof path);
+    *resume = !state && access(path, F_OK) == 0;
+    if (state) progress(c, i, "done before: skipped", 0);
+    return state;
+}
+
+/* Runs sub-run i (a study or a training run), its lines in its log.txt. */
+static void sub_exec(ctx_t *c, int i, int resume, sub_exec_t *x)
+{
+    sub_t *s = &c->subs[i];
+    char dir[4400], logp[4400], what[128];
+    memset(x, 0, sizeof *x);
+    x->resume = resume;
     sub_path(c, s, NULL, dir, sizeof dir);
     sub_path(c, s, "log.txt", logp, sizeof logp);
-    int state, resume = 0;
-    if (s->rq == 1) {
-        state = load_tune(c, s, why, sizeof why);
-        if (state < 0) return jg_run_fail(err, -EBADMSG, "%s", why);
-        char path[4400];
-        sub_path(c, s, "trials.jsonl", path, sizeof path);
-        resume = !state && access(path, F_OK) == 0;
-    } else {
-        state = load_train(c, s, why, sizeof why);
-        if (state < 0) return jg_run_fail(err, -EBADMSG, "%s", why);
-        char path[4400];
-        sub_path(c, s, "checkpoint.jgc", path, sizeof path);
-        resume = !state && access(path, F_OK) == 0;
-    }
-    if (state) {
-        progress(c, i, "done before: skipped", 0);
-        return 0;
-    }
-    if (c->o.stop_after && c->executed >= c->o.stop_after) {
-        jg_logf(c->log, JG_LOG_OUT, "reproduce: stopped after %d sub-runs as asked "
-                "(--stop-after); continue with --resume", c->executed);
-        return 1;
-    }
-    int rc = jg_mkdir_p(dir);
-    if (rc) return jg_run_fail(err, rc, "cannot create %s: %s", dir, strerror(-rc));
-    FILE *lf = fopen(logp, "a");
-    if (!lf) return jg_run_fail(err, -errno, "cannot write %s: %s", logp, strerror(errno));
-    char what[128];
     describe(s, what, sizeof what);
+    x->rc = jg_mkdir_p(dir);
+    if (x->rc) {
+        snprintf(x->msg, sizeof x->msg, "cannot create %.1000s: %s", dir, strerror(-x->rc));
+        return;
+    }
+    FILE *lf = fopen(logp, "a");
+    if (!lf) {
+        x->rc = -errno;
+        snprintf(x->msg, sizeof x->msg, "cannot write %.1000s: %s", logp, strerror(errno));
+        return;
+    }
     fprintf(lf, "# %s%s\n", what, resume ? " (continued)" : "");
     const jg_log_t log = {.fn = to_file, .ctx = lf};
     jg_run_error_t serr = {{0}};
-    double train_s = 0, image_epochs = 0;
-    int from = 0;
     const double t0 = jg_now_s();
-    rc = s->rq == 1 ? run_tune(c, s, dir, resume, &log, &image_epochs, &serr)
-                    : run_train(c, s, dir, resume, &log, &train_s, &image_epochs, &from, &serr);
-    const double secs = jg_now_s() - t0;
-    if (rc < 0) fprintf(lf, "error: %s\n", serr.msg);
+    x->rc = s->rq == 1 ? run_tune(c, s, dir, resume, &log, &x->image_epochs, &serr)
+                       : run_train(c, s, dir, resume, &log, &x->train_s, &x->image_epochs,
+                                   &x->from, &serr);
+    x->secs = jg_now_s() - t0;
+    if (x->rc < 0) fprintf(lf, "error: %s\n", serr.msg);
     fclose(lf);
-    if (rc == -ECANCELED)
-        return jg_run_fail(err, rc, "%s: interrupted (%s); continue with the same options plus "
-                    "--resume", what, serr.msg);
-    if (rc < 0)
-        return jg_run_fail(err, rc, "%s: %s; the whole output is in %s", what, serr.msg, logp);
-    c->executed++;
-    c->grp_s[s->group] += secs;
+    if (x->rc == -ECANCELED)
+        snprintf(x->msg, sizeof x->msg, "%s: interrupted (%.900s); continue with the same "
+                 "options plus --resume", what, serr.msg);
+    else if (x->rc < 0)
+        snprintf(x->msg, sizeof x->msg, "%s: %.800s; the whole output is in %.300s", what,
+                 serr.msg, logp);
+}
+
+/* After sub-run i ran: its results (from the call, or read back when
+ * another rank ran it: have_results 0), the time record and its line. */
+static int sub_after(ctx_t *c, int i, const sub_exec_t *x, int have_results, jg_run_error_t *err)
+{
+    sub_t *s = &c->subs[i];
+    char why[4600] = "";
+    if (x->rc < 0) return jg_run_fail(err, x->rc, "%s", x->msg);
+    c->grp_s[s->group] += x->secs;
     c->grp_n[s->group]++;
+    double train_s = x->train_s;
     if (s->rq == 1 && load_tune(c, s, why, sizeof why) != 1)
         return jg_run_fail(err, -EBADMSG, "%s", why[0] ? why : "the study did not finish its trials");
     if (s->rq == 1) train_s = s->t.train_s;
-    if (rc == 1 && load_train(c, s, why, sizeof why) != 1)
-        return jg_run_fail(err, -EBADMSG, "%s/summary.json says the run did not finish", dir);
+    if (s->rq == 2 && (x->rc == 1 || !have_results) && load_train(c, s, why, sizeof why) != 1)
+        return jg_run_fail(err, -EBADMSG, "%s/%s/summary.json says the run did not finish",
+                           c->o.out, s->dir);
     // A study continues its log; a training run resumes from its checkpoint
     // (its energy then covers both invocations).
     char action[64] = "";
-    if (resume && s->rq == 1) snprintf(action, sizeof action, "continued");
-    else if (resume) snprintf(action, sizeof action, "resumed after epoch %d", from);
-    record_time(c, s, resume ? "continued" : "ran", secs, train_s, image_epochs);
-    progress(c, i, action, secs);
+    if (x->resume && s->rq == 1) snprintf(action, sizeof action, "continued");
+    else if (x->resume) snprintf(action, sizeof action, "resumed after epoch %d", x->from);
+    record_time(c, s, x->resume ? "continued" : "ran", x->secs, train_s, x->image_epochs);
+    progress(c, i, action, x->secs);
     return 0;
+}
+
+/* stop_after reached: says so and returns 1. */
+static int stop_here(const ctx_t *c)
+{
+    jg_logf(c->log, JG_LOG_OUT, "reproduce: stopped after %d sub-runs as asked (--stop-after); "
+            "continue with --resume", c->executed);
+    return 1;
+}
+
+/* Runs, continues or skips sub-run i in this process: 0 done (or skipped),
+ * 1 stopped by stop_after, or a negative errno with err set. */
+static int run_sub(ctx_t *c, int i, jg_run_error_t *err)
+{
+    int resume = 0;
+    const int state = sub_state(c, i, &resume, err);
+    if (state) return state < 0 ? state : 0;
+    if (c->o.stop_after && c->executed >= c->o.stop_after) return stop_here(c);
+    sub_exec_t x;
+    sub_exec(c, i, resume, &x);
+    if (x.rc >= 0) c->executed++;
+    return sub_after(c, i, &x, 1, err);
 }
 
 /* ---- settings and plan ---------------------------------------------------- */
@@ -611,6 +650,96 @@ static int resolve(ctx_t *c, const jg_repro_config_t *cfg, jg_run_error_t *err)
     return 0;
 }
 
+/* ---- over the ranks of an MPI job ----------------------------------------
+ * Rank 0 coordinates: it decides what each sub-run needs (skip, run,
+ * continue), hands the next one to whichever rank is free and, when that
+ * rank reports, reads its results back and prints its line; the other ranks
+ * run whole sub-runs, each alone with its own threads. */
+
+enum { TAG_WORK = 11, TAG_DONE = 12 };
+typedef struct {
+    int32_t index, resume; /* index < 0: no more work */
+} work_msg_t;
+typedef struct {
+    int32_t index;         /* < 0: ready for work */
+    sub_exec_t x;
+} done_msg_t;
+
+/* The next sub-run to hand out (its index and resume flag in *w), or none
+ * (w->index < 0, *stopped when stop_after ended it). */
+static int next_work(ctx_t *c, int *next, int *stopped, work_msg_t *w, jg_run_error_t *err)
+{
+    w->index = -1;
+    for (; *next < c->n_subs; ++*next) {
+        int resume = 0;
+        const int st = sub_state(c, *next, &resume, err);
+        if (st < 0) return st;
+        if (st > 0) continue;
+        if (c->o.stop_after && c->executed >= c->o.stop_after) {
+            *stopped = stop_here(c);
+            return 0;
+        }
+        w->index = (*next)++;
+        w->resume = resume;
+        c->executed++;
+        return 0;
+    }
+    return 0;
+}
+
+/* Rank 0: hands out sub-runs until none is left (or one failed) and every
+ * other rank has been told to stop. */
+static int coordinate(ctx_t *c, int *stopped, jg_run_error_t *err)
+{
+    const int workers = jg_run_cluster()->size - 1;
+    int next = 0, retired = 0, rc = 0;
+    while (retired < workers) {
+        done_msg_t d;
+        int from = 0;
+        if (jg_cl_recv(&d, sizeof d, -1, &from, NULL))
+            return jg_run_fail(err, -EIO, "MPI: lost contact with the ranks");
+        if (d.index >= 0 && !rc) rc = sub_after(c, d.index, &d.x, 0, err);
+        work_msg_t w = {-1, 0};
+        if (!rc && !*stopped) rc = next_work(c, &next, stopped, &w, err);
+        if (w.index < 0) retired++;
+        if (jg_cl_send(&w, sizeof w, from, TAG_WORK))
+            return jg_run_fail(err, -EIO, "MPI: lost contact with rank %d", from);
+    }
+    return rc;
+}
+
+/* The other ranks: run the sub-runs rank 0 hands out, alone. */
+static int serve(ctx_t *c)
+{
+    done_msg_t d;
+    memset(&d, 0, sizeof d);
+    d.index = -1;
+    for (;;) {
+        work_msg_t w;
+        if (jg_cl_send(&d, sizeof d, 0, TAG_DONE) || jg_cl_recv(&w, sizeof w, 0, NULL, NULL))
+            return -EIO;
+        if (w.index < 0 || w.index >= c->n_subs) return 0;
+        jg_cl_set_solo(1);
+        sub_exec(c, w.index, w.resume, &d.x);
+        jg_cl_set_solo(0);
+        d.index = w.index;
+    }
+}
+
+/* Every sub-run, in this process or over the job's ranks; *stopped when
+ * stop_after ended it. */
+static int run_subs(ctx_t *c, int *stopped, jg_run_error_t *err)
+{
+    if (jg_run_cluster()->size > 1) return coordinate(c, stopped, err);
+    int rc = 0;
+    for (int i = 0; !rc && !*stopped && i < c->n_subs; i++) {
+        rc = run_sub(c, i, err);
+        *stopped = rc == 1;
+        if (*stopped) rc = 0;
+    }
+    return rc;
+}
+
 int jg_run_reproduce(const jg_repro_config_t *cfg, jg_run_error_t *err)
 {
     if (err) err->msg[0] = '\0';
@@ -621,13 +750,17 @@ int jg_run_reproduce(const jg_repro_config_t *cfg, jg_run_error_t *err)
     c.log = cfg->log;
     int rc = resolve(&c, cfg, err);
     if (rc) return rc;
+    const jg_run_cluster_t *cl = jg_run_cluster();
+    const int lead = cl->rank == 0;
     const int one_thread = !c.o.threads && meter_is_estimate(cfg->energy);
     if (one_thread) c.o.threads = 1;
     if (c.o.threads && (rc = jg_kernels_set_threads(c.o.threads)))
         return jg_run_fail(err, -EINVAL, "--threads %d: %s", c.o.threads,
                     rc == -ENOTSUP ? "not built with OpenMP (only 1 thread)" : strerror(-rc));
     int lock_fd = -1;
-    rc = check_settings(&c, &lock_fd, err);
+    if (lead) rc = check_settings(&c, &lock_fd, err);
+    if ((rc = jg_cl_agree(rc)) && !lead)
+        jg_run_fail(err, rc, "rank 0 could not start the reproduction (its message says why)");
     if (!rc && one_thread)
         jg_logf(c.log, JG_LOG_OUT, "reproduce: energy source estimate (CPU time), so 1 kernel "
                 "thread: OpenMP's spin-waiting would count as work (--threads overrides)");
@@ -635,16 +768,14 @@ int jg_run_reproduce(const jg_repro_config_t *cfg, jg_run_error_t *err)
     c.t0 = jg_now_s();
     if (!rc)
         jg_logf(c.log, JG_LOG_OUT, "reproduce: %s at scale %s: %d sub-runs (%d tuning studies, "
-                "%d training runs), %d seed(s), data %s, energy %s, out %s%s", c.o.what,
+                "%d training runs), %d seed(s), data %s, energy %s, out %s%s%s", c.o.what,
                 c.o.scale->name, c.n_subs, c.n_rq1, c.n_subs - c.n_rq1, c.o.seeds, c.o.data.name,
-                c.o.energy, c.o.out, c.o.resume ? " (resuming)" : "");
+                c.o.energy, c.o.out, c.o.resume ? " (resuming)" : "",
+                cl->size > 1 ? ", sub-runs spread over the ranks but rank 0" : "");
     int stopped = 0;
-    for (int i = 0; !rc && !stopped && i < c.n_subs; i++) {
-        rc = run_sub(&c, i, err);
-        stopped = rc == 1;
-        if (stopped) rc = 0;
-    }
-    if (!rc && !stopped) {
+    if (!rc && !lead) rc = serve(&c);
+    else if (!rc) rc = run_subs(&c, &stopped, err);
+    if (!rc && !stopped && lead) {
         rc = jg_repro_write_report(&c);
         char el[32];
         jg_repro_fmt_time(jg_now_s() - c.t0, el, sizeof el);

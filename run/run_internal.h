@@ -18,6 +18,9 @@ void jg_run_unlock_dir(const char *dir, int fd, int remove_empty);
 
 /* ---- the cluster's collectives (cluster.c); one rank: no-ops ---- */
 
+/* on: this rank works alone until off (a reproduction's sub-run): it sees a
+ * one-rank cluster and the collectives below do nothing. */
+void jg_cl_set_solo(int on);
 /* Fixed-order sums over every rank, in place, the same on each (the
  * trainer's reduce_f / reduce_d). 0 or -EIO. */
 int jg_cl_sum_f(void *ctx, float *buf, int64_t n);
