@@ -142,21 +142,26 @@ static void put(const char *file, const char *text, mode_t mode)
     close(fd);
 }
 
-/* The package draws WATTS: its counter advances every 0.5 ms. */
+/* The package draws WATTS: its counter advances every 0.5 ms. Each value
+ * has the same width and overwrites the last in place (no truncation), so a
+ * reader never sees an empty file, as with a real counter. */
 static void *writer(void *arg)
 {
     (void)arg;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     const struct timespec nap = {0, 500000};
-    while (!writer_stop) {
+    const int fd = open(PKG "/energy_uj", O_WRONLY);
+    while (fd >= 0 && !writer_stop) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         const double s = (double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec);
         char buf[32];
-        snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)(1000 + WATTS * 1e6 * s));
-        put("energy_uj", buf, 0400);
+        const int n = snprintf(buf, sizeof buf, "%020llu\n",
+                               (unsigned long long)(1000 + WATTS * 1e6 * s));
+        if (pwrite(fd, buf, (size_t)n, 0) != n) break;
         nanosleep(&nap, NULL);
     }
+    if (fd >= 0) close(fd);
     return NULL;
 }
 
@@ -181,9 +186,13 @@ static void test_rapl_node_counted_once(void **state)
     put("name", "package-0\n", 0444);
     put("enabled", "1\n", 0644);
     put("max_energy_range_uj", "262143328850\n", 0444);
-    put("energy_uj", "1000\n", 0400);
+    put("energy_uj", "00000000000000001000\n", 0400);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, writer, NULL), 0);
+    // A real counter never stalls: keep the writer on time beside the busy
+    // ranks (a counter silent for a while is given up as stuck).
+    const struct sched_param prio = {.sched_priority = 10};
+    pthread_setschedparam(th, SCHED_FIFO, &prio);
     const char *dir = jg_cli_path("rapl");
     // mpirun's ranks start in this mount namespace and see the fake tree. The
     // default model's steps last milliseconds: RAPL counters move every 1 ms,
@@ -198,6 +207,8 @@ static void test_rapl_node_counted_once(void **state)
     cJSON *s = read_json(dir, "summary.json");
     const cJSON *en = jg_cli_json_get(s, "energy");
     assert_string_equal(jg_cli_json_str(en, "source"), "rapl");
+    if (!cJSON_IsTrue(jg_cli_json_get(en, "valid")))
+        fail_msg("the node's figures are not valid: %s", jg_cli_json_str(en, "status"));
     const double j = jg_cli_json_num(en, "total_j"), secs = jg_cli_json_num(en, "seconds");
     // One reader for the node: WATTS over the bracketed steps, not 2 x WATTS.
     const double w = j / secs;
