@@ -61,6 +61,8 @@ static int cmd_info(int argc, char **argv)
                jg_kernels_isa_supported((jg_isa_t)i) ? "supported" : "not supported");
     printf("openmp: %s, threads: %d\n", jg_kernels_have_openmp() ? "yes" : "no",
            jg_kernels_threads());
+    printf("mpi: %s\n", jg_run_mpi_built() ? "yes (mpirun -n N joulegrad train|tune|reproduce)"
+                                            : "no (not built with MPI)");
     return 0;
 }
 

@@ -23,7 +23,9 @@
 
 static jg_run_cluster_t g_cl = {.rank = 0, .size = 1, .node = 0, .nodes = 1, .node_rank = 0,
                                 .node_size = 1};
+#ifdef JG_HAVE_MPI
 static int g_mpi; /* MPI_Init was called */
+#endif
 /* A rank working alone inside a job (a reproduction's sub-run): it sees a
  * one-rank cluster and its collectives do nothing. */
 static int g_solo;

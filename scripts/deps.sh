@@ -10,6 +10,7 @@ pkgs=(gcc make cmake pkg-config libc6-dev
       libcmocka-dev libcjson-dev zlib1g-dev libstb-dev libpowercap-dev
       dataset-fashion-mnist
       gnuplot-nox                   # the figures (PNG/SVG) of train, profile, tune, reproduce
+      libopenmpi-dev openmpi-bin    # scale-out: mpirun -n N joulegrad train|tune|reproduce
       libopenblas-dev jq bc time)   # bench-only: the SGEMM peer and bench/*.sh
 if [[ "${1:-}" == "--ci" ]]; then
   pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64

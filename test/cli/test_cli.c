@@ -32,6 +32,23 @@ static void test_usage_errors(void **state)
     free(out);
 }
 
+/* Started by mpirun but built without MPI: one clear line, not N copies of
+ * the command overwriting each other's files. */
+static void test_mpi_not_built(void **state)
+{
+    (void)state;
+    char *out = jg_test_alloc_bytes(JG_CLI_OUT_MAX);
+    assert_int_equal(jg_cli_run(NULL, "info", 1, out), 0);
+    if (!strstr(out, "mpi: no")) { // an MPI build: test/mpi covers it
+        free(out);
+        skip();
+    }
+    assert_int_equal(jg_cli_run("OMPI_COMM_WORLD_SIZE=2", "train --data synthetic", 1, out), 2);
+    assert_non_null(strstr(out, "not built with MPI"));
+    assert_int_equal(jg_cli_count_lines(out), 1);
+    free(out);
+}
+
 static void test_bench_gemm_bad_flags(void **state)
 {
     (void)state;
@@ -130,6 +147,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_mpi_not_built),
         cmocka_unit_test(test_bench_gemm_bad_flags),
         cmocka_unit_test(test_isa_override_errors),
         cmocka_unit_test(test_bench_gemm_json),
