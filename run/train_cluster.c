@@ -74,9 +74,13 @@ int jg_run_add_rank_parts(jg_run_train_state_t *st, const cJSON *current, jg_run
     jg_breakdown_t *bd = jg_run_probe_breakdown(st->probe);
     cJSON *others = cJSON_CreateArray();
     const jg_run_cluster_t *cl = jg_run_cluster();
+    // Figures of another source (RAPL readable on some nodes only) are never
+    // summed with rank 0's: the cluster object lists them per node.
+    const char *mine = st->source ? st->source : "";
     for (const cJSON *p = current ? current->child : NULL; others && p; p = p->next) {
         const cJSON *rk = cJSON_GetObjectItemCaseSensitive(p, "rank");
-        if (cJSON_IsNumber(rk) && (int)rk->valuedouble != cl->rank)
+        const char *src = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "source"));
+        if (cJSON_IsNumber(rk) && (int)rk->valuedouble != cl->rank && src && !strcmp(src, mine))
             cJSON_AddItemToArray(others, cJSON_Duplicate(p, 1));
     }
     char why[512] = "";
@@ -97,6 +101,7 @@ struct cJSON *jg_run_cluster_json(const cJSON *current, const char *source)
     if (!o) return NULL;
     const int rapl = !strcmp(source, "rapl");
     cJSON_AddNumberToObject(o, "ranks", cl->size);
+    cJSON_AddStringToObject(o, "source", source);
     cJSON_AddNumberToObject(o, "nodes", cl->nodes);
     cJSON_AddStringToObject(o, "readers",
                             rapl ? "one per node (node rank 0): a node's ranks share its RAPL "
@@ -128,6 +133,8 @@ struct cJSON *jg_run_cluster_json(const cJSON *current, const char *source)
         if (parts) cJSON_AddNumberToObject(e, "total_j", j);
         else cJSON_AddNullToObject(e, "total_j");
         cJSON_AddBoolToObject(e, "valid", valid && parts);
+        // in the run's sums only when measured like rank 0's node
+        cJSON_AddBoolToObject(e, "in_total", parts && !strcmp(src, source));
         if (!rapl) cJSON_AddNumberToObject(e, "ranks_measured", ranks);
         cJSON_AddItemToArray(nodes, e);
     }
