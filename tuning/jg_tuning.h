@@ -152,6 +152,15 @@ const char *jg_tune_strategy_name(const jg_tune_strategy_t *s);
  * appended to, in their own numbering. In memory (jg_tune_trial_t.trial)
  * a trial is its 0-based index either way. With early stopping a trial has one record
  * per rung it finished, each charged the joules of that rung's training.
+ * A study with several jobs in flight (jg_tune_study_run_async, slots > 1)
+ * also appends a proposal line when it submits a job, before it runs:
+ *   {"type":"proposal","trial":n,"strategy":..,"params":{..},"epochs":..,
+ *    ["rung":..,]"checksum":"8 hex"}
+ * (epochs: what the job trains to), and the job's result line when it ends,
+ * so the lines are in the order of the events and a resume can replay them.
+ * A serial study writes no proposal lines (the result follows its proposal
+ * at once). Readers before proposal lines existed refuse such a log
+ * ("bad record: type is not "trial"").
  * checksum = CRC32 (zlib) of the line's compact JSON without the checksum
  * field (the bytes before ,"checksum": then '}'); it is always the last field.
  * Numbers are written in the shortest form that reads back exactly. Each
@@ -193,9 +202,34 @@ int jg_tune_log_create(const char *path, const jg_tune_space_t *space,
  * is not a newline: read it with repair first. */
 int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
                        const jg_tune_trial_t *t, jg_tune_error_t *err);
+/* Appends a proposal line for the job t describes (trial, strategy, params,
+ * epochs it trains to, rung; its metrics are ignored) and fsyncs. The same
+ * checks and refusals as jg_tune_log_append. */
+int jg_tune_log_append_proposal(const char *path, const jg_tune_space_t *space,
+                                const jg_tune_trial_t *t, jg_tune_error_t *err);
+
+/* One line of a log after the header, in file order. */
+typedef enum {
+    JG_TUNE_EVENT_RESULT = 0,   /* a finished job ("trial" line) */
+    JG_TUNE_EVENT_PROPOSAL = 1, /* a submitted job ("proposal" line) */
+} jg_tune_event_kind_t;
+
+typedef struct {
+    jg_tune_event_kind_t kind;
+    jg_tune_trial_t t; /* PROPOSAL: trial, strategy, params, epochs, rung; the rest 0 */
+} jg_tune_log_event_t;
+
+/* As jg_tune_log_read, but every line after the header: *events (malloc'd,
+ * caller frees; NULL when none) holds the *n results and proposals in file
+ * order. */
+int jg_tune_log_read_events(const char *path, const jg_tune_space_t *space,
+                            const char *model, int repair, jg_tune_log_meta_t *meta,
+                            jg_tune_log_event_t **events, int64_t *n, char *warning,
+                            size_t warning_len, jg_tune_error_t *err);
 /* Reads a log written for space and model (model NULL: not checked).
  * On success *trials (malloc'd, caller frees; NULL when none) holds the *n
- * finished trials in file order and meta (may be NULL) the header. A bad
+ * finished trials (result lines; proposal lines are skipped) in file order
+ * and meta (may be NULL) the header. A bad
  * final line (torn: no newline, bad JSON or checksum) is dropped and
  * described in warning (empty when none); with repair != 0 the file is
  * also truncated to its last good line so appends can continue. A bad line
