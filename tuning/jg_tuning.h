@@ -421,9 +421,10 @@ double jg_tune_hypervolume2(const double *acc, const double *cost, int n,
 /* ---- early stopping: asynchronous successive halving (ASHA) -------------- */
 
 /*
- * ASHA (Li et al. 2020) with epochs as the resource, run by one sequential
- * worker; docs/tuning.md ("Early stopping: ASHA") has the details. Pure
- * bookkeeping: the caller trains, keeps a checkpoint per trial and reports.
+ * ASHA (Li et al. 2020) with epochs as the resource, run by one worker or
+ * several (max_outstanding jobs out at once); docs/tuning.md ("Early
+ * stopping: ASHA") has the details. Pure bookkeeping: the caller trains,
+ * keeps a checkpoint per trial and reports.
  *
  * Rungs: rung k trains to min(r eta^k, R) epochs in total; the first rung
  * that reaches R is the top one (r=1, R=9, eta=3: 1 3 9; R=10: 1 3 9 10).
@@ -432,11 +433,14 @@ double jg_tune_hypervolume2(const double *acc, const double *cost, int n,
  * ties: earlier report first), did not diverge (score -inf) and was not
  * promoted yet. next() promotes the best promotable trial of the highest
  * rung that has one, else starts a new trial while fewer than max_trials
- * have started, else returns -ENOENT: the study ends with a sweep that
- * promotes while anything is promotable.
- * Determinism: the jobs depend only on the config and the reports so far,
- * in order, so replaying a resumed study's reports (report() without next())
- * rebuilds the same state, and next() then gives the job that was running.
+ * have started, else returns -EAGAIN while jobs are outstanding (a report
+ * may make a trial promotable) and -ENOENT when none are: the study ends
+ * with a sweep that promotes while anything is promotable. A trial being
+ * trained is never promotable.
+ * Determinism: the jobs depend only on the config and the sequence of
+ * next() and report() calls, so replaying them rebuilds the same state;
+ * with one worker a replay is the reports alone (report() without next()),
+ * and next() then gives the job that was running.
  */
 #define JG_TUNE_ASHA_ETA_DEFAULT 3
 
@@ -445,6 +449,7 @@ typedef struct {
     int max_epochs;  /* R: epochs of the top rung, >= min_epochs */
     int eta;         /* reduction factor, >= 2 (0: JG_TUNE_ASHA_ETA_DEFAULT) */
     int64_t max_trials; /* configurations to start, >= 1 */
+    int max_outstanding; /* jobs handed out and not reported at most (0: 1) */
 } jg_tune_asha_config_t;
 
 typedef struct {
@@ -458,7 +463,7 @@ typedef struct {
 typedef struct jg_tune_asha jg_tune_asha_t;
 
 /* -EINVAL for min_epochs < 1, max_epochs < min_epochs, eta 1 or < 0,
- * max_trials < 1. */
+ * max_trials < 1, max_outstanding < 0. */
 int jg_tune_asha_create(jg_tune_asha_t **a, const jg_tune_asha_config_t *cfg,
                         jg_tune_error_t *err);
 void jg_tune_asha_destroy(jg_tune_asha_t *a);
@@ -466,16 +471,22 @@ void jg_tune_asha_destroy(jg_tune_asha_t *a);
 int jg_tune_asha_n_rungs(const jg_tune_asha_t *a);
 /* min(r eta^rung, R); -EINVAL outside 0..n_rungs-1. */
 int jg_tune_asha_rung_epochs(const jg_tune_asha_t *a, int rung);
-/* Next job, or -ENOENT when the study is finished (all max_trials started
- * and nothing promotable); -EBUSY while the previous job is not reported.
- * Call next, train, report. */
+/* Next job, handed out (outstanding until reported); -EAGAIN when nothing
+ * can be handed out until an outstanding job is reported, -ENOENT when the
+ * study is finished (all max_trials started, nothing promotable, nothing
+ * outstanding), -EBUSY while max_outstanding jobs are out. Call next,
+ * train, report. */
 int jg_tune_asha_next(jg_tune_asha_t *a, jg_tune_asha_job_t *job,
                       jg_tune_error_t *err);
-/* Result of the outstanding job, or (replay, no outstanding job) of the job
+/* The job next() would return now, and the same error codes, without
+ * handing it out. */
+int jg_tune_asha_peek(const jg_tune_asha_t *a, jg_tune_asha_job_t *job,
+                      jg_tune_error_t *err);
+/* Result of an outstanding job, or (replay, no outstanding job) of the job
  * next() would return now: score, higher is better, finite or -INFINITY for
  * a diverged trial (ranked last, never promoted; NaN and +inf are -EINVAL),
  * and the joules that job spent (finite, >= 0). -EINVAL, changing nothing,
- * when (trial, rung) is not that job or the study is finished. */
+ * when (trial, rung) is not such a job or the study is finished. */
 int jg_tune_asha_report(jg_tune_asha_t *a, int64_t trial, int rung, double score,
                         double joules, jg_tune_error_t *err);
 
