@@ -346,6 +346,32 @@ typedef enum {
 
 #define JG_TUNE_MAX_LEVELS 1000000 /* more integer values: treat as continuous */
 
+/*
+ * Points pending: with parallel workers a proposal is made while other
+ * points are still being evaluated (jg_tune_bayes_propose_pending). The
+ * GP's hyperparameters are fitted to the observations only; the proposal
+ * then scores candidates with the GP given a simulated observation at each
+ * pending point (targets sign-adjusted, larger is better):
+ *   CL_WORST/CL_MEAN/CL_BEST - constant liar (Ginsbourger et al. 2010): the
+ *              worst, mean or best observation (for a minimised y the
+ *              literature's CL-max, CL-mean, CL-min);
+ *   KB       - kriging believer: the posterior mean at the point;
+ *   FANTASY  - n_fantasies draws from the joint posterior (noise included),
+ *              the acquisition averaged over them (Snoek et al. 2012);
+ *   IGNORE   - none (a baseline: proposals cluster).
+ * docs/tuning.md has the measurements behind the default.
+ */
+typedef enum {
+    JG_TUNE_PENDING_IGNORE = 0,
+    JG_TUNE_PENDING_CL_WORST = 1,
+    JG_TUNE_PENDING_CL_MEAN = 2,
+    JG_TUNE_PENDING_CL_BEST = 3,
+    JG_TUNE_PENDING_KB = 4,
+    JG_TUNE_PENDING_FANTASY = 5,
+} jg_tune_pending_t;
+
+#define JG_TUNE_PENDING_DEFAULT JG_TUNE_PENDING_KB
+
 typedef struct {
     int d;            /* dimensions of the unit cube */
     int maximise;     /* 1: maximise y (default), 0: minimise */
@@ -367,6 +393,8 @@ typedef struct {
      * centres; observed u may lie anywhere in the cell. Default all 0. */
     int levels[JG_TUNE_MAX_DIMS];
     int categorical[JG_TUNE_MAX_DIMS];
+    jg_tune_pending_t pending; /* default JG_TUNE_PENDING_DEFAULT */
+    int n_fantasies;  /* FANTASY: posterior draws averaged, 1..64; default 8 */
 } jg_tune_bayes_config_t;
 
 typedef struct jg_tune_bayes jg_tune_bayes_t;
@@ -398,10 +426,56 @@ int jg_tune_bayes_observe_cost(jg_tune_bayes_t *bo, const double *u, double y,
 int jg_tune_bayes_predict_cost(jg_tune_bayes_t *bo, const double *u,
                                double *cost, double *cost_hi,
                                jg_tune_error_t *err);
-/* Next point to evaluate, u (d) in [0,1]^d. */
+/* Next point to evaluate, u (d) in [0,1]^d; nothing pending. */
 int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u,
                           jg_tune_error_t *err);
+/* Next point u (d) while the n_pending points pending (n_pending, d), in
+ * [0,1]^d, are being evaluated, counted as cfg.pending says. Proposal
+ * number n_obs + n_pending keys its random streams, so it depends only on
+ * the config, the observations and the pending points, in order; the
+ * first n_init proposals are uniform, and so are those made while points
+ * are pending and fewer than 2 observations are in. The cost model
+ * (EI_PER_J, budget predictions) and ParEGO's normalisation see the
+ * observations only. n_pending = 0 is jg_tune_bayes_propose. */
+int jg_tune_bayes_propose_pending(jg_tune_bayes_t *bo, const double *pending,
+                                  int n_pending, double *u, jg_tune_error_t *err);
+/* "ignore", "cl-worst", "cl-mean", "cl-best", "kb" or "fantasy". */
+const char *jg_tune_pending_name(jg_tune_pending_t p);
 int jg_tune_bayes_n_obs(const jg_tune_bayes_t *bo);
+
+/* ---- yardsticks: test functions, simulated parallel workers -------------- */
+
+/* Branin on [0,1]^2: x1 = 15 u0 - 5, x2 = 15 u1,
+ *   f = (x2 - 5.1/(4 pi^2) x1^2 + 5/pi x1 - 6)^2 + 10 (1 - 1/(8 pi)) cos x1 + 10;
+ * minimum 0.397887 at three points. */
+double jg_tune_branin01(const double *u);
+/* Hartmann-6 on [0,1]^6: f = -sum_i alpha_i exp(-sum_j A_ij (u_j - P_ij)^2);
+ * minimum -3.32237. */
+double jg_tune_hartmann6(const double *u);
+
+typedef struct {
+    double (*f)(const double *u); /* the objective on [0,1]^d (cfg.maximise says which way) */
+    int workers;        /* simultaneous evaluations, 1..4096 */
+    int n_evals;        /* evaluations observed, >= 1 */
+    double target;      /* evals_to_target counts up to the first y beyond it */
+    int stop_at_target; /* 1: stop there */
+    double *trace;      /* (n_evals) the best y after each observation, or NULL */
+} jg_tune_sim_config_t;
+
+typedef struct {
+    int evals;           /* observed */
+    int evals_to_target; /* 0: not reached */
+    double best;         /* best y observed */
+    double seconds;      /* simulated time at the last observation */
+} jg_tune_sim_result_t;
+
+/* Bayesian optimisation (cfg) of sim->f with sim->workers simulated
+ * asynchronous workers: each evaluation takes a duration drawn uniformly
+ * from [0.5, 1.5) s by a stream seeded from cfg->seed, the earliest to
+ * finish (ties: the earliest started) is observed next and its worker gets
+ * a proposal made with the others pending. Deterministic for a config. */
+int jg_tune_bayes_simulate(const jg_tune_bayes_config_t *cfg, const jg_tune_sim_config_t *sim,
+                           jg_tune_sim_result_t *res, jg_tune_error_t *err);
 
 /* ---- Pareto helpers (accuracy up, cost down) ------------------------------ */
 
