@@ -582,11 +582,14 @@ void jg_tune_asha_stats(const jg_tune_asha_t *a, jg_tune_asha_stats_t *st);
 /*
  * A study runs one or several strategies with the same space, seed, trials
  * and energy budget, each in its own directory: cfg.dir with one strategy,
- * cfg.dir/<label> with several. Per job it proposes a point (or, with ASHA,
- * promotes a trial), asks the caller's evaluator for the result, appends the
- * record to DIR/trials.jsonl (fsynced) and rewrites best_vs_energy.csv,
- * pareto.csv and summary.json; at the end it draws the figures and, with
- * several strategies, writes the comparison (docs/tuning.md, "Studies").
+ * cfg.dir/<label> with several, one after another. Per job it proposes a
+ * point (or, with ASHA, promotes a trial), asks the caller's evaluator for
+ * the result, appends the record to DIR/trials.jsonl (fsynced) and rewrites
+ * best_vs_energy.csv, pareto.csv and summary.json; at the end it draws the
+ * figures and, with several strategies, writes the comparison
+ * (docs/tuning.md, "Studies"). An asynchronous evaluator runs up to `slots`
+ * jobs at once (parallel workers): the study starts jobs while a slot is
+ * free and one can start, else waits for one to finish.
  *
  * Lines for people (progress, resume, budget stops, the ASHA summary, the
  * comparison table) go to a jg_log_t: JG_LOG_OUT, or JG_LOG_NOTE for
@@ -599,12 +602,16 @@ void jg_tune_asha_stats(const jg_tune_asha_t *a, jg_tune_asha_stats_t *st);
  *
  * Resume (cfg.resume): each log is read back (a torn final line is dropped
  * with a note), refused when written for another space, model, strategy,
- * seed or settings text (naming the first difference), and its records are
+ * seed or settings text (naming the first difference), and its lines are
  * replayed in order through the strategy, the optimiser and the scheduler,
- * each required to be the job the study would run next. So the proposals and
- * promotions that follow equal an uninterrupted study's.
+ * each job required to be the one the study would hand out next (and a
+ * proposal line's point the one it would propose). So the proposals and
+ * promotions that follow equal an uninterrupted study's, given the order in
+ * which jobs finish. Jobs proposed but not finished (several slots) are
+ * submitted again first, with their logged points.
  */
 #define JG_TUNE_MAX_STRATEGIES 8
+#define JG_TUNE_MAX_SLOTS 4096 /* jobs running at once */
 #define JG_TUNE_SETTINGS_MAX 512 /* a settings text, incl. NUL (the log's "run") */
 
 typedef struct {
@@ -673,6 +680,24 @@ typedef struct {
     const char *energy_source;
 } jg_tune_evaluator_t;
 
+/* An asynchronous evaluator (say a pool of MPI ranks): up to `slots` jobs
+ * run at once. submit starts job (copy what you keep: job and what it
+ * points to live only during the call) and returns 0 or a negative errno
+ * with one line in msg. wait blocks until one running job ends and fills
+ * out as jg_tune_evaluator_t's fn does, plus out->trial and out->rung,
+ * which name the job (the study fills strategy and params); on failure it
+ * returns a negative errno with one line in msg, and out->trial >= 0 names
+ * the job if known. The study then returns the error with jobs possibly
+ * still running: their proposals are in the log (slots > 1), so open with
+ * resume submits them again. slots = 1 is the serial study. */
+typedef struct {
+    int slots; /* 1..JG_TUNE_MAX_SLOTS */
+    int (*submit)(void *ctx, const jg_tune_job_t *job, char *msg, size_t cap);
+    int (*wait)(void *ctx, jg_tune_trial_t *out, char *msg, size_t cap);
+    void *ctx;
+    const char *energy_source;
+} jg_tune_async_evaluator_t;
+
 /* What one strategy's study did, for its files and the comparison. */
 typedef struct {
     jg_tune_strat_t strat;
@@ -704,10 +729,21 @@ int jg_tune_study_check_dir(const jg_tune_study_config_t *cfg, jg_tune_error_t *
 int jg_tune_study_open(jg_tune_study_t **study, const jg_tune_study_config_t *cfg,
                        const jg_log_t *log, jg_tune_error_t *err);
 /* Runs every strategy's study to its end (trials, grid, scheduler or
- * budget), then the comparison. 0 or a negative errno (the logs keep every
- * finished record: open with resume to continue). */
+ * budget), then the comparison, one job at a time: jg_tune_study_run_async
+ * with one slot. 0 or a negative errno (the logs keep every finished record:
+ * open with resume to continue). */
 int jg_tune_study_run(jg_tune_study_t *study, const jg_tune_evaluator_t *ev,
                       const jg_log_t *log, jg_tune_error_t *err);
+/* The same with up to ev->slots jobs running at once, each strategy's study
+ * using every slot. With slots > 1 each job's proposal line is logged
+ * before it is submitted and progress lines name the jobs running; with
+ * one slot the lines and the log are the serial study's. The energy budget
+ * lets a job start only when the joules spent plus the predictions for the
+ * running jobs and it fit (else it waits, or with nothing running stops
+ * the study); a job with no prediction yet (nothing finished) starts only
+ * with nothing running. */
+int jg_tune_study_run_async(jg_tune_study_t *study, const jg_tune_async_evaluator_t *ev,
+                            const jg_log_t *log, jg_tune_error_t *err);
 /* Strategy k's result (valid until close), NULL outside 0..n-1. */
 const jg_tune_result_t *jg_tune_study_result(const jg_tune_study_t *study, int k);
 void jg_tune_study_close(jg_tune_study_t *study);
