@@ -231,6 +231,7 @@ static int afake_submit(void *ctx, const jg_tune_job_t *job, char *msg, size_t c
 static int afake_wait(void *ctx, jg_tune_trial_t *out, char *msg, size_t cap)
 {
     afake_t *a = ctx;
+    if (a->sleep_us) usleep((useconds_t)a->sleep_us);
     if (++a->waits == a->fail_wait_at) {
         a->n_run = 0; // the workers are lost with their jobs
         snprintf(msg, cap, "the fake worker pool fails wait %d", a->waits);

@@ -70,6 +70,7 @@ typedef struct {
     double now_s;
     int64_t seq;
     int waits, fail_wait_at, finished;
+    int sleep_us;           /* each wait sleeps this long first (a kill lands mid-study) */
     double spent_j, peak_j; /* joules finished; max of finished + running */
 } afake_t;
 

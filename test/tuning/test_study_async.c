@@ -7,14 +7,19 @@
  * order and, killed with jobs running, resumes to an uninterrupted run's
  * log, running those jobs again with their logged points; ASHA with 3
  * slots never promotes a running trial; the energy budget counts the jobs
- * running; a serial log resumed with slots; an evaluator that returns a job
- * that is not running.
+ * running; a study process killed with SIGKILL at random moments leaves a
+ * log that resumes to a complete study keeping every finished trial; a
+ * serial log resumed with slots; an evaluator that returns a job that is
+ * not running.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "study_fixture.h"
@@ -237,6 +242,57 @@ static void test_budget_counts_running(void **state)
     teardown(fx);
 }
 
+/* A study with 3 slots in a child process killed with SIGKILL at a random
+ * moment, three times: the log reads back (at most a torn last line
+ * dropped), and a resume completes the study: 12 trials, each once, every
+ * record the killed run logged kept as it was. */
+static void test_sigkill(void **state)
+{
+    (void)state;
+    const unsigned seed = (unsigned)time(NULL);
+    srand(seed);
+    for (int round = 0; round < 3; round++) {
+        fixture_t *fx = setup(round == 1 ? "bayes" : "random");
+        fx->cfg.trials = 12;
+        const pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            fx->a = calloc(1, sizeof *fx->a);
+            fx->a->seed = 99;
+            fx->a->sleep_us = 3000;
+            _exit(run_async(fx, 3) ? 1 : 0);
+        }
+        usleep((useconds_t)(5000 + rand() % 80000));
+        kill(pid, SIGKILL);
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        char path[256], warning[512];
+        snprintf(path, sizeof path, "%s/trials.jsonl", fx->dir);
+        if (access(path, F_OK)) { // killed before the log existed: nothing to resume
+            teardown(fx);
+            continue;
+        }
+        jg_tune_trial_t *before = NULL;
+        int64_t nb = 0;
+        assert_int_equal(jg_tune_log_read(path, &fx->space, "fake-model", 0, NULL, &before, &nb,
+                                          warning, sizeof warning, &fx->err), 0);
+        printf("round %d (%s): killed after %lld records\n", round, fx->strats[0].label,
+               (long long)nb);
+        fx->cfg.resume = 1;
+        if (run_async(fx, 3)) fail_msg("srand %u round %d: %s", seed, round, fx->err.msg);
+        int64_t n;
+        jg_tune_trial_t *after = read_log(fx->dir, &fx->space, &n);
+        assert_int_equal(n, 12);
+        int seen[12] = {0};
+        for (int64_t i = 0; i < n; i++) seen[after[i].trial]++;
+        for (int t = 0; t < 12; t++) assert_int_equal(seen[t], 1);
+        assert_same_records(before, nb, after, nb); // the finished ones kept, in order
+        free(before);
+        free(after);
+        teardown(fx);
+    }
+}
+
 /* A serial study stopped after 3 trials, resumed with 3 slots, ends with a
  * serial run's trials; an evaluator that returns a job that is not running
  * is an error (-EIO) naming it. */
@@ -305,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_bayes_deterministic_and_resumed),
         cmocka_unit_test(test_asha_slots),
         cmocka_unit_test(test_budget_counts_running),
+        cmocka_unit_test(test_sigkill),
         cmocka_unit_test(test_serial_log_resumed_with_slots),
         cmocka_unit_test(test_unknown_job),
     };
