@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jg_run.h"
 #include "jg_tuning.h"
 
 #define BRANIN_TARGET 0.3989 /* minimum 0.397887 */
@@ -34,20 +35,6 @@ typedef struct {
     int seeds, branin_cap, hartmann_evals, per_seed;
 } opts_t;
 
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Quantile q of sorted v (n), linear between order statistics. */
-static double quantile(const double *v, int n, double q)
-{
-    const double h = (n - 1) * q;
-    const int lo = (int)floor(h);
-    return lo + 1 < n ? v[lo] + (h - lo) * (v[lo + 1] - v[lo]) : v[n - 1];
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -55,17 +42,10 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static double mean_of(const double *v, int n)
-{
-    double m = 0;
-    for (int i = 0; i < n; i++) m += v[i] / n;
-    return m;
-}
-
 /* One row: the method with W workers on one function over every seed. */
 static int row(const opts_t *o, int hartmann, int W, jg_tune_pending_t method)
 {
-    double v[MAX_SEEDS], at25[MAX_SEEDS], at50[MAX_SEEDS];
+    double v[MAX_SEEDS], at25[MAX_SEEDS] = {0}, at50[MAX_SEEDS] = {0};
     double *trace = malloc((size_t)o->hartmann_evals * sizeof *trace);
     if (!trace) return 1;
     const double t0 = now_s();
@@ -104,16 +84,17 @@ static int row(const opts_t *o, int hartmann, int W, jg_tune_pending_t method)
         for (int s = 0; s < o->seeds; s++) printf(hartmann ? " %.4f" : " %.0f", v[s]);
         printf(" ]");
     }
-    qsort(v, (size_t)o->seeds, sizeof *v, cmp_double);
+    // quartiles interpolate between order statistics (numpy's default)
+    jg_stats_summary_t sv, s25, s50;
+    if (jg_stats_summary(v, o->seeds, &sv) || jg_stats_summary(at25, o->seeds, &s25) ||
+        jg_stats_summary(at50, o->seeds, &s50))
+        return 1;
     if (hartmann)
         printf("  mean best after 25: %.4f, 50: %.4f, %d: %.4f (median %.4f, worst %.4f)",
-               mean_of(at25, o->seeds), mean_of(at50, o->seeds), o->hartmann_evals,
-               mean_of(v, o->seeds), quantile(v, o->seeds, 0.5), v[o->seeds - 1]);
+               s25.mean, s50.mean, o->hartmann_evals, sv.mean, sv.median, sv.max);
     else
         printf("  evals to f < %g: median %.1f IQR %.1f-%.1f max %.0f%s", BRANIN_TARGET,
-               quantile(v, o->seeds, 0.5), quantile(v, o->seeds, 0.25),
-               quantile(v, o->seeds, 0.75), v[o->seeds - 1],
-               v[o->seeds - 1] > o->branin_cap ? " (not reached)" : "");
+               sv.median, sv.q1, sv.q3, sv.max, sv.max > o->branin_cap ? " (not reached)" : "");
     printf("  (%.1f s)\n", secs);
     fflush(stdout);
     return 0;

@@ -124,17 +124,31 @@ void run_ok(fixture_t *fx)
     if (run(fx)) fail_msg("%s", fx->err.msg);
 }
 
-/* The records of dir/trials.jsonl (caller frees). */
-jg_tune_trial_t *read_log(const char *dir, const jg_tune_space_t *sp, int64_t *n)
+/* dir/trials.jsonl read with jg_tune_log_read (events 0: the results) or
+ * jg_tune_log_read_events (caller frees). */
+static void *read_any(const char *dir, const jg_tune_space_t *sp, int events, int64_t *n)
 {
     char path[512], warning[512];
     snprintf(path, sizeof path, "%s/trials.jsonl", dir);
     jg_tune_trial_t *t = NULL;
+    jg_tune_log_event_t *e = NULL;
     jg_tune_error_t err;
-    const int rc = jg_tune_log_read(path, sp, "fake-model", 0, NULL, &t, n, warning,
-                                    sizeof warning, &err);
+    const int rc = events ? jg_tune_log_read_events(path, sp, "fake-model", 0, NULL, &e, n,
+                                                    warning, sizeof warning, &err)
+                          : jg_tune_log_read(path, sp, "fake-model", 0, NULL, &t, n, warning,
+                                             sizeof warning, &err);
     if (rc) fail_msg("%s: %s", path, err.msg);
-    return t;
+    return events ? (void *)e : (void *)t;
+}
+
+jg_tune_trial_t *read_log(const char *dir, const jg_tune_space_t *sp, int64_t *n)
+{
+    return read_any(dir, sp, 0, n);
+}
+
+jg_tune_log_event_t *read_events(const char *dir, const jg_tune_space_t *sp, int64_t *n)
+{
+    return read_any(dir, sp, 1, n);
 }
 
 void assert_same_records(const jg_tune_trial_t *a, int64_t na, const jg_tune_trial_t *b,
@@ -289,18 +303,6 @@ int run_async(fixture_t *fx, int slots)
 void run_async_ok(fixture_t *fx, int slots)
 {
     if (run_async(fx, slots)) fail_msg("%s", fx->err.msg);
-}
-
-jg_tune_log_event_t *read_events(const char *dir, const jg_tune_space_t *sp, int64_t *n)
-{
-    char path[512], warning[512];
-    snprintf(path, sizeof path, "%s/trials.jsonl", dir);
-    jg_tune_log_event_t *e = NULL;
-    jg_tune_error_t err;
-    const int rc = jg_tune_log_read_events(path, sp, "fake-model", 0, NULL, &e, n, warning,
-                                           sizeof warning, &err);
-    if (rc) fail_msg("%s: %s", path, err.msg);
-    return e;
 }
 
 char *read_text(const char *dir, const char *name)

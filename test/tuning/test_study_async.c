@@ -58,6 +58,28 @@ static void assert_same_events(const jg_tune_log_event_t *a, int64_t na,
     }
 }
 
+/* The logs of a and b hold the same lines. */
+static void assert_same_logs(const fixture_t *a, const fixture_t *b)
+{
+    int64_t na, nb;
+    jg_tune_log_event_t *x = read_events(a->dir, &a->space, &na);
+    jg_tune_log_event_t *y = read_events(b->dir, &b->space, &nb);
+    assert_same_events(x, na, y, nb);
+    free(x);
+    free(y);
+}
+
+/* The logs of a and b hold the same results, in any order. */
+static void assert_same_results(const fixture_t *a, const fixture_t *b)
+{
+    int64_t na, nb;
+    jg_tune_trial_t *x = read_log(a->dir, &a->space, &na);
+    jg_tune_trial_t *y = read_log(b->dir, &b->space, &nb);
+    assert_same_set(x, na, y, nb);
+    free(x);
+    free(y);
+}
+
 /* grid (3 x 3 points), random and sobol at 2 and 4 slots: the trials (each
  * trial's point and result) equal a serial run's, finished in another
  * order; the log has a proposal line per job, the serial one none, and the
@@ -72,8 +94,6 @@ static void test_same_trials_as_serial(void **state)
         serial->cfg.trials = 8;
         serial->cfg.grid_points = k == 0 ? 3 : 0;
         run_ok(serial);
-        int64_t ns;
-        jg_tune_trial_t *s = read_log(serial->dir, &serial->space, &ns);
         char *text = read_text(serial->dir, "trials.jsonl");
         assert_int_equal(count(text, "\"type\":\"proposal\""), 0);
         free(text);
@@ -92,14 +112,10 @@ static void test_same_trials_as_serial(void **state)
             free(text);
             assert_non_null(strstr(fx->l.text, "; running: "));
             assert_non_null(strstr(fx->l.text, "; running: none\n"));
-            jg_tune_trial_t *c = malloc((size_t)ns * sizeof *c);
-            memcpy(c, s, (size_t)ns * sizeof *c);
-            assert_same_set(r, n, c, ns);
-            free(c);
+            assert_same_results(serial, fx);
             free(r);
             teardown(fx);
         }
-        free(s);
         teardown(serial);
     }
     assert_true(reordered > 0); // the jobs did finish out of order
@@ -115,11 +131,8 @@ static void bayes_kill_case(int cut)
     for (int i = 0; i < 3; i++) fx[i]->cfg.trials = 14;
     run_async_ok(fx[0], 4);
     run_async_ok(fx[1], 4);
-    int64_t n0, n1, n2;
-    jg_tune_log_event_t *e0 = read_events(fx[0]->dir, &fx[0]->space, &n0);
-    jg_tune_log_event_t *e1 = read_events(fx[1]->dir, &fx[1]->space, &n1);
-    assert_int_equal(n0, 28);
-    assert_same_events(e0, n0, e1, n1);
+    assert_int_equal(count_lines(fx[0]->dir, "trials.jsonl"), 1 + 28);
+    assert_same_logs(fx[0], fx[1]);
     fixture_t *k = fx[2];
     k->a = calloc(1, sizeof *k->a);
     k->a->seed = 99;
@@ -153,11 +166,7 @@ static void bayes_kill_case(int cut)
         assert_memory_equal(&sub->params, &ek[i].t.params, sizeof sub->params);
     }
     assert_int_equal(again, 4);
-    jg_tune_log_event_t *e2 = read_events(k->dir, &k->space, &n2);
-    assert_same_events(e0, n0, e2, n2);
-    free(e0);
-    free(e1);
-    free(e2);
+    assert_same_logs(fx[0], k);
     free(ek);
     for (int i = 0; i < 3; i++) teardown(fx[i]);
 }
@@ -205,12 +214,7 @@ static void test_asha_slots(void **state)
     assert_int_equal(run_async(cut, 3), -EIO);
     cut->cfg.resume = 1;
     run_async_ok(cut, 3);
-    int64_t na, nb;
-    jg_tune_log_event_t *a = read_events(fx->dir, &fx->space, &na);
-    jg_tune_log_event_t *b = read_events(cut->dir, &cut->space, &nb);
-    assert_same_events(a, na, b, nb);
-    free(a);
-    free(b);
+    assert_same_logs(fx, cut);
     teardown(fx);
     teardown(cut);
 }
@@ -307,12 +311,7 @@ static void test_serial_log_resumed_with_slots(void **state)
     fx->cfg.trials = 8;
     fx->cfg.resume = 1;
     run_async_ok(fx, 3);
-    int64_t na, nb;
-    jg_tune_trial_t *a = read_log(serial->dir, &serial->space, &na);
-    jg_tune_trial_t *b = read_log(fx->dir, &fx->space, &nb);
-    assert_same_set(a, na, b, nb);
-    free(a);
-    free(b);
+    assert_same_results(serial, fx);
     teardown(fx);
     teardown(serial);
 }
