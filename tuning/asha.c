@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * asha.c - asynchronous successive halving (Li et al. 2020) driven by one
- * sequential worker: next() hands out a job (start a trial, or promote one
- * to the next rung), the caller trains and report()s its score and joules.
- * Pure bookkeeping: no training, no randomness, no clock.
+ * asha.c - asynchronous successive halving (Li et al. 2020): next() hands
+ * out a job (start a trial, or promote one to the next rung), the caller
+ * trains and report()s its score and joules; up to max_outstanding jobs may
+ * be out at once (parallel workers). Pure bookkeeping: no training, no
+ * randomness, no clock.
  *
  * Each rung keeps its results sorted by score (descending), ties in arrival
  * order, so "the top floor(n/eta)" is a prefix of the list.
@@ -40,8 +41,8 @@ struct jg_tune_asha {
     rung_t rungs[MAX_RUNGS];
     trial_t *trials; /* (n_trials) every trial handed out, in trial order */
     int64_t n_trials, cap_trials;
-    int has_job;            /* next() returned job and it is not reported yet */
-    jg_tune_asha_job_t job;
+    jg_tune_asha_job_t *out; /* (n_out) handed out, not reported yet, in order */
+    int64_t n_out, cap_out;
     int64_t jobs, epochs_trained; /* over reported jobs */
     double joules_spent;
 };
@@ -52,16 +53,18 @@ int jg_tune_asha_create(jg_tune_asha_t **out, const jg_tune_asha_config_t *cfg,
     if (!out || !cfg) return jg_tune_fail(err, -EINVAL, "asha: NULL argument");
     const int eta = cfg->eta ? cfg->eta : JG_TUNE_ASHA_ETA_DEFAULT;
     if (cfg->min_epochs < 1 || cfg->max_epochs < cfg->min_epochs || eta < 2 ||
-        cfg->max_trials < 1)
+        cfg->max_trials < 1 || cfg->max_outstanding < 0)
         return jg_tune_fail(err, -EINVAL,
                             "asha: invalid config (min_epochs %d >= 1, max_epochs %d >= "
-                            "min_epochs, eta %d >= 2 or 0 for %d, max_trials %lld >= 1)",
-                            cfg->min_epochs, cfg->max_epochs, cfg->eta,
-                            JG_TUNE_ASHA_ETA_DEFAULT, (long long)cfg->max_trials);
+                            "min_epochs, eta %d >= 2 or 0 for %d, max_trials %lld >= 1, "
+                            "max_outstanding %d >= 0)", cfg->min_epochs, cfg->max_epochs,
+                            cfg->eta, JG_TUNE_ASHA_ETA_DEFAULT, (long long)cfg->max_trials,
+                            cfg->max_outstanding);
     jg_tune_asha_t *a = calloc(1, sizeof *a);
     if (!a) return jg_tune_fail(err, -ENOMEM, "asha: out of memory");
     a->cfg = *cfg;
     a->cfg.eta = eta;
+    a->cfg.max_outstanding = cfg->max_outstanding ? cfg->max_outstanding : 1;
     /* rung k: min(r eta^k, R); the first rung to reach R is the top one */
     int64_t e = cfg->min_epochs;
     for (;;) {
@@ -78,6 +81,7 @@ void jg_tune_asha_destroy(jg_tune_asha_t *a)
     if (!a) return;
     for (int k = 0; k < a->n_rungs; k++) free(a->rungs[k].e);
     free(a->trials);
+    free(a->out);
     free(a);
 }
 
@@ -106,7 +110,9 @@ static int reserve(void **p, int64_t *cap, int64_t n, size_t size)
 }
 
 /* The job the ASHA rule gives now, without changing anything; *entry is
- * the rung entry a promotion comes from (NULL for a new trial). */
+ * the rung entry a promotion comes from (NULL for a new trial). A trial
+ * being trained is never promotable: a new one has no result yet, a
+ * promoted one is marked promoted at the rung below. */
 static int pick(const jg_tune_asha_t *a, jg_tune_asha_job_t *job, entry_t **entry)
 {
     memset(job, 0, sizeof *job);
@@ -132,33 +138,51 @@ static int pick(const jg_tune_asha_t *a, jg_tune_asha_job_t *job, entry_t **entr
     return 0;
 }
 
-/* Makes job (from pick) the outstanding one. */
+/* Adds job (from pick) to the outstanding ones. */
 static int commit(jg_tune_asha_t *a, const jg_tune_asha_job_t *job, entry_t *entry,
                   jg_tune_error_t *err)
 {
-    if (job->is_new) {
-        if (reserve((void **)&a->trials, &a->cap_trials, a->n_trials, sizeof *a->trials))
-            return jg_tune_fail(err, -ENOMEM, "asha: out of memory");
-        a->trials[a->n_trials++] = (trial_t){ .rung = -1, .joules = 0.0 };
-    } else {
-        entry->promoted = 1;
-    }
-    a->job = *job;
-    a->has_job = 1;
+    if (reserve((void **)&a->out, &a->cap_out, a->n_out, sizeof *a->out) ||
+        (job->is_new &&
+         reserve((void **)&a->trials, &a->cap_trials, a->n_trials, sizeof *a->trials)))
+        return jg_tune_fail(err, -ENOMEM, "asha: out of memory");
+    if (job->is_new) a->trials[a->n_trials++] = (trial_t){ .rung = -1, .joules = 0.0 };
+    else entry->promoted = 1;
+    a->out[a->n_out++] = *job;
     return 0;
+}
+
+/* next() without handing the job out: the job, or why there is none. */
+static int peek(const jg_tune_asha_t *a, jg_tune_asha_job_t *job, entry_t **entry,
+                jg_tune_error_t *err)
+{
+    if (!a || !job) return jg_tune_fail(err, -EINVAL, "asha: NULL argument");
+    if (a->n_out >= a->cfg.max_outstanding)
+        return a->n_out == 1
+                   ? jg_tune_fail(err, -EBUSY, "asha: trial %lld rung %d is outstanding: "
+                                  "report it before asking for the next job",
+                                  (long long)a->out[0].trial, a->out[0].rung)
+                   : jg_tune_fail(err, -EBUSY, "asha: %lld jobs are outstanding: report "
+                                  "one before asking for the next job", (long long)a->n_out);
+    const int rc = pick(a, job, entry);
+    if (rc == -ENOENT && a->n_out)
+        return jg_tune_fail(err, -EAGAIN, "asha: nothing to hand out until one of the %lld "
+                            "outstanding jobs is reported", (long long)a->n_out);
+    if (rc == -ENOENT) return jg_tune_fail(err, rc, "asha: study finished");
+    return 0;
+}
+
+int jg_tune_asha_peek(const jg_tune_asha_t *a, jg_tune_asha_job_t *job, jg_tune_error_t *err)
+{
+    entry_t *entry;
+    return peek(a, job, &entry, err);
 }
 
 int jg_tune_asha_next(jg_tune_asha_t *a, jg_tune_asha_job_t *job, jg_tune_error_t *err)
 {
-    if (!a || !job) return jg_tune_fail(err, -EINVAL, "asha: NULL argument");
-    if (a->has_job)
-        return jg_tune_fail(err, -EBUSY, "asha: trial %lld rung %d is outstanding: "
-                            "report it before asking for the next job",
-                            (long long)a->job.trial, a->job.rung);
     entry_t *entry;
-    const int rc = pick(a, job, &entry);
-    if (rc == -ENOENT) return jg_tune_fail(err, rc, "asha: study finished");
-    return commit(a, job, entry, err);
+    const int rc = peek(a, job, &entry, err);
+    return rc ? rc : commit(a, job, entry, err);
 }
 
 int jg_tune_asha_report(jg_tune_asha_t *a, int64_t trial, int rung, double score,
@@ -173,23 +197,33 @@ int jg_tune_asha_report(jg_tune_asha_t *a, int64_t trial, int rung, double score
                             "finite and >= 0", (long long)trial, rung, joules);
     /* Replay: without an outstanding job, the report must be the job next()
      * would hand out now. */
-    jg_tune_asha_job_t job = a->job;
+    int64_t k = 0;
+    while (k < a->n_out && (a->out[k].trial != trial || a->out[k].rung != rung)) k++;
+    jg_tune_asha_job_t job = k < a->n_out ? a->out[k] : (jg_tune_asha_job_t){ .trial = -1 };
     entry_t *entry = NULL;
-    if (!a->has_job && pick(a, &job, &entry) == -ENOENT)
+    if (!a->n_out && pick(a, &job, &entry) == -ENOENT)
         return jg_tune_fail(err, -EINVAL, "asha: report for trial %lld rung %d after "
                             "the study finished", (long long)trial, rung);
+    if (a->n_out > 1 && k == a->n_out)
+        return jg_tune_fail(err, -EINVAL, "asha: report for trial %lld rung %d, which is "
+                            "not one of the %lld outstanding jobs", (long long)trial, rung,
+                            (long long)a->n_out);
+    if (a->n_out == 1) job = a->out[0];
     if (job.trial != trial || job.rung != rung)
         return jg_tune_fail(err, -EINVAL, "asha: report for trial %lld rung %d, but the "
                             "%s job is trial %lld rung %d", (long long)trial, rung,
-                            a->has_job ? "outstanding" : "next", (long long)job.trial,
+                            a->n_out ? "outstanding" : "next", (long long)job.trial,
                             job.rung);
     rung_t *r = &a->rungs[rung];
     if (reserve((void **)&r->e, &r->cap, r->n, sizeof *r->e))
         return jg_tune_fail(err, -ENOMEM, "asha: out of memory");
-    if (!a->has_job) {
+    if (!a->n_out) {
         const int rc = commit(a, &job, entry, err);
         if (rc) return rc;
     }
+    /* job is out[k] now (a replayed job was appended: k == 0) */
+    memmove(a->out + k, a->out + k + 1, (size_t)(a->n_out - k - 1) * sizeof *a->out);
+    a->n_out--;
     /* insert after every entry with a score >= this one (ties: arrival) */
     int64_t pos = r->n;
     while (pos > 0 && r->e[pos - 1].score < score) pos--;
@@ -201,7 +235,6 @@ int jg_tune_asha_report(jg_tune_asha_t *a, int64_t trial, int rung, double score
     a->jobs++;
     a->epochs_trained += job.epochs - job.from_epochs;
     a->joules_spent += joules;
-    a->has_job = 0;
     return 0;
 }
 

@@ -5,8 +5,10 @@
  * UCB or EI per predicted joule) maximised over many random candidates plus
  * perturbations of the best observations, followed by coordinate search from
  * the top candidates. Options: a second GP on ln(cost), the ParEGO
- * scalarisation of (accuracy, cost), and integer/categorical dimensions
- * (snapped to cell centres; categoricals one-hot encoded for the GP).
+ * scalarisation of (accuracy, cost), integer/categorical dimensions
+ * (snapped to cell centres; categoricals one-hot encoded for the GP), and
+ * points still being evaluated (parallel workers), counted by simulated
+ * observations: a constant lie, the kriging believer, or fantasies.
  */
 #include <errno.h>
 #include <math.h>
@@ -25,6 +27,8 @@
 #define PAREGO_S 10       /* ParEGO weights l/S, l = 0..S (11 for 2 objectives) */
 #define PAREGO_RHO 0.05   /* augmented Chebyshev weight */
 #define Z95 1.6448536269514722 /* one-sided 95% normal quantile */
+#define PENDING_MIN_OBS 2 /* observations before a GP proposal with points pending */
+#define MAX_FANTASIES 64
 
 struct jg_tune_bayes {
     jg_tune_bayes_config_t cfg;
@@ -44,6 +48,12 @@ struct jg_tune_bayes {
     double *xcand;   /* (ncand, D) their GP inputs */
     double *mu, *var, *acq, *mc; /* (ncand); mc = log-cost mean */
     int ncand;
+    /* The models a proposal scores with: the GP, or with points pending the
+     * GPs given simulated observations there (1, or n_fantasies). */
+    jg_tune_gp_t *sim[MAX_FANTASIES];
+    jg_tune_gp_t *const *models;
+    double bests[MAX_FANTASIES]; /* (n_models) incumbent per model */
+    int n_models;
 };
 
 /* Uniform in [0, 1). */
@@ -135,6 +145,21 @@ void jg_tune_bayes_config_default(jg_tune_bayes_config_t *cfg, int d, uint64_t s
     cfg->fit_restarts = 2;
     cfg->seed = seed;
     cfg->objective = JG_TUNE_OBJ_ACCURACY;
+    cfg->pending = JG_TUNE_PENDING_DEFAULT;
+    cfg->n_fantasies = 8;
+}
+
+const char *jg_tune_pending_name(jg_tune_pending_t p)
+{
+    switch (p) {
+    case JG_TUNE_PENDING_IGNORE: return "ignore";
+    case JG_TUNE_PENDING_CL_WORST: return "cl-worst";
+    case JG_TUNE_PENDING_CL_MEAN: return "cl-mean";
+    case JG_TUNE_PENDING_CL_BEST: return "cl-best";
+    case JG_TUNE_PENDING_KB: return "kb";
+    case JG_TUNE_PENDING_FANTASY: return "fantasy";
+    }
+    return "?";
 }
 
 void jg_tune_bayes_config_from_space(jg_tune_bayes_config_t *cfg,
@@ -175,10 +200,12 @@ int jg_tune_bayes_create(jg_tune_bayes_t **out, const jg_tune_bayes_config_t *cf
         cfg->fit_restarts < 0 || cfg->fit_restarts > 100 ||
         (unsigned)cfg->acq > JG_TUNE_ACQ_EI_PER_J || !(cfg->xi >= 0.0) ||
         !(cfg->ucb_beta >= 0.0) || !isfinite(cfg->xi) || !isfinite(cfg->ucb_beta) ||
-        (unsigned)cfg->objective > JG_TUNE_OBJ_PARETO) {
+        (unsigned)cfg->objective > JG_TUNE_OBJ_PARETO ||
+        (unsigned)cfg->pending > JG_TUNE_PENDING_FANTASY || cfg->n_fantasies < 1 ||
+        cfg->n_fantasies > MAX_FANTASIES) {
         jg_tune_errorf(err, "bayes: invalid config (d 1..%d, n_init >= 1, "
-                     "candidates 1..1e6, restarts 0..100, xi, beta >= 0, acq, objective)",
-                JG_TUNE_GP_MAX_DIM);
+                     "candidates 1..1e6, restarts 0..100, xi, beta >= 0, acq, objective, "
+                     "pending, fantasies 1..%d)", JG_TUNE_GP_MAX_DIM, MAX_FANTASIES);
         return -EINVAL;
     }
     const int D = gp_inputs(cfg);
@@ -223,6 +250,7 @@ void jg_tune_bayes_destroy(jg_tune_bayes_t *bo)
     if (!bo) return;
     jg_tune_gp_destroy(bo->gp);
     jg_tune_gp_destroy(bo->gp_cost);
+    for (int k = 0; k < MAX_FANTASIES; k++) jg_tune_gp_destroy(bo->sim[k]);
     free(bo->u);
     free(bo->x);
     free(bo->y);
@@ -358,12 +386,13 @@ int jg_tune_bayes_predict_cost(jg_tune_bayes_t *bo, const double *u, double *cos
 }
 
 /* Acquisition (larger is better) from posterior mean and variance of the
- * target and (EI_PER_J) the log-cost mean mc. */
-static double acquisition(const jg_tune_bayes_t *bo, double mu, double var, double mc)
+ * target, the incumbent best and (EI_PER_J) the log-cost mean mc. */
+static double acquisition(const jg_tune_bayes_t *bo, double best, double mu, double var,
+                          double mc)
 {
     const double sigma = sqrt(var);
     if (bo->cfg.acq == JG_TUNE_ACQ_UCB) return mu + sqrt(bo->cfg.ucb_beta) * sigma;
-    const double imp = mu - bo->best - bo->cfg.xi * bo->y_std;
+    const double imp = mu - best - bo->cfg.xi * bo->y_std;
     double a;
     if (sigma < 1e-12 * bo->y_std) {
         if (bo->cfg.acq == JG_TUNE_ACQ_PI) return imp > 0.0 ? 1.0 : 0.0;
@@ -378,15 +407,23 @@ static double acquisition(const jg_tune_bayes_t *bo, double mu, double var, doub
     return bo->cfg.acq == JG_TUNE_ACQ_EI_PER_J ? a * exp(-mc) : a;
 }
 
-/* acq (m) for m encoded points x (m, D); mu, var, mc (m) are scratch. */
+/* acq (m) for m encoded points x (m, D), averaged over the models (each
+ * with its incumbent); mu, var, mc (m) are scratch. */
 static int score(jg_tune_bayes_t *bo, const double *x, int m, double *mu, double *var,
                  double *mc, double *acq, jg_tune_error_t *err)
 {
-    int rc = jg_tune_gp_predict(bo->gp, x, m, mu, var, err);
     const int per_j = bo->cfg.acq == JG_TUNE_ACQ_EI_PER_J;
-    if (!rc && per_j) rc = jg_tune_gp_predict(bo->gp_cost, x, m, mc, NULL, err);
-    if (rc) return rc;
-    for (int i = 0; i < m; i++) acq[i] = acquisition(bo, mu[i], var[i], per_j ? mc[i] : 0.0);
+    for (int j = 0; j < bo->n_models; j++) {
+        int rc = jg_tune_gp_predict(bo->models[j], x, m, mu, var, err);
+        if (!rc && per_j && j == 0) rc = jg_tune_gp_predict(bo->gp_cost, x, m, mc, NULL, err);
+        if (rc) return rc;
+        for (int i = 0; i < m; i++) {
+            const double a = acquisition(bo, bo->bests[j], mu[i], var[i], per_j ? mc[i] : 0.0);
+            acq[i] = j ? acq[i] + a : a;
+        }
+    }
+    if (bo->n_models > 1)
+        for (int i = 0; i < m; i++) acq[i] /= bo->n_models;
     return 0;
 }
 
@@ -419,7 +456,7 @@ static int refine(jg_tune_bayes_t *bo, double *u, double *a, jg_tune_error_t *er
                     if (L > 0) t[k] = centre(cell(t[k], L), L);
                 }
                 if (t[k] == u[k]) continue;
-                double at;
+                double at = -INFINITY;
                 const int rc = acq_at(bo, t, &at, err);
                 if (rc) return rc;
                 if (at > *a) {
@@ -460,21 +497,100 @@ static void targets(jg_tune_bayes_t *bo, double w)
     }
 }
 
+/* *best = the best posterior mean of gp at its n data points x (n, D). */
+static int incumbent(jg_tune_gp_t *gp, const double *x, int n, double *best,
+                     jg_tune_error_t *err)
+{
+    double *mu = malloc((size_t)n * sizeof *mu);
+    if (!mu) return jg_tune_fail(err, -ENOMEM, "bayes: out of memory");
+    const int rc = jg_tune_gp_predict(gp, x, n, mu, NULL, err);
+    *best = -INFINITY;
+    for (int i = 0; !rc && i < n; i++) *best = fmax(*best, mu[i]);
+    free(mu);
+    return rc;
+}
+
+/* Points still being evaluated, p (P, d): the models a proposal scores
+ * with become GPs with the fitted hyperparameters and standardisation,
+ * given the observations plus a simulated one at each pending point: a
+ * constant lie (the worst, mean or best target), the kriging believer (the
+ * posterior mean there), or (FANTASY) n_fantasies joint posterior samples
+ * (with noise) drawn one point at a time from stream sf. Each model's
+ * incumbent is its best posterior mean at all its points. */
+static int simulate_pending(jg_tune_bayes_t *bo, const double *p, int P, uint64_t *sf,
+                            jg_tune_error_t *err)
+{
+    const jg_tune_pending_t how = bo->cfg.pending;
+    const int n = bo->n, d = bo->cfg.d, D = bo->D, N = n + P;
+    const int K = how == JG_TUNE_PENDING_FANTASY ? bo->cfg.n_fantasies : 1;
+    double *x = malloc((size_t)N * (size_t)D * sizeof *x), *t = malloc((size_t)N * sizeof *t);
+    int rc = x && t ? 0 : jg_tune_fail(err, -ENOMEM, "bayes: out of memory");
+    if (!rc) {
+        memcpy(x, bo->x, (size_t)n * (size_t)D * sizeof *x);
+        memcpy(t, bo->t, (size_t)n * sizeof *t);
+        for (int j = 0; j < P; j++) encode(&bo->cfg, p + (size_t)j * d, x + (size_t)(n + j) * D);
+    }
+    double lie = 0.0; /* constant liars */
+    for (int i = 0; i < n; i++) {
+        const double y = bo->t[i];
+        lie = how == JG_TUNE_PENDING_CL_MEAN ? lie + y / n
+              : i == 0 ? y : how == JG_TUNE_PENDING_CL_BEST ? fmax(lie, y) : fmin(lie, y);
+    }
+    if (!rc && how == JG_TUNE_PENDING_KB)
+        rc = jg_tune_gp_predict(bo->gp, x + (size_t)n * D, P, t + n, NULL, err);
+    else if (how != JG_TUNE_PENDING_FANTASY)
+        for (int j = 0; j < P; j++) t[n + j] = lie;
+    jg_tune_gp_hyp_t h;
+    jg_tune_gp_get_hyp(bo->gp, &h);
+    const double noise = exp(h.log_sn2) * bo->y_std * bo->y_std; /* in units of t */
+    for (int k = 0; !rc && k < K; k++) {
+        if (!bo->sim[k]) rc = jg_tune_gp_create(&bo->sim[k], D, err);
+        for (int j = 0; !rc && how == JG_TUNE_PENDING_FANTASY && j < P; j++) {
+            double mu, var;
+            rc = jg_tune_gp_set_data_as(bo->sim[k], x, t, n + j, bo->gp, err);
+            if (!rc) rc = jg_tune_gp_predict(bo->sim[k], x + (size_t)(n + j) * D, 1, &mu, &var, err);
+            t[n + j] = mu + sqrt(var + noise) * normal(sf);
+        }
+        if (!rc) rc = jg_tune_gp_set_data_as(bo->sim[k], x, t, N, bo->gp, err);
+        if (!rc) rc = incumbent(bo->sim[k], x, N, &bo->bests[k], err);
+    }
+    free(x);
+    free(t);
+    if (rc) return rc;
+    bo->models = bo->sim;
+    bo->n_models = K;
+    return 0;
+}
+
 int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u, jg_tune_error_t *err)
 {
-    if (!bo || !u) {
-        jg_tune_errorf(err, "bayes: propose needs a state and an output");
+    return jg_tune_bayes_propose_pending(bo, NULL, 0, u, err);
+}
+
+int jg_tune_bayes_propose_pending(jg_tune_bayes_t *bo, const double *pending, int n_pending,
+                                  double *u, jg_tune_error_t *err)
+{
+    if (!bo || !u || n_pending < 0 || n_pending > 40000 || (n_pending && !pending)) {
+        jg_tune_errorf(err, "bayes: propose needs a state, an output and 0..40000 pending "
+                       "points");
         return -EINVAL;
     }
     const int d = bo->cfg.d, D = bo->D, n = bo->n;
-    uint64_t s = stream(bo->cfg.seed, n);
-    if (n < bo->cfg.n_init) {
+    for (int k = 0; k < n_pending * d; k++)
+        if (!(pending[k] >= 0.0 && pending[k] <= 1.0))
+            return jg_tune_fail(err, -EINVAL, "bayes: pending point %d coordinate %d = %g "
+                                "outside [0,1]", k / d, k % d, pending[k]);
+    /* Proposal number `index` (the observations plus the points pending)
+     * keys every stream, so two proposals never share one. */
+    const int index = n + n_pending;
+    uint64_t s = stream(bo->cfg.seed, index);
+    if (index < bo->cfg.n_init || (n_pending && n < PENDING_MIN_OBS)) {
         for (int k = 0; k < d; k++) u[k] = unit(&s);
         snap(&bo->cfg, u);
         return 0;
     }
     /* ParEGO weight from its own stream so the rest matches other modes */
-    uint64_t sw = stream(bo->cfg.seed ^ 0x9e3779b97f4a7c15ull, n);
+    uint64_t sw = stream(bo->cfg.seed ^ 0x9e3779b97f4a7c15ull, index);
     targets(bo, (double)(int)(unit(&sw) * (PAREGO_S + 1)) / PAREGO_S);
     int rc = jg_tune_gp_set_data(bo->gp, bo->x, bo->t, n, err);
     if (!rc) rc = jg_tune_gp_fit(bo->gp, jg_splitmix64(&s), bo->cfg.fit_restarts, err);
@@ -507,6 +623,14 @@ int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u, jg_tune_error_t *err)
     free(fit_mu);
     if (rc) return rc;
     bo->y_std = var > 0.0 ? sqrt(var / n) : 1.0;
+    bo->models = &bo->gp;
+    bo->bests[0] = bo->best;
+    bo->n_models = 1;
+    if (n_pending && bo->cfg.pending != JG_TUNE_PENDING_IGNORE) {
+        uint64_t sf = stream(bo->cfg.seed ^ 0xbf58476d1ce4e5b9ull, index);
+        rc = simulate_pending(bo, pending, n_pending, &sf, err);
+        if (rc) return rc;
+    }
 
     /* Candidates: uniform (each category equally likely), then Gaussian
      * perturbations of the best points at three scales (sd 0.1, 0.01, 0.001;

@@ -197,8 +197,10 @@ void jg_tune_gp_destroy(jg_tune_gp_t *gp)
     free(gp);
 }
 
-int jg_tune_gp_set_data(jg_tune_gp_t *gp, const double *u, const double *y,
-                        int n, jg_tune_error_t *err)
+/* Copies n points u (n, d) and targets y (n) and standardises y with the
+ * given mean and std (> 0), then factorises with the current hyperparameters. */
+static int set_data(jg_tune_gp_t *gp, const double *u, const double *y, int n, double mean,
+                    double std, jg_tune_error_t *err)
 {
     if (!gp || !u || !y || n < 1 || n > 46340 /* n * n fits an int */) {
         jg_tune_errorf(err, "gp: need 1..46340 points, got %d", n);
@@ -233,19 +235,34 @@ int jg_tune_gp_set_data(jg_tune_gp_t *gp, const double *u, const double *y,
     }
     gp->n = n;
     memcpy(gp->u, u, (size_t)n * (size_t)d * sizeof *gp->u);
-    double mean = 0.0, var = 0.0;
-    for (int i = 0; i < n; i++) mean += y[i];
-    mean /= n;
-    for (int i = 0; i < n; i++) var += (y[i] - mean) * (y[i] - mean);
-    var /= n;
     gp->y_mean = mean;
-    gp->y_std = var > 0.0 ? sqrt(var) : 1.0;
+    gp->y_std = std;
     for (int i = 0; i < n; i++) gp->ys[i] = (y[i] - mean) / gp->y_std;
     if (factorise(gp, &gp->hyp)) {
         jg_tune_errorf(err, "gp: covariance not positive definite even with jitter");
         return -EDOM;
     }
     return 0;
+}
+
+int jg_tune_gp_set_data(jg_tune_gp_t *gp, const double *u, const double *y,
+                        int n, jg_tune_error_t *err)
+{
+    double mean = 0.0, var = 0.0;
+    for (int i = 0; y && i < n; i++) mean += y[i];
+    mean /= n > 0 ? n : 1;
+    for (int i = 0; y && i < n; i++) var += (y[i] - mean) * (y[i] - mean);
+    var /= n > 0 ? n : 1;
+    return set_data(gp, u, y, n, mean, var > 0.0 && isfinite(var) ? sqrt(var) : 1.0, err);
+}
+
+int jg_tune_gp_set_data_as(jg_tune_gp_t *gp, const double *u, const double *y, int n,
+                           const jg_tune_gp_t *like, jg_tune_error_t *err)
+{
+    if (!gp || !like || like->d != gp->d)
+        return jg_tune_fail(err, -EINVAL, "gp: set_data_as needs two GPs of one dimension");
+    gp->hyp = like->hyp;
+    return set_data(gp, u, y, n, like->y_mean, like->y_std, err);
 }
 
 static int hyp_valid(const jg_tune_gp_hyp_t *h, int d)

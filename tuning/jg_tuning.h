@@ -152,6 +152,15 @@ const char *jg_tune_strategy_name(const jg_tune_strategy_t *s);
  * appended to, in their own numbering. In memory (jg_tune_trial_t.trial)
  * a trial is its 0-based index either way. With early stopping a trial has one record
  * per rung it finished, each charged the joules of that rung's training.
+ * A study with several jobs in flight (jg_tune_study_run_async, slots > 1)
+ * also appends a proposal line when it submits a job, before it runs:
+ *   {"type":"proposal","trial":n,"strategy":..,"params":{..},"epochs":..,
+ *    ["rung":..,]"checksum":"8 hex"}
+ * (epochs: what the job trains to), and the job's result line when it ends,
+ * so the lines are in the order of the events and a resume can replay them.
+ * A serial study writes no proposal lines (the result follows its proposal
+ * at once). Readers before proposal lines existed refuse such a log
+ * ("bad record: type is not "trial"").
  * checksum = CRC32 (zlib) of the line's compact JSON without the checksum
  * field (the bytes before ,"checksum": then '}'); it is always the last field.
  * Numbers are written in the shortest form that reads back exactly. Each
@@ -193,9 +202,34 @@ int jg_tune_log_create(const char *path, const jg_tune_space_t *space,
  * is not a newline: read it with repair first. */
 int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
                        const jg_tune_trial_t *t, jg_tune_error_t *err);
+/* Appends a proposal line for the job t describes (trial, strategy, params,
+ * epochs it trains to, rung; its metrics are ignored) and fsyncs. The same
+ * checks and refusals as jg_tune_log_append. */
+int jg_tune_log_append_proposal(const char *path, const jg_tune_space_t *space,
+                                const jg_tune_trial_t *t, jg_tune_error_t *err);
+
+/* One line of a log after the header, in file order. */
+typedef enum {
+    JG_TUNE_EVENT_RESULT = 0,   /* a finished job ("trial" line) */
+    JG_TUNE_EVENT_PROPOSAL = 1, /* a submitted job ("proposal" line) */
+} jg_tune_event_kind_t;
+
+typedef struct {
+    jg_tune_event_kind_t kind;
+    jg_tune_trial_t t; /* PROPOSAL: trial, strategy, params, epochs, rung; the rest 0 */
+} jg_tune_log_event_t;
+
+/* As jg_tune_log_read, but every line after the header: *events (malloc'd,
+ * caller frees; NULL when none) holds the *n results and proposals in file
+ * order. */
+int jg_tune_log_read_events(const char *path, const jg_tune_space_t *space,
+                            const char *model, int repair, jg_tune_log_meta_t *meta,
+                            jg_tune_log_event_t **events, int64_t *n, char *warning,
+                            size_t warning_len, jg_tune_error_t *err);
 /* Reads a log written for space and model (model NULL: not checked).
  * On success *trials (malloc'd, caller frees; NULL when none) holds the *n
- * finished trials in file order and meta (may be NULL) the header. A bad
+ * finished trials (result lines; proposal lines are skipped) in file order
+ * and meta (may be NULL) the header. A bad
  * final line (torn: no newline, bad JSON or checksum) is dropped and
  * described in warning (empty when none); with repair != 0 the file is
  * also truncated to its last good line so appends can continue. A bad line
@@ -312,6 +346,32 @@ typedef enum {
 
 #define JG_TUNE_MAX_LEVELS 1000000 /* more integer values: treat as continuous */
 
+/*
+ * Points pending: with parallel workers a proposal is made while other
+ * points are still being evaluated (jg_tune_bayes_propose_pending). The
+ * GP's hyperparameters are fitted to the observations only; the proposal
+ * then scores candidates with the GP given a simulated observation at each
+ * pending point (targets sign-adjusted, larger is better):
+ *   CL_WORST/CL_MEAN/CL_BEST - constant liar (Ginsbourger et al. 2010): the
+ *              worst, mean or best observation (for a minimised y the
+ *              literature's CL-max, CL-mean, CL-min);
+ *   KB       - kriging believer: the posterior mean at the point;
+ *   FANTASY  - n_fantasies draws from the joint posterior (noise included),
+ *              the acquisition averaged over them (Snoek et al. 2012);
+ *   IGNORE   - none (a baseline: proposals cluster).
+ * docs/tuning.md has the measurements behind the default.
+ */
+typedef enum {
+    JG_TUNE_PENDING_IGNORE = 0,
+    JG_TUNE_PENDING_CL_WORST = 1,
+    JG_TUNE_PENDING_CL_MEAN = 2,
+    JG_TUNE_PENDING_CL_BEST = 3,
+    JG_TUNE_PENDING_KB = 4,
+    JG_TUNE_PENDING_FANTASY = 5,
+} jg_tune_pending_t;
+
+#define JG_TUNE_PENDING_DEFAULT JG_TUNE_PENDING_KB
+
 typedef struct {
     int d;            /* dimensions of the unit cube */
     int maximise;     /* 1: maximise y (default), 0: minimise */
@@ -333,6 +393,8 @@ typedef struct {
      * centres; observed u may lie anywhere in the cell. Default all 0. */
     int levels[JG_TUNE_MAX_DIMS];
     int categorical[JG_TUNE_MAX_DIMS];
+    jg_tune_pending_t pending; /* default JG_TUNE_PENDING_DEFAULT */
+    int n_fantasies;  /* FANTASY: posterior draws averaged, 1..64; default 8 */
 } jg_tune_bayes_config_t;
 
 typedef struct jg_tune_bayes jg_tune_bayes_t;
@@ -364,10 +426,56 @@ int jg_tune_bayes_observe_cost(jg_tune_bayes_t *bo, const double *u, double y,
 int jg_tune_bayes_predict_cost(jg_tune_bayes_t *bo, const double *u,
                                double *cost, double *cost_hi,
                                jg_tune_error_t *err);
-/* Next point to evaluate, u (d) in [0,1]^d. */
+/* Next point to evaluate, u (d) in [0,1]^d; nothing pending. */
 int jg_tune_bayes_propose(jg_tune_bayes_t *bo, double *u,
                           jg_tune_error_t *err);
+/* Next point u (d) while the n_pending points pending (n_pending, d), in
+ * [0,1]^d, are being evaluated, counted as cfg.pending says. Proposal
+ * number n_obs + n_pending keys its random streams, so it depends only on
+ * the config, the observations and the pending points, in order; the
+ * first n_init proposals are uniform, and so are those made while points
+ * are pending and fewer than 2 observations are in. The cost model
+ * (EI_PER_J, budget predictions) and ParEGO's normalisation see the
+ * observations only. n_pending = 0 is jg_tune_bayes_propose. */
+int jg_tune_bayes_propose_pending(jg_tune_bayes_t *bo, const double *pending,
+                                  int n_pending, double *u, jg_tune_error_t *err);
+/* "ignore", "cl-worst", "cl-mean", "cl-best", "kb" or "fantasy". */
+const char *jg_tune_pending_name(jg_tune_pending_t p);
 int jg_tune_bayes_n_obs(const jg_tune_bayes_t *bo);
+
+/* ---- yardsticks: test functions, simulated parallel workers -------------- */
+
+/* Branin on [0,1]^2: x1 = 15 u0 - 5, x2 = 15 u1,
+ *   f = (x2 - 5.1/(4 pi^2) x1^2 + 5/pi x1 - 6)^2 + 10 (1 - 1/(8 pi)) cos x1 + 10;
+ * minimum 0.397887 at three points. */
+double jg_tune_branin01(const double *u);
+/* Hartmann-6 on [0,1]^6: f = -sum_i alpha_i exp(-sum_j A_ij (u_j - P_ij)^2);
+ * minimum -3.32237. */
+double jg_tune_hartmann6(const double *u);
+
+typedef struct {
+    double (*f)(const double *u); /* the objective on [0,1]^d (cfg.maximise says which way) */
+    int workers;        /* simultaneous evaluations, 1..4096 */
+    int n_evals;        /* evaluations observed, >= 1 */
+    double target;      /* evals_to_target counts up to the first y beyond it */
+    int stop_at_target; /* 1: stop there */
+    double *trace;      /* (n_evals) the best y after each observation, or NULL */
+} jg_tune_sim_config_t;
+
+typedef struct {
+    int evals;           /* observed */
+    int evals_to_target; /* 0: not reached */
+    double best;         /* best y observed */
+    double seconds;      /* simulated time at the last observation */
+} jg_tune_sim_result_t;
+
+/* Bayesian optimisation (cfg) of sim->f with sim->workers simulated
+ * asynchronous workers: each evaluation takes a duration drawn uniformly
+ * from [0.5, 1.5) s by a stream seeded from cfg->seed, the earliest to
+ * finish (ties: the earliest started) is observed next and its worker gets
+ * a proposal made with the others pending. Deterministic for a config. */
+int jg_tune_bayes_simulate(const jg_tune_bayes_config_t *cfg, const jg_tune_sim_config_t *sim,
+                           jg_tune_sim_result_t *res, jg_tune_error_t *err);
 
 /* ---- Pareto helpers (accuracy up, cost down) ------------------------------ */
 
@@ -387,9 +495,10 @@ double jg_tune_hypervolume2(const double *acc, const double *cost, int n,
 /* ---- early stopping: asynchronous successive halving (ASHA) -------------- */
 
 /*
- * ASHA (Li et al. 2020) with epochs as the resource, run by one sequential
- * worker; docs/tuning.md ("Early stopping: ASHA") has the details. Pure
- * bookkeeping: the caller trains, keeps a checkpoint per trial and reports.
+ * ASHA (Li et al. 2020) with epochs as the resource, run by one worker or
+ * several (max_outstanding jobs out at once); docs/tuning.md ("Early
+ * stopping: ASHA") has the details. Pure bookkeeping: the caller trains,
+ * keeps a checkpoint per trial and reports.
  *
  * Rungs: rung k trains to min(r eta^k, R) epochs in total; the first rung
  * that reaches R is the top one (r=1, R=9, eta=3: 1 3 9; R=10: 1 3 9 10).
@@ -398,11 +507,14 @@ double jg_tune_hypervolume2(const double *acc, const double *cost, int n,
  * ties: earlier report first), did not diverge (score -inf) and was not
  * promoted yet. next() promotes the best promotable trial of the highest
  * rung that has one, else starts a new trial while fewer than max_trials
- * have started, else returns -ENOENT: the study ends with a sweep that
- * promotes while anything is promotable.
- * Determinism: the jobs depend only on the config and the reports so far,
- * in order, so replaying a resumed study's reports (report() without next())
- * rebuilds the same state, and next() then gives the job that was running.
+ * have started, else returns -EAGAIN while jobs are outstanding (a report
+ * may make a trial promotable) and -ENOENT when none are: the study ends
+ * with a sweep that promotes while anything is promotable. A trial being
+ * trained is never promotable.
+ * Determinism: the jobs depend only on the config and the sequence of
+ * next() and report() calls, so replaying them rebuilds the same state;
+ * with one worker a replay is the reports alone (report() without next()),
+ * and next() then gives the job that was running.
  */
 #define JG_TUNE_ASHA_ETA_DEFAULT 3
 
@@ -411,6 +523,7 @@ typedef struct {
     int max_epochs;  /* R: epochs of the top rung, >= min_epochs */
     int eta;         /* reduction factor, >= 2 (0: JG_TUNE_ASHA_ETA_DEFAULT) */
     int64_t max_trials; /* configurations to start, >= 1 */
+    int max_outstanding; /* jobs handed out and not reported at most (0: 1) */
 } jg_tune_asha_config_t;
 
 typedef struct {
@@ -424,7 +537,7 @@ typedef struct {
 typedef struct jg_tune_asha jg_tune_asha_t;
 
 /* -EINVAL for min_epochs < 1, max_epochs < min_epochs, eta 1 or < 0,
- * max_trials < 1. */
+ * max_trials < 1, max_outstanding < 0. */
 int jg_tune_asha_create(jg_tune_asha_t **a, const jg_tune_asha_config_t *cfg,
                         jg_tune_error_t *err);
 void jg_tune_asha_destroy(jg_tune_asha_t *a);
@@ -432,16 +545,22 @@ void jg_tune_asha_destroy(jg_tune_asha_t *a);
 int jg_tune_asha_n_rungs(const jg_tune_asha_t *a);
 /* min(r eta^rung, R); -EINVAL outside 0..n_rungs-1. */
 int jg_tune_asha_rung_epochs(const jg_tune_asha_t *a, int rung);
-/* Next job, or -ENOENT when the study is finished (all max_trials started
- * and nothing promotable); -EBUSY while the previous job is not reported.
- * Call next, train, report. */
+/* Next job, handed out (outstanding until reported); -EAGAIN when nothing
+ * can be handed out until an outstanding job is reported, -ENOENT when the
+ * study is finished (all max_trials started, nothing promotable, nothing
+ * outstanding), -EBUSY while max_outstanding jobs are out. Call next,
+ * train, report. */
 int jg_tune_asha_next(jg_tune_asha_t *a, jg_tune_asha_job_t *job,
                       jg_tune_error_t *err);
-/* Result of the outstanding job, or (replay, no outstanding job) of the job
+/* The job next() would return now, and the same error codes, without
+ * handing it out. */
+int jg_tune_asha_peek(const jg_tune_asha_t *a, jg_tune_asha_job_t *job,
+                      jg_tune_error_t *err);
+/* Result of an outstanding job, or (replay, no outstanding job) of the job
  * next() would return now: score, higher is better, finite or -INFINITY for
  * a diverged trial (ranked last, never promoted; NaN and +inf are -EINVAL),
  * and the joules that job spent (finite, >= 0). -EINVAL, changing nothing,
- * when (trial, rung) is not that job or the study is finished. */
+ * when (trial, rung) is not such a job or the study is finished. */
 int jg_tune_asha_report(jg_tune_asha_t *a, int64_t trial, int rung, double score,
                         double joules, jg_tune_error_t *err);
 
@@ -463,11 +582,14 @@ void jg_tune_asha_stats(const jg_tune_asha_t *a, jg_tune_asha_stats_t *st);
 /*
  * A study runs one or several strategies with the same space, seed, trials
  * and energy budget, each in its own directory: cfg.dir with one strategy,
- * cfg.dir/<label> with several. Per job it proposes a point (or, with ASHA,
- * promotes a trial), asks the caller's evaluator for the result, appends the
- * record to DIR/trials.jsonl (fsynced) and rewrites best_vs_energy.csv,
- * pareto.csv and summary.json; at the end it draws the figures and, with
- * several strategies, writes the comparison (docs/tuning.md, "Studies").
+ * cfg.dir/<label> with several, one after another. Per job it proposes a
+ * point (or, with ASHA, promotes a trial), asks the caller's evaluator for
+ * the result, appends the record to DIR/trials.jsonl (fsynced) and rewrites
+ * best_vs_energy.csv, pareto.csv and summary.json; at the end it draws the
+ * figures and, with several strategies, writes the comparison
+ * (docs/tuning.md, "Studies"). An asynchronous evaluator runs up to `slots`
+ * jobs at once (parallel workers): the study starts jobs while a slot is
+ * free and one can start, else waits for one to finish.
  *
  * Lines for people (progress, resume, budget stops, the ASHA summary, the
  * comparison table) go to a jg_log_t: JG_LOG_OUT, or JG_LOG_NOTE for
@@ -480,12 +602,16 @@ void jg_tune_asha_stats(const jg_tune_asha_t *a, jg_tune_asha_stats_t *st);
  *
  * Resume (cfg.resume): each log is read back (a torn final line is dropped
  * with a note), refused when written for another space, model, strategy,
- * seed or settings text (naming the first difference), and its records are
+ * seed or settings text (naming the first difference), and its lines are
  * replayed in order through the strategy, the optimiser and the scheduler,
- * each required to be the job the study would run next. So the proposals and
- * promotions that follow equal an uninterrupted study's.
+ * each job required to be the one the study would hand out next (and a
+ * proposal line's point the one it would propose). So the proposals and
+ * promotions that follow equal an uninterrupted study's, given the order in
+ * which jobs finish. Jobs proposed but not finished (several slots) are
+ * submitted again first, with their logged points.
  */
 #define JG_TUNE_MAX_STRATEGIES 8
+#define JG_TUNE_MAX_SLOTS 4096 /* jobs running at once */
 #define JG_TUNE_SETTINGS_MAX 512 /* a settings text, incl. NUL (the log's "run") */
 
 typedef struct {
@@ -554,6 +680,24 @@ typedef struct {
     const char *energy_source;
 } jg_tune_evaluator_t;
 
+/* An asynchronous evaluator (say a pool of MPI ranks): up to `slots` jobs
+ * run at once. submit starts job (copy what you keep: job and what it
+ * points to live only during the call) and returns 0 or a negative errno
+ * with one line in msg. wait blocks until one running job ends and fills
+ * out as jg_tune_evaluator_t's fn does, plus out->trial and out->rung,
+ * which name the job (the study fills strategy and params); on failure it
+ * returns a negative errno with one line in msg, and out->trial >= 0 names
+ * the job if known. The study then returns the error with jobs possibly
+ * still running: their proposals are in the log (slots > 1), so open with
+ * resume submits them again. slots = 1 is the serial study. */
+typedef struct {
+    int slots; /* 1..JG_TUNE_MAX_SLOTS */
+    int (*submit)(void *ctx, const jg_tune_job_t *job, char *msg, size_t cap);
+    int (*wait)(void *ctx, jg_tune_trial_t *out, char *msg, size_t cap);
+    void *ctx;
+    const char *energy_source;
+} jg_tune_async_evaluator_t;
+
 /* What one strategy's study did, for its files and the comparison. */
 typedef struct {
     jg_tune_strat_t strat;
@@ -585,10 +729,21 @@ int jg_tune_study_check_dir(const jg_tune_study_config_t *cfg, jg_tune_error_t *
 int jg_tune_study_open(jg_tune_study_t **study, const jg_tune_study_config_t *cfg,
                        const jg_log_t *log, jg_tune_error_t *err);
 /* Runs every strategy's study to its end (trials, grid, scheduler or
- * budget), then the comparison. 0 or a negative errno (the logs keep every
- * finished record: open with resume to continue). */
+ * budget), then the comparison, one job at a time: jg_tune_study_run_async
+ * with one slot. 0 or a negative errno (the logs keep every finished record:
+ * open with resume to continue). */
 int jg_tune_study_run(jg_tune_study_t *study, const jg_tune_evaluator_t *ev,
                       const jg_log_t *log, jg_tune_error_t *err);
+/* The same with up to ev->slots jobs running at once, each strategy's study
+ * using every slot. With slots > 1 each job's proposal line is logged
+ * before it is submitted and progress lines name the jobs running; with
+ * one slot the lines and the log are the serial study's. The energy budget
+ * lets a job start only when the joules spent plus the predictions for the
+ * running jobs and it fit (else it waits, or with nothing running stops
+ * the study); a job with no prediction yet (nothing finished) starts only
+ * with nothing running. */
+int jg_tune_study_run_async(jg_tune_study_t *study, const jg_tune_async_evaluator_t *ev,
+                            const jg_log_t *log, jg_tune_error_t *err);
 /* Strategy k's result (valid until close), NULL outside 0..n-1. */
 const jg_tune_result_t *jg_tune_study_result(const jg_tune_study_t *study, int k);
 void jg_tune_study_close(jg_tune_study_t *study);

@@ -212,35 +212,98 @@ void jg_tune_ckpt_path(const jg_tune_one_t *st, int64_t trial, int rung, char *b
              (long long)trial + st->first, rung);
 }
 
-int jg_tune_one_next(jg_tune_one_t *st, jg_tune_asha_job_t *job, jg_tune_error_t *err)
+int jg_tune_one_peek(jg_tune_one_t *st, jg_tune_asha_job_t *job, jg_tune_error_t *err)
 {
     if (st->asha) {
-        const int rc = jg_tune_asha_next(st->asha, job, err);
+        const int rc = jg_tune_asha_peek(st->asha, job, err);
         if (rc == -ENOENT) st->r->stopped_by = "asha";
         return rc;
     }
-    if (st->started == st->max_trials) {
+    if (st->issued == st->max_trials && st->n_fly)
+        return jg_tune_fail(err, -EAGAIN, "every trial is handed out");
+    if (st->issued == st->max_trials) {
         st->r->stopped_by = st->max_trials < st->r->trials_requested ? "grid" : "trials";
         return -ENOENT;
     }
     const jg_tune_asha_job_t j = {
-        .trial = st->started, .rung = -1, .epochs = 0, .from_epochs = 0, .is_new = 1,
+        .trial = st->issued, .rung = -1, .epochs = st->epochs, .from_epochs = 0, .is_new = 1,
     };
     *job = j;
     return 0;
 }
 
-int jg_tune_one_apply(jg_tune_one_t *st, const jg_tune_space_t *sp,
-                      const jg_tune_asha_job_t *job, const jg_tune_trial_t *t,
-                      jg_tune_error_t *err)
+int jg_tune_one_propose(const jg_tune_space_t *sp, jg_tune_one_t *st,
+                        const jg_tune_asha_job_t *job, jg_tune_point_t *p, double *u,
+                        jg_tune_error_t *err)
 {
     int rc = 0;
-    if (job->is_new) {
-        st->pts[job->trial] = t->params;
-        st->started++;
+    if (!job->is_new) {
+        *p = st->pts[job->trial];
+    } else if (st->bo) {
+        // the new trials in flight are pending (a promoted one is observed already)
+        const int d = sp->n_dims;
+        double *pending = malloc(((size_t)st->n_fly + 1) * (size_t)d * sizeof *pending);
+        int m = 0;
+        if (!pending) return jg_tune_fail(err, -ENOMEM, "out of memory");
+        for (int64_t i = 0; i < st->n_fly; i++)
+            if (st->fly[i].job.is_new)
+                memcpy(pending + (size_t)m++ * d, st->fly[i].u, (size_t)d * sizeof *pending);
+        rc = jg_tune_bayes_propose_pending(st->bo, pending, m, u, err);
+        free(pending);
+        if (!rc) rc = jg_tune_space_from_unit(sp, u, p, err);
+    } else {
+        rc = jg_tune_strategy_propose(st->strat, job->trial, p, err);
     }
+    if (!rc && st->bo) rc = jg_tune_space_to_unit(sp, p, u, err);
+    return rc;
+}
+
+int jg_tune_one_commit(jg_tune_one_t *st, const jg_tune_space_t *sp,
+                       const jg_tune_asha_job_t *job, const jg_tune_point_t *p,
+                       jg_tune_error_t *err)
+{
+    if (st->n_fly == st->cap_fly) {
+        const int64_t cap = st->cap_fly ? 2 * st->cap_fly : 16;
+        jg_tune_fly_t *f = realloc(st->fly, (size_t)cap * sizeof *f);
+        if (!f) return jg_tune_fail(err, -ENOMEM, "out of memory");
+        st->fly = f;
+        st->cap_fly = cap;
+    }
+    jg_tune_fly_t *f = &st->fly[st->n_fly];
+    memset(f, 0, sizeof *f);
+    f->job = *job;
+    f->params = *p;
+    int rc = st->bo ? jg_tune_space_to_unit(sp, p, f->u, err) : 0;
+    if (!rc && st->asha) {
+        jg_tune_asha_job_t out;
+        rc = jg_tune_asha_next(st->asha, &out, err);
+        if (!rc && (out.trial != job->trial || out.rung != job->rung))
+            rc = jg_tune_fail(err, -EIO, "asha handed out trial %lld rung %d, not the job it "
+                              "showed", (long long)out.trial, out.rung);
+    }
+    if (rc) return rc;
+    if (job->is_new) {
+        st->pts[job->trial] = *p;
+        st->issued++;
+    }
+    st->n_fly++;
+    return 0;
+}
+
+int64_t jg_tune_one_find(const jg_tune_one_t *st, int64_t trial, int rung)
+{
+    for (int64_t k = 0; k < st->n_fly; k++)
+        if (st->fly[k].job.trial == trial && st->fly[k].job.rung == rung) return k;
+    return -1;
+}
+
+int jg_tune_one_finish(jg_tune_one_t *st, const jg_tune_space_t *sp, int64_t k,
+                       const jg_tune_trial_t *t, jg_tune_error_t *err)
+{
+    const jg_tune_asha_job_t job = st->fly[k].job;
+    int rc = 0;
     // bayes sees each trial once, at its first result (rung 0 with asha).
-    if (st->bo && job->is_new) {
+    if (st->bo && job.is_new) {
         double u[JG_TUNE_MAX_DIMS];
         rc = jg_tune_space_to_unit(sp, &t->params, u, err);
         if (!rc)
@@ -249,10 +312,13 @@ int jg_tune_one_apply(jg_tune_one_t *st, const jg_tune_space_t *sp,
                      : jg_tune_bayes_observe(st->bo, u, t->val_accuracy, err);
     }
     if (!rc && st->asha)
-        rc = jg_tune_asha_report(st->asha, job->trial, job->rung,
+        rc = jg_tune_asha_report(st->asha, job.trial, job.rung,
                                  strcmp(t->status, "ok") ? -INFINITY : t->val_accuracy,
                                  t->energy_j, err); // a diverged trial is never promoted
-    return rc;
+    if (rc) return rc;
+    memmove(st->fly + k, st->fly + k + 1, (size_t)(st->n_fly - k - 1) * sizeof *st->fly);
+    st->n_fly--;
+    return 0;
 }
 
 int jg_tune_one_grow(jg_tune_one_t *st)
@@ -285,6 +351,7 @@ static int one_create(const jg_tune_study_t *s, jg_tune_one_t *st, int k, jg_tun
                                      c->grid_points, err);
     }
     st->max_trials = c->trials;
+    st->epochs = c->epochs;
     if (!rc && st->strat && jg_tune_strategy_size(st->strat) >= 0 &&
         jg_tune_strategy_size(st->strat) < st->max_trials)
         st->max_trials = jg_tune_strategy_size(st->strat);
@@ -292,6 +359,7 @@ static int one_create(const jg_tune_study_t *s, jg_tune_one_t *st, int k, jg_tun
         const jg_tune_asha_config_t ac = {
             .min_epochs = c->min_epochs ? c->min_epochs : 1, .max_epochs = c->epochs,
             .eta = c->eta ? c->eta : JG_TUNE_ASHA_ETA_DEFAULT, .max_trials = st->max_trials,
+            .max_outstanding = JG_TUNE_MAX_SLOTS, // the evaluator's slots limit the jobs out
         };
         rc = jg_tune_asha_create(&st->asha, &ac, err);
     }
@@ -315,33 +383,77 @@ static void settings_diff(const char *a, const char *b, char *buf, size_t len)
     snprintf(buf, len, "(identical)");
 }
 
-/* Feeds the log's records through the optimiser and the scheduler, each
- * the job the study would run next. */
-static int replay(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_tune_trial_t *recs,
-                  int64_t n, jg_tune_error_t *err)
+/* Replays line `line` of the log, the job e: peeks at the job the study
+ * would hand out next, which must be e's, checks e's point (a promotion's
+ * against its trial's; with a proposal line a new trial's against the
+ * proposal made again, a note for bayes, whose numerics a build may change)
+ * and hands it out. */
+static int replay_job(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_tune_log_event_t *e,
+                      int64_t line, const jg_log_t *log, jg_tune_error_t *err)
+{
+    jg_tune_error_t terr = {{0}};
+    const jg_tune_trial_t *t = &e->t;
+    jg_tune_asha_job_t job;
+    int rc = jg_tune_one_peek(st, &job, &terr);
+    if (rc == -ENOENT)
+        return jg_tune_fail(err, -EINVAL, "%s:%lld: more records than the study makes (%lld "
+                            "trials); give the --trials it was run with", st->log,
+                            (long long)line, (long long)st->max_trials);
+    if (rc == -EAGAIN)
+        return jg_tune_fail(err, -EBADMSG, "cannot resume: %s line %lld holds a job the study "
+                            "makes only after a running one finishes", st->log, (long long)line);
+    if (rc) return jg_tune_fail(err, RUNTIME_RC(rc), "cannot resume %s: %s", st->log, terr.msg);
+    if (t->trial != job.trial || t->rung != job.rung)
+        return jg_tune_fail(err, -EBADMSG, "cannot resume: %s line %lld holds trial %lld "
+                            "rung %d, the study expects trial %lld rung %d", st->log,
+                            (long long)line, (long long)t->trial, t->rung,
+                            (long long)job.trial, job.rung);
+    jg_tune_point_t p = t->params;
+    double u[JG_TUNE_MAX_DIMS];
+    if (!job.is_new || e->kind == JG_TUNE_EVENT_PROPOSAL)
+        rc = jg_tune_one_propose(&s->space, st, &job, &p, u, &terr);
+    int same = 1;
+    for (int i = 0; i < s->space.n_dims; i++) same &= p.v[i] == t->params.v[i];
+    if (!rc && !same && (!job.is_new || !st->bo))
+        return jg_tune_fail(err, -EBADMSG, "cannot resume: %s line %lld: trial %lld %s", st->log,
+                            (long long)line, (long long)t->trial + st->first, job.is_new
+                            ? "is not the study's proposal" : "changed its parameters");
+    if (!rc && !same) {
+        char now[256], logged[256];
+        jg_tune_point_format(&s->space, &p, now, sizeof now);
+        jg_tune_point_format(&s->space, &t->params, logged, sizeof logged);
+        jg_tune_note(s, log, "%s:%lld: bayes proposes %s for trial %lld now, the log holds %s "
+                     "(another build?); going on with the log's", st->log, (long long)line, now,
+                     (long long)t->trial + st->first, logged);
+    }
+    if (!rc) rc = jg_tune_one_commit(st, &s->space, &job, &t->params, &terr);
+    if (rc) return jg_tune_fail(err, RUNTIME_RC(rc), "cannot resume %s: trial %lld: %s", st->log,
+                                (long long)t->trial + st->first, terr.msg);
+    return 0;
+}
+
+/* Feeds the log's lines through the optimiser and the scheduler in order:
+ * a proposal hands its job out, a result finishes it (a result without a
+ * proposal line, as a serial study writes them, hands its job out first). */
+static int replay(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_tune_log_event_t *ev,
+                  int64_t n, const jg_log_t *log, jg_tune_error_t *err)
 {
     jg_tune_error_t terr = {{0}};
     for (int64_t i = 0; i < n; i++) {
-        jg_tune_asha_job_t job;
-        int rc = jg_tune_one_next(st, &job, &terr);
-        const jg_tune_trial_t *t = &recs[i];
-        if (rc == -ENOENT)
-            return jg_tune_fail(err, -EINVAL, "%s:%lld: more records than the study makes "
-                                "(%lld trials); give the --trials it was run with", st->log,
-                                (long long)i + 2, (long long)st->max_trials);
-        if (rc) return jg_tune_fail(err, RUNTIME_RC(rc), "cannot resume %s: %s", st->log, terr.msg);
-        if (t->trial != job.trial || t->rung != job.rung)
-            return jg_tune_fail(err, -EBADMSG, "cannot resume: %s line %lld holds trial %lld "
-                                "rung %d, the study expects trial %lld rung %d", st->log,
-                                (long long)i + 2, (long long)t->trial, t->rung,
-                                (long long)job.trial, job.rung);
-        if (!job.is_new && memcmp(&t->params, &st->pts[t->trial], sizeof t->params))
-            return jg_tune_fail(err, -EBADMSG, "cannot resume: %s line %lld: trial %lld "
-                                "changed its parameters", st->log, (long long)i + 2,
-                                (long long)t->trial);
-        if ((rc = jg_tune_one_grow(st)) || (rc = jg_tune_one_apply(st, &s->space, &job, t, &terr)))
+        const jg_tune_trial_t *t = &ev[i].t;
+        const int64_t line = i + 2;
+        int64_t k = jg_tune_one_find(st, t->trial, t->rung);
+        int rc = 0;
+        if (ev[i].kind == JG_TUNE_EVENT_PROPOSAL && k >= 0)
+            return jg_tune_fail(err, -EBADMSG, "cannot resume: %s line %lld proposes trial %lld "
+                                "rung %d again before it finished", st->log, (long long)line,
+                                (long long)t->trial + st->first, t->rung);
+        if (k < 0 && (rc = replay_job(s, st, &ev[i], line, log, err))) return rc;
+        if (ev[i].kind == JG_TUNE_EVENT_PROPOSAL) continue;
+        if (k < 0) k = st->n_fly - 1;
+        if ((rc = jg_tune_one_grow(st)) || (rc = jg_tune_one_finish(st, &s->space, k, t, &terr)))
             return jg_tune_fail(err, RUNTIME_RC(rc), "cannot resume %s: trial %lld: %s",
-                                st->log, (long long)t->trial,
+                                st->log, (long long)t->trial + st->first,
                                 rc == -ENOMEM ? "out of memory" : terr.msg);
         st->rec[st->r->n++] = *t;
     }
@@ -357,9 +469,9 @@ static int one_resume(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_log_
     jg_tune_error_t terr = {{0}};
     char warning[512] = "", diff[700];
     int64_t n = 0;
-    jg_tune_trial_t *recs = NULL;
-    int rc = jg_tune_log_read(st->log, &s->space, s->model, 1, &lm, &recs, &n, warning,
-                              sizeof warning, &terr);
+    jg_tune_log_event_t *ev = NULL;
+    int rc = jg_tune_log_read_events(st->log, &s->space, s->model, 1, &lm, &ev, &n, warning,
+                                     sizeof warning, &terr);
     if (rc)
         return jg_tune_fail(err, rc == -EINVAL || rc == -ENOENT ? -EINVAL : rc,
                             "cannot resume: %s", rc == -ENOENT && !terr.msg[0]
@@ -377,11 +489,15 @@ static int one_resume(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_log_
         if (!lm.run[0])
             jg_tune_note(s, log, "%s predates stored settings: make sure the flags match",
                          st->log);
-        rc = replay(s, st, recs, n, err);
+        rc = replay(s, st, ev, n, log, err);
     }
-    free(recs);
-    if (!rc) jg_logf(log, JG_LOG_OUT, "tune: resuming %s after %lld records", st->log,
-                     (long long)n);
+    free(ev);
+    if (!rc && st->n_fly)
+        jg_logf(log, JG_LOG_OUT, "tune: resuming %s after %lld records; %lld jobs that were "
+                "running start again first", st->log, (long long)st->r->n, (long long)st->n_fly);
+    else if (!rc)
+        jg_logf(log, JG_LOG_OUT, "tune: resuming %s after %lld records", st->log,
+                (long long)st->r->n);
     return rc;
 }
 
@@ -499,6 +615,7 @@ void jg_tune_study_close(jg_tune_study_t *s)
         jg_tune_asha_destroy(s->one[k].asha);
         free(s->one[k].rec);
         free(s->one[k].pts);
+        free(s->one[k].fly);
     }
     free(s->dir);
     free(s->model);

@@ -9,6 +9,15 @@
 /* Failures while running are never -EINVAL, which means "usage" here. */
 #define RUNTIME_RC(rc) ((rc) == -EINVAL ? -EIO : (rc))
 
+/* A job handed out and not finished: running, or (read back from a log by a
+ * resume) to be run again. */
+typedef struct {
+    jg_tune_asha_job_t job;     /* epochs: what it trains to, with or without asha */
+    jg_tune_point_t params;
+    double u[JG_TUNE_MAX_DIMS]; /* bayes: to_unit(params), pending while it runs */
+    int submitted;              /* 1 once this run gave it to the evaluator */
+} jg_tune_fly_t;
+
 /* One strategy's study. */
 typedef struct {
     jg_tune_result_t *r;   /* its result, in the study's res[] */
@@ -18,7 +27,10 @@ typedef struct {
     jg_tune_bayes_t *bo;       /* bayes */
     jg_tune_asha_t *asha;      /* with early stopping */
     int64_t max_trials;    /* cfg.trials, or the grid's size when smaller */
-    int64_t started;       /* trials started (without asha: finished) */
+    int epochs;            /* cfg.epochs: a trial's without asha, the top rung's with */
+    int64_t issued;        /* trials handed out (proposed), finished or not */
+    jg_tune_fly_t *fly;    /* (n_fly) jobs handed out and not finished, in order */
+    int64_t n_fly, cap_fly;
     jg_tune_trial_t *rec;  /* (cap) records, r->rec */
     int64_t cap;
     jg_tune_point_t *pts;  /* (max_trials) each started trial's point */
@@ -37,13 +49,27 @@ struct jg_tune_study {
     int n;
 };
 
-/* The study's next job: a new trial (is_new) or, with asha, a promotion.
- * 0, or -ENOENT when the study is complete (r->stopped_by says why). */
-int jg_tune_one_next(jg_tune_one_t *st, jg_tune_asha_job_t *job, jg_tune_error_t *err);
-/* Feeds a finished job's record to the optimiser and the scheduler. */
-int jg_tune_one_apply(jg_tune_one_t *st, const jg_tune_space_t *sp,
-                      const jg_tune_asha_job_t *job, const jg_tune_trial_t *t,
-                      jg_tune_error_t *err);
+/* The study's next job, not handed out yet: a new trial (is_new) or, with
+ * asha, a promotion. 0, -EAGAIN when there is none until a job in flight
+ * finishes, or -ENOENT when the study is complete (r->stopped_by says why). */
+int jg_tune_one_peek(jg_tune_one_t *st, jg_tune_asha_job_t *job, jg_tune_error_t *err);
+/* The point of job (from peek) into p: a new trial's proposal (bayes: with
+ * the new trials in flight pending) or a promoted trial's point; for bayes
+ * also its unit-cube image to_unit(p) into u. */
+int jg_tune_one_propose(const jg_tune_space_t *sp, jg_tune_one_t *st,
+                        const jg_tune_asha_job_t *job, jg_tune_point_t *p, double *u,
+                        jg_tune_error_t *err);
+/* Hands job (from peek) out with its point: now in flight (last in fly,
+ * not submitted). */
+int jg_tune_one_commit(jg_tune_one_t *st, const jg_tune_space_t *sp,
+                       const jg_tune_asha_job_t *job, const jg_tune_point_t *p,
+                       jg_tune_error_t *err);
+/* Index in fly of the job (trial, rung), or -1. */
+int64_t jg_tune_one_find(const jg_tune_one_t *st, int64_t trial, int rung);
+/* Feeds job fly[k]'s finished record t to the optimiser and the scheduler
+ * and removes it from fly. */
+int jg_tune_one_finish(jg_tune_one_t *st, const jg_tune_space_t *sp, int64_t k,
+                       const jg_tune_trial_t *t, jg_tune_error_t *err);
 /* Room for one more record. 0 or -ENOMEM. */
 int jg_tune_one_grow(jg_tune_one_t *st);
 /* DIR/checkpoints/trial-%06lld-rung-%d.jgc: the state of trial after rung. */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * study_run.c - the study loop: per job a proposal (or an ASHA promotion),
- * the energy budget's prediction, the caller's evaluator, the record
+ * study_run.c - the study loop: up to `slots` jobs running on the caller's
+ * asynchronous evaluator; per job a proposal (or an ASHA promotion), the
+ * energy budget's prediction (counting the running jobs), with several
+ * slots a proposal line in the log, then when it finishes the record
  * appended to the log before the optimiser and scheduler see it, the
  * checkpoints promotions continue from, a progress line and the files.
+ * The synchronous evaluator is the one-slot case.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,23 +23,21 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Joules predicted for the job: bayes' cost model at the proposed point for
- * a whole new trial, else the median joules per epoch of the records so far
- * times the job's epochs: finished ("ok") records first, all records with a
- * trained epoch next, and when every trial diverged in its first epoch the
- * median joules of a record. NAN when nothing is known yet. */
-static double predict_j(const jg_tune_one_t *st, const jg_tune_asha_job_t *job, const double *u,
-                        int epochs)
+/* What the records say a job costs: the median joules per epoch trained
+ * (finished "ok" records first, all records with a trained epoch next), or
+ * when every trial diverged in its first epoch the median joules of a
+ * record. */
+typedef struct {
+    double j;      /* NAN when nothing is known yet */
+    int per_epoch; /* 1: j per epoch, 0: per record */
+} rate_t;
+
+static rate_t job_rate(const jg_tune_one_t *st)
 {
-    if (st->bo && !st->asha) {
-        double c, hi;
-        jg_tune_error_t err;
-        if (!jg_tune_bayes_predict_cost(st->bo, u, &c, &hi, &err)) return c;
-    }
     const int64_t n = st->r->n;
     double *v = malloc(((size_t)n + 1) * sizeof *v);
     int *reached = malloc(((size_t)st->max_trials + 1) * sizeof *reached);
-    double pred = NAN;
+    rate_t r = {NAN, 1};
     int64_t m = 0;
     for (int pass = 0; v && reached && pass < 3 && m == 0; pass++) {
         memset(reached, 0, ((size_t)st->max_trials + 1) * sizeof *reached);
@@ -50,128 +51,205 @@ static double predict_j(const jg_tune_one_t *st, const jg_tune_asha_job_t *job, 
         }
         if (m) {
             qsort(v, (size_t)m, sizeof *v, cmp_double);
-            const double med = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
-            pred = pass == 2 ? med : med * (epochs - job->from_epochs);
+            r.j = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+            r.per_epoch = pass < 2;
         }
     }
     free(v);
     free(reached);
-    return pred;
+    return r;
 }
 
-/* The point of the job into t->params (a new trial's proposal, timed, or a
- * promoted trial's point) and, for bayes, its unit-cube image into u. */
-static int propose(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_tune_asha_job_t *job,
-                   jg_tune_trial_t *t, double *u, jg_tune_error_t *err)
+/* Joules predicted for the job: bayes' cost model at its point u for a
+ * whole new trial, else the rate times its epochs. NAN when nothing is
+ * known yet. */
+static double predict_j(const jg_tune_one_t *st, const rate_t *rate,
+                        const jg_tune_asha_job_t *job, const double *u)
 {
-    int rc = 0;
-    const double p0 = jg_now_s();
-    if (!job->is_new) {
-        t->params = st->pts[job->trial];
-    } else if (st->bo) {
-        rc = jg_tune_bayes_propose(st->bo, u, err);
-        if (!rc) rc = jg_tune_space_from_unit(&s->space, u, &t->params, err);
-    } else {
-        rc = jg_tune_strategy_propose(st->strat, job->trial, &t->params, err);
+    if (st->bo && !st->asha) {
+        double c, hi;
+        jg_tune_error_t err;
+        if (!jg_tune_bayes_predict_cost(st->bo, u, &c, &hi, &err)) return c;
     }
-    if (job->is_new) {
-        st->r->propose_last_s = jg_now_s() - p0;
-        st->r->propose_s += st->r->propose_last_s;
-        st->r->proposals++;
-    }
-    if (!rc && st->bo) rc = jg_tune_space_to_unit(&s->space, &t->params, u, err);
-    return rc;
+    return rate->per_epoch ? rate->j * (job->epochs - job->from_epochs) : rate->j;
 }
 
-/* 1 when the budget stops the study before this job (said in the log). */
-static int over_budget(const jg_tune_study_t *s, jg_tune_one_t *st,
-                       const jg_tune_asha_job_t *job, const double *u, int epochs,
-                       const jg_log_t *log)
+enum { GO, WAIT, STOP };
+
+/* Whether the energy budget lets the job (at point u) start now: GO, WAIT
+ * for a running job to finish (the spent joules plus the predictions for
+ * the running jobs and this one would exceed it, or something running has
+ * no prediction yet), or STOP the study when nothing is running (said in
+ * the log). So the first job always starts, alone. */
+static int budget_check(const jg_tune_study_t *s, jg_tune_one_t *st,
+                        const jg_tune_asha_job_t *job, const double *u, int64_t running,
+                        const jg_log_t *log)
 {
     const double budget = s->cfg.energy_budget_j;
-    if (!(budget > 0)) return 0;
+    if (!(budget > 0)) return GO;
     int64_t best;
     const double spent = jg_tune_best(st->rec, st->r->n, &best);
-    const double pred = predict_j(st, job, u, epochs);
-    if (!(isfinite(pred) && spent + pred > budget)) return 0;
+    const rate_t rate = job_rate(st);
+    const double pred = predict_j(st, &rate, job, u);
+    double fly_j = 0;
+    for (int64_t k = 0; k < st->n_fly; k++)
+        fly_j += st->fly[k].submitted ? predict_j(st, &rate, &st->fly[k].job, st->fly[k].u) : 0;
+    if (!isfinite(pred) || !isfinite(fly_j)) return running ? WAIT : GO;
+    if (!(spent + fly_j + pred > budget)) return GO;
+    if (running) return WAIT;
     jg_logf(log, JG_LOG_OUT, "[%s] energy budget: stopping before trial %lld: its predicted "
             "%.2f J would take the total from %.2f J past %.6g J", st->r->strat.label,
             (long long)job->trial + 1, pred, spent, budget);
     st->r->stopped_by = "energy-budget";
     st->r->next_predicted_j = pred;
-    return 1;
+    return STOP;
 }
 
-/* Asks the evaluator for the job's result in t (its identity fields are
- * the study's). */
-static int evaluate(const jg_tune_study_t *s, const jg_tune_one_t *st,
-                    const jg_tune_evaluator_t *ev, const jg_tune_asha_job_t *job, int epochs,
-                    jg_tune_trial_t *t, jg_tune_error_t *err)
+/* Gives job fly[k] to the evaluator: its point, and with asha the state
+ * file it continues from and the one to save. */
+static int submit(const jg_tune_study_t *s, jg_tune_one_t *st,
+                  const jg_tune_async_evaluator_t *ev, int64_t k, jg_tune_error_t *err)
 {
+    jg_tune_fly_t *f = &st->fly[k];
     char resume[4400], save[4400], msg[512] = "";
-    const jg_tune_trial_t id = *t;
-    jg_tune_job_t j = {
-        .trial = job->trial, .rung = job->rung, .epochs = epochs,
-        .from_epochs = job->from_epochs, .strategy = st->r->strat.label, .params = &id.params,
+    const jg_tune_job_t j = {
+        .trial = f->job.trial, .rung = f->job.rung, .epochs = f->job.epochs,
+        .from_epochs = f->job.from_epochs, .strategy = st->r->strat.label, .params = &f->params,
+        // a promotion continues from the previous rung; a job that may be promoted keeps its state
+        .resume_path = f->job.from_epochs > 0 ? resume : NULL,
+        .save_path = st->asha && f->job.epochs < s->cfg.epochs ? save : NULL,
     };
-    if (job->from_epochs > 0) { // a promotion: continue from the previous rung
-        jg_tune_ckpt_path(st, job->trial, job->rung - 1, resume, sizeof resume);
-        j.resume_path = resume;
-    }
-    if (st->asha && epochs < s->cfg.epochs) { // may be promoted: keep its state
-        jg_tune_ckpt_path(st, job->trial, job->rung, save, sizeof save);
-        j.save_path = save;
-    }
-    const int rc = ev->fn(ev->ctx, &j, t, msg, sizeof msg);
-    t->trial = id.trial;
-    t->rung = id.rung;
-    t->params = id.params;
-    memcpy(t->strategy, id.strategy, sizeof t->strategy);
+    jg_tune_ckpt_path(st, f->job.trial, f->job.rung - 1, resume, sizeof resume);
+    jg_tune_ckpt_path(st, f->job.trial, f->job.rung, save, sizeof save);
+    const int rc = ev->submit(ev->ctx, &j, msg, sizeof msg);
     if (rc)
         return jg_tune_fail(err, RUNTIME_RC(rc), "[%s] trial %lld: %s", st->r->strat.label,
-                            (long long)job->trial + 1, msg[0] ? msg : strerror(-rc));
+                            (long long)f->job.trial + 1, msg[0] ? msg : strerror(-rc));
+    f->submitted = 1;
     return 0;
 }
 
-static void progress_line(const jg_tune_study_t *s, const jg_tune_one_t *st, const jg_log_t *log)
+/* Hands the next job out and submits it: a job a resume read back from the
+ * log first, else the next proposal or promotion if the budget lets it
+ * start (with several slots its proposal line is logged before it
+ * starts). GO when a job started, WAIT when none can start until a running
+ * one finishes, STOP when the study starts no more (the budget, or the
+ * study is complete), or a negative errno. */
+static int start_job(const jg_tune_study_t *s, jg_tune_one_t *st,
+                     const jg_tune_async_evaluator_t *ev, int64_t running, const jg_log_t *log,
+                     jg_tune_error_t *err)
+{
+    const char *label = st->r->strat.label;
+    for (int64_t k = 0; k < st->n_fly; k++)
+        if (!st->fly[k].submitted) {
+            const int rc = submit(s, st, ev, k, err);
+            return rc ? rc : GO;
+        }
+    jg_tune_asha_job_t job;
+    jg_tune_error_t terr = {{0}};
+    int rc = jg_tune_one_peek(st, &job, &terr);
+    if (rc == -EAGAIN) return WAIT;
+    if (rc == -ENOENT) return STOP;
+    if (rc) return jg_tune_fail(err, RUNTIME_RC(rc), "[%s] %s", label, terr.msg);
+    jg_tune_point_t p;
+    double u[JG_TUNE_MAX_DIMS];
+    const double t0 = jg_now_s();
+    rc = jg_tune_one_propose(&s->space, st, &job, &p, u, &terr);
+    if (job.is_new) {
+        st->r->propose_last_s = jg_now_s() - t0;
+        st->r->propose_s += st->r->propose_last_s;
+        st->r->proposals++;
+    }
+    const int verdict = rc ? GO : budget_check(s, st, &job, u, running, log);
+    if (verdict != GO) return verdict;
+    if (!rc) rc = jg_tune_one_commit(st, &s->space, &job, &p, &terr);
+    if (!rc && ev->slots > 1) {
+        jg_tune_trial_t t;
+        memset(&t, 0, sizeof t);
+        t.trial = job.trial;
+        t.rung = job.rung;
+        t.epochs = job.epochs;
+        t.params = p;
+        snprintf(t.strategy, sizeof t.strategy, "%s", label);
+        rc = jg_tune_log_append_proposal(st->log, &s->space, &t, &terr);
+    }
+    if (rc)
+        return jg_tune_fail(err, RUNTIME_RC(rc), "[%s] trial %lld: %s", label,
+                            (long long)job.trial + 1, terr.msg);
+    rc = submit(s, st, ev, st->n_fly - 1, err);
+    return rc ? rc : GO;
+}
+
+static void progress_line(const jg_tune_study_t *s, const jg_tune_one_t *st, int slots,
+                          const jg_log_t *log)
 {
     int64_t best;
     const double cum_j = jg_tune_best(st->rec, st->r->n, &best);
     const jg_tune_trial_t *x = &st->rec[st->r->n - 1];
-    char params[256], rung[48] = "", budget[64] = "";
+    char params[256], rung[48] = "", budget[64] = "", running[160] = "";
     jg_tune_point_format(&s->space, &x->params, params, sizeof params);
     if (x->rung >= 0) snprintf(rung, sizeof rung, " rung %d (%d epochs)", x->rung, x->epochs);
     if (s->cfg.energy_budget_j > 0)
         snprintf(budget, sizeof budget, " of %.6g J", s->cfg.energy_budget_j);
+    int64_t n_running = 0;
+    for (int64_t k = 0; k < st->n_fly; k++) n_running += st->fly[k].submitted;
+    if (slots > 1 && (n_running == 0 || n_running > 8)) {
+        snprintf(running, sizeof running, n_running ? "; running: %lld jobs" : "; running: none",
+                 (long long)n_running);
+    } else if (slots > 1) { // which trials, 1-based; ".K": a promotion to rung K
+        size_t len = (size_t)snprintf(running, sizeof running, "; running:");
+        for (int64_t k = 0; k < st->n_fly; k++)
+            if (st->fly[k].submitted)
+                len += (size_t)snprintf(running + len, sizeof running - len,
+                                        st->fly[k].job.rung > 0 ? " %lld.%d" : " %lld",
+                                        (long long)st->fly[k].job.trial + 1, st->fly[k].job.rung);
+    }
     jg_logf(log, JG_LOG_OUT, "[%s] trial %lld/%lld%s %s: val %.4f test %.4f%s, %.2f J (%s), "
-            "%.1f s; best val %.4f (trial %lld), cumulative %.2f J%s", st->r->strat.label,
+            "%.1f s; best val %.4f (trial %lld), cumulative %.2f J%s%s", st->r->strat.label,
             (long long)x->trial + 1, (long long)st->max_trials, rung, params, x->val_accuracy,
             x->test_accuracy, strcmp(x->status, "ok") ? " (diverged)" : "", x->energy_j,
             x->energy_source, x->seconds, st->rec[best].val_accuracy,
-            (long long)st->rec[best].trial + 1, cum_j, budget);
+            (long long)st->rec[best].trial + 1, cum_j, budget, running);
 }
 
-/* Logs the finished job's record, feeds it to the optimiser and the
- * scheduler, drops the checkpoint it continued from, says so and rewrites
- * the study's files. */
-static int record(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_tune_asha_job_t *job,
-                  const jg_tune_trial_t *t, const char *source, const jg_log_t *log,
-                  jg_tune_error_t *err)
+/* Waits for a running job and logs its record t, feeds it to the optimiser
+ * and the scheduler, drops the checkpoint it continued from, says so and
+ * rewrites the study's files. */
+static int collect(const jg_tune_study_t *s, jg_tune_one_t *st,
+                   const jg_tune_async_evaluator_t *ev, const char *source, const jg_log_t *log,
+                   jg_tune_error_t *err)
 {
+    const char *label = st->r->strat.label;
+    char msg[512] = "";
+    jg_tune_trial_t t;
+    memset(&t, 0, sizeof t);
+    t.trial = -1;
+    int rc = ev->wait(ev->ctx, &t, msg, sizeof msg);
+    if (rc && t.trial >= 0)
+        return jg_tune_fail(err, RUNTIME_RC(rc), "[%s] trial %lld: %s", label,
+                            (long long)t.trial + 1, msg[0] ? msg : strerror(-rc));
+    if (rc) return jg_tune_fail(err, RUNTIME_RC(rc), "[%s] %s", label, msg[0] ? msg : strerror(-rc));
+    const int64_t k = jg_tune_one_find(st, t.trial, t.rung);
+    if (k < 0 || !st->fly[k].submitted)
+        return jg_tune_fail(err, -EIO, "[%s] the evaluator returned trial %lld rung %d, which "
+                            "is not running", label, (long long)t.trial + 1, t.rung);
+    const jg_tune_asha_job_t job = st->fly[k].job;
+    t.params = st->fly[k].params;
+    snprintf(t.strategy, sizeof t.strategy, "%s", label);
     jg_tune_error_t terr = {{0}};
     // Feed the record as the log stores it, so a resume feeds the same.
-    int rc = jg_tune_log_append(st->log, &s->space, t, &terr);
-    if (!rc) rc = jg_tune_one_apply(st, &s->space, job, t, &terr);
+    if (!(rc = jg_tune_one_grow(st)) && !(rc = jg_tune_log_append(st->log, &s->space, &t, &terr)))
+        rc = jg_tune_one_finish(st, &s->space, k, &t, &terr);
     if (rc)
-        return jg_tune_fail(err, RUNTIME_RC(rc), "[%s] trial %lld: %s", st->r->strat.label,
-                            (long long)job->trial + 1, terr.msg);
-    st->r->n++;
-    if (!job->is_new) { // its previous rung's state is no longer needed
+        return jg_tune_fail(err, RUNTIME_RC(rc), "[%s] trial %lld: %s", label,
+                            (long long)job.trial + 1, rc == -ENOMEM ? "out of memory" : terr.msg);
+    st->rec[st->r->n++] = t;
+    if (!job.is_new) { // its previous rung's state is no longer needed
         char path[4400];
-        jg_tune_ckpt_path(st, job->trial, job->rung - 1, path, sizeof path);
+        jg_tune_ckpt_path(st, job.trial, job.rung - 1, path, sizeof path);
         unlink(path);
     }
-    progress_line(s, st, log);
+    progress_line(s, st, ev->slots, log);
     if (st->asha) jg_tune_asha_stats(st->asha, &st->r->asha);
     rc = jg_tune_write_study(st->r, &s->space, s->spec, st->settings, source);
     if (rc)
@@ -224,11 +302,12 @@ static int finish(const jg_tune_study_t *s, jg_tune_one_t *st, const char *sourc
 }
 
 /* Runs one strategy's study to its end (trials, grid, scheduler or energy
- * budget). */
-static int one_run(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_tune_evaluator_t *ev,
-                   const char *source, const jg_log_t *log, jg_tune_error_t *err)
+ * budget): keeps up to ev->slots jobs running, and waits for one when no
+ * more can start. */
+static int one_run(const jg_tune_study_t *s, jg_tune_one_t *st,
+                   const jg_tune_async_evaluator_t *ev, const char *source, const jg_log_t *log,
+                   jg_tune_error_t *err)
 {
-    const char *label = st->r->strat.label;
     if (st->asha) {
         char path[4400];
         snprintf(path, sizeof path, "%s/checkpoints", st->r->dir);
@@ -237,28 +316,21 @@ static int one_run(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_tune_ev
             return jg_tune_fail(err, RUNTIME_RC(rc), "cannot create %s: %s", path,
                                 strerror(-rc));
     }
+    int stop = 0;
     for (;;) {
-        jg_tune_asha_job_t job;
-        jg_tune_error_t terr = {{0}};
-        int rc = jg_tune_one_next(st, &job, &terr);
-        if (rc == -ENOENT) break;
-        if (rc || (rc = jg_tune_one_grow(st)))
-            return jg_tune_fail(err, RUNTIME_RC(rc), "[%s] %s", label,
-                                rc == -ENOMEM ? "out of memory" : terr.msg);
-        jg_tune_trial_t *t = &st->rec[st->r->n];
-        memset(t, 0, sizeof *t);
-        t->trial = job.trial;
-        t->rung = job.rung;
-        snprintf(t->strategy, sizeof t->strategy, "%s", label);
-        const int epochs = st->asha ? job.epochs : s->cfg.epochs;
-        double u[JG_TUNE_MAX_DIMS];
-        rc = propose(s, st, &job, t, u, &terr);
-        if (rc)
-            return jg_tune_fail(err, RUNTIME_RC(rc), "[%s] trial %lld: %s", label,
-                                (long long)job.trial + 1, terr.msg);
-        if (over_budget(s, st, &job, u, epochs, log)) break;
-        rc = evaluate(s, st, ev, &job, epochs, t, err);
-        if (!rc) rc = record(s, st, &job, t, source, log, err);
+        int64_t running = 0;
+        for (int64_t k = 0; k < st->n_fly; k++) running += st->fly[k].submitted;
+        while (!stop && running < ev->slots) {
+            const int rc = start_job(s, st, ev, running, log, err);
+            if (rc < 0) return rc;
+            if (rc != GO) {
+                stop = rc == STOP;
+                break;
+            }
+            running++;
+        }
+        if (!running) break;
+        const int rc = collect(s, st, ev, source, log, err);
         if (rc) return rc;
     }
     return finish(s, st, source, log, err);
@@ -274,10 +346,14 @@ static void log_lines(const jg_log_t *log, const char *text)
     }
 }
 
-int jg_tune_study_run(jg_tune_study_t *s, const jg_tune_evaluator_t *ev, const jg_log_t *log,
-                      jg_tune_error_t *err)
+int jg_tune_study_run_async(jg_tune_study_t *s, const jg_tune_async_evaluator_t *ev,
+                            const jg_log_t *log, jg_tune_error_t *err)
 {
-    if (!s || !ev || !ev->fn) return jg_tune_fail(err, -EINVAL, "study: NULL argument");
+    if (!s || !ev || !ev->submit || !ev->wait)
+        return jg_tune_fail(err, -EINVAL, "study: NULL argument");
+    if (ev->slots < 1 || ev->slots > JG_TUNE_MAX_SLOTS)
+        return jg_tune_fail(err, -EINVAL, "study: %d slots: want 1..%d", ev->slots,
+                            JG_TUNE_MAX_SLOTS);
     const char *source = ev->energy_source ? ev->energy_source : "off";
     for (int k = 0; k < s->n; k++) {
         const int rc = one_run(s, &s->one[k], ev, source, log, err);
@@ -295,4 +371,62 @@ int jg_tune_study_run(jg_tune_study_t *s, const jg_tune_evaluator_t *ev, const j
     jg_logf(log, JG_LOG_OUT, "wrote %s/comparison.csv and %s/summary.json", s->dir, s->dir);
     jg_logf(log, JG_LOG_OUT, "%s", msg);
     return 0;
+}
+
+/* The synchronous evaluator as an asynchronous one with one slot: submit
+ * keeps a copy of the job, wait runs it. */
+typedef struct {
+    const jg_tune_evaluator_t *ev;
+    int busy;
+    jg_tune_job_t job;
+    jg_tune_point_t params;
+    char strategy[32], resume[4400], save[4400];
+} sync_ev_t;
+
+static int sync_submit(void *ctx, const jg_tune_job_t *job, char *msg, size_t cap)
+{
+    sync_ev_t *e = ctx;
+    if (e->busy) return snprintf(msg, cap, "a job is running already"), -EBUSY;
+    e->job = *job;
+    e->params = *job->params;
+    e->job.params = &e->params;
+    snprintf(e->strategy, sizeof e->strategy, "%s", job->strategy ? job->strategy : "");
+    e->job.strategy = e->strategy;
+    if (job->resume_path) snprintf(e->resume, sizeof e->resume, "%s", job->resume_path);
+    if (job->save_path) snprintf(e->save, sizeof e->save, "%s", job->save_path);
+    e->job.resume_path = job->resume_path ? e->resume : NULL;
+    e->job.save_path = job->save_path ? e->save : NULL;
+    e->busy = 1;
+    return 0;
+}
+
+static int sync_wait(void *ctx, jg_tune_trial_t *out, char *msg, size_t cap)
+{
+    sync_ev_t *e = ctx;
+    if (!e->busy) return snprintf(msg, cap, "no job is running"), -EINVAL;
+    e->busy = 0;
+    out->trial = e->job.trial;
+    out->rung = e->job.rung;
+    out->params = e->params;
+    snprintf(out->strategy, sizeof out->strategy, "%s", e->strategy);
+    const int rc = e->ev->fn(e->ev->ctx, &e->job, out, msg, cap);
+    out->trial = e->job.trial; // the job's identity is the study's
+    out->rung = e->job.rung;
+    return rc;
+}
+
+int jg_tune_study_run(jg_tune_study_t *s, const jg_tune_evaluator_t *ev, const jg_log_t *log,
+                      jg_tune_error_t *err)
+{
+    if (!s || !ev || !ev->fn) return jg_tune_fail(err, -EINVAL, "study: NULL argument");
+    sync_ev_t *e = calloc(1, sizeof *e);
+    if (!e) return jg_tune_fail(err, -ENOMEM, "out of memory");
+    e->ev = ev;
+    const jg_tune_async_evaluator_t aev = {
+        .slots = 1, .submit = sync_submit, .wait = sync_wait, .ctx = e,
+        .energy_source = ev->energy_source,
+    };
+    const int rc = jg_tune_study_run_async(s, &aev, log, err);
+    free(e);
+    return rc;
 }

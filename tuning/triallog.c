@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Append-only JSON Lines trial log with a CRC32 per record. A record is
- * written with one write() on an O_APPEND descriptor and fsynced, so a crash
- * can only leave a torn final line, which the reader drops with a warning. */
+/* Append-only JSON Lines trial log with a CRC32 per record: results, and
+ * (studies with several jobs in flight) the proposals. A record is written
+ * with one write() on an O_APPEND descriptor and fsynced, so a crash can
+ * only leave a torn final line, which the reader drops with a warning. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -159,17 +160,12 @@ static int log_version(const char *path)
     return v ? atoi(v + 10) : 1;
 }
 
-int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
-                       const jg_tune_trial_t *t, jg_tune_error_t *err)
+/* The record of t as a JSON object: a result ("trial") or a proposal: the
+ * trial number in the log's numbering, strategy, params, then (results
+ * only) the metrics, then epochs and rung. NULL when out of memory. */
+static cJSON *record_json(const jg_tune_space_t *space, const jg_tune_trial_t *t, int version,
+                          int proposal)
 {
-    if (!path || !space || !t) return jg_tune_fail(err, -EINVAL, "log: NULL argument");
-    int rc = jg_tune_point_check(space, &t->params, err);
-    if (rc) return rc;
-    if (!isfinite(t->val_accuracy) || !isfinite(t->test_accuracy) ||
-        !isfinite(t->energy_j) || !isfinite(t->seconds) || t->trial < 0 || t->epochs < 0 ||
-        t->rung < -1)
-        return jg_tune_fail(err, -EINVAL, "log: trial %lld has a non-finite metric",
-                            (long long)t->trial);
     cJSON *o = cJSON_CreateObject();
     cJSON *params = cJSON_CreateObject();
     int ok = o && params;
@@ -179,22 +175,42 @@ int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
                  ? cJSON_AddStringToObject(params, dim->name, dim->cats[(int)t->params.v[d]]) != NULL
                  : add_num(params, dim->name, t->params.v[d]);
     }
-    const int version = log_version(path);
-    char *line = NULL;
-    if (ok && cJSON_AddStringToObject(o, "type", "trial") &&
-        add_num(o, "trial", (double)(t->trial + (version >= 2))) &&
-        cJSON_AddStringToObject(o, "strategy", t->strategy) &&
-        cJSON_AddItemToObject(o, "params", params) &&
-        (params = NULL, add_num(o, "val_accuracy", t->val_accuracy)) &&
-        add_num(o, "test_accuracy", t->test_accuracy) &&
-        add_num(o, "energy_j", t->energy_j) &&
-        cJSON_AddStringToObject(o, "energy_source", t->energy_source) &&
-        add_num(o, "seconds", t->seconds) &&
-        cJSON_AddStringToObject(o, "status", t->status) &&
-        add_num(o, "epochs", t->epochs) &&
-        (t->rung < 0 || add_num(o, "rung", t->rung)))
-        line = seal(o);
+    ok = ok && cJSON_AddStringToObject(o, "type", proposal ? "proposal" : "trial") &&
+         add_num(o, "trial", (double)(t->trial + (version >= 2))) &&
+         cJSON_AddStringToObject(o, "strategy", t->strategy) &&
+         cJSON_AddItemToObject(o, "params", params);
+    if (ok) params = NULL; /* owned by o now */
+    if (ok && !proposal)
+        ok = add_num(o, "val_accuracy", t->val_accuracy) &&
+             add_num(o, "test_accuracy", t->test_accuracy) &&
+             add_num(o, "energy_j", t->energy_j) &&
+             cJSON_AddStringToObject(o, "energy_source", t->energy_source) &&
+             add_num(o, "seconds", t->seconds) &&
+             cJSON_AddStringToObject(o, "status", t->status);
+    ok = ok && add_num(o, "epochs", t->epochs) && (t->rung < 0 || add_num(o, "rung", t->rung));
     cJSON_Delete(params);
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Appends t as a result or a proposal: checks, seals, then one write on an
+ * O_APPEND descriptor, fsync, close. */
+static int append_record(const char *path, const jg_tune_space_t *space,
+                         const jg_tune_trial_t *t, int proposal, jg_tune_error_t *err)
+{
+    if (!path || !space || !t) return jg_tune_fail(err, -EINVAL, "log: NULL argument");
+    int rc = jg_tune_point_check(space, &t->params, err);
+    if (rc) return rc;
+    if (!isfinite(t->val_accuracy) || !isfinite(t->test_accuracy) ||
+        !isfinite(t->energy_j) || !isfinite(t->seconds) || t->trial < 0 || t->epochs < 0 ||
+        t->rung < -1)
+        return jg_tune_fail(err, -EINVAL, "log: trial %lld has a non-finite metric",
+                            (long long)t->trial);
+    cJSON *o = record_json(space, t, log_version(path), proposal);
+    char *line = o ? seal(o) : NULL;
     cJSON_Delete(o);
     if (!line) return jg_tune_fail(err, -ENOMEM, "log: cannot build record");
 
@@ -218,6 +234,21 @@ int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
     return rc;
 }
 
+int jg_tune_log_append(const char *path, const jg_tune_space_t *space,
+                       const jg_tune_trial_t *t, jg_tune_error_t *err)
+{
+    return append_record(path, space, t, 0, err);
+}
+
+int jg_tune_log_append_proposal(const char *path, const jg_tune_space_t *space,
+                                const jg_tune_trial_t *t, jg_tune_error_t *err)
+{
+    if (!t) return jg_tune_fail(err, -EINVAL, "log: NULL argument");
+    jg_tune_trial_t p = *t; /* the metrics are not written: only checked */
+    p.val_accuracy = p.test_accuracy = p.energy_j = p.seconds = 0;
+    return append_record(path, space, &p, 1, err);
+}
+
 static const char *get_str(const cJSON *o, const char *key)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -239,28 +270,39 @@ static int copy_str(char *dst, size_t cap, const char *src)
     return 0;
 }
 
-/* Fills t from a verified trial record; why names the bad field. */
-static int to_trial(const cJSON *o, const jg_tune_space_t *space, int version,
-                    jg_tune_trial_t *t, char *why, size_t why_len)
+/* The metrics of a result record into t; why names the bad field. */
+static int to_metrics(const cJSON *o, jg_tune_trial_t *t, char *why, size_t why_len)
 {
-    memset(t, 0, sizeof *t);
-    double trial;
-    const int first = version >= 2; /* version 1 counted trials from 0 */
-    const char *type = get_str(o, "type");
-    if (!type || strcmp(type, "trial")) return snprintf(why, why_len, "type is not \"trial\""), -1;
-    if (get_num(o, "trial", &trial) || trial < first || trial != floor(trial) || trial > 1e15)
-        return snprintf(why, why_len, "bad \"trial\""), -1;
-    t->trial = (int64_t)trial - first;
     static const char *nums[] = { "val_accuracy", "test_accuracy", "energy_j", "seconds" };
     double *dst[] = { &t->val_accuracy, &t->test_accuracy, &t->energy_j, &t->seconds };
     for (int k = 0; k < 4; k++)
         if (get_num(o, nums[k], dst[k])) return snprintf(why, why_len, "bad \"%s\"", nums[k]), -1;
-    if (copy_str(t->strategy, sizeof t->strategy, get_str(o, "strategy")))
-        return snprintf(why, why_len, "bad \"strategy\""), -1;
     if (copy_str(t->energy_source, sizeof t->energy_source, get_str(o, "energy_source")))
         return snprintf(why, why_len, "bad \"energy_source\""), -1;
     if (copy_str(t->status, sizeof t->status, get_str(o, "status")))
         return snprintf(why, why_len, "bad \"status\""), -1;
+    return 0;
+}
+
+/* Fills e from a verified result ("trial") or proposal record; why names
+ * the bad field. */
+static int to_event(const cJSON *o, const jg_tune_space_t *space, int version,
+                    jg_tune_log_event_t *e, char *why, size_t why_len)
+{
+    memset(e, 0, sizeof *e);
+    jg_tune_trial_t *t = &e->t;
+    double trial;
+    const int first = version >= 2; /* version 1 counted trials from 0 */
+    const char *type = get_str(o, "type");
+    if (!type || (strcmp(type, "trial") && strcmp(type, "proposal")))
+        return snprintf(why, why_len, "type is not \"trial\" or \"proposal\""), -1;
+    e->kind = strcmp(type, "trial") ? JG_TUNE_EVENT_PROPOSAL : JG_TUNE_EVENT_RESULT;
+    if (get_num(o, "trial", &trial) || trial < first || trial != floor(trial) || trial > 1e15)
+        return snprintf(why, why_len, "bad \"trial\""), -1;
+    t->trial = (int64_t)trial - first;
+    if (e->kind == JG_TUNE_EVENT_RESULT && to_metrics(o, t, why, why_len)) return -1;
+    if (copy_str(t->strategy, sizeof t->strategy, get_str(o, "strategy")))
+        return snprintf(why, why_len, "bad \"strategy\""), -1;
     /* Optional (absent in older logs): epochs 0, rung -1. */
     double epochs = 0, rung = -1;
     if ((cJSON_GetObjectItemCaseSensitive(o, "epochs") &&
@@ -286,9 +328,9 @@ static int to_trial(const cJSON *o, const jg_tune_space_t *space, int version,
         }
         if (bad) return snprintf(why, why_len, "bad param \"%s\"", dim->name), -1;
     }
-    jg_tune_error_t e;
-    if (jg_tune_point_check(space, &t->params, &e))
-        return snprintf(why, why_len, "%.190s", e.msg), -1;
+    jg_tune_error_t perr;
+    if (jg_tune_point_check(space, &t->params, &perr))
+        return snprintf(why, why_len, "%.190s", perr.msg), -1;
     return 0;
 }
 
@@ -395,13 +437,13 @@ static int slurp(const char *path, char **buf, size_t *len, jg_tune_error_t *err
     return 0;
 }
 
-int jg_tune_log_read(const char *path, const jg_tune_space_t *space,
-                     const char *model, int repair, jg_tune_log_meta_t *meta,
-                     jg_tune_trial_t **trials, int64_t *n, char *warning,
-                     size_t warning_len, jg_tune_error_t *err)
+int jg_tune_log_read_events(const char *path, const jg_tune_space_t *space,
+                            const char *model, int repair, jg_tune_log_meta_t *meta,
+                            jg_tune_log_event_t **events, int64_t *n, char *warning,
+                            size_t warning_len, jg_tune_error_t *err)
 {
-    if (!path || !space || !trials || !n) return jg_tune_fail(err, -EINVAL, "log: NULL argument");
-    *trials = NULL;
+    if (!path || !space || !events || !n) return jg_tune_fail(err, -EINVAL, "log: NULL argument");
+    *events = NULL;
     *n = 0;
     if (warning && warning_len) warning[0] = '\0';
     char *buf = NULL;
@@ -410,7 +452,7 @@ int jg_tune_log_read(const char *path, const jg_tune_space_t *space,
     if (rc) return rc;
 
     jg_tune_log_meta_t hdr = { .seed = 0 };
-    jg_tune_trial_t *out = NULL;
+    jg_tune_log_event_t *out = NULL;
     int64_t count = 0, cap = 0;
     size_t good_end = 0; /* byte offset just past the last good line */
     char why[200];
@@ -443,11 +485,11 @@ int jg_tune_log_read(const char *path, const jg_tune_space_t *space,
         } else {
             if (count == cap) {
                 cap = cap ? cap * 2 : 64;
-                jg_tune_trial_t *nt = realloc(out, (size_t)cap * sizeof *out);
+                jg_tune_log_event_t *nt = realloc(out, (size_t)cap * sizeof *out);
                 if (!nt) rc = jg_tune_fail(err, -ENOMEM, "log: out of memory");
                 else out = nt;
             }
-            if (!rc && to_trial(o, space, hdr.version, &out[count], why, sizeof why))
+            if (!rc && to_event(o, space, hdr.version, &out[count], why, sizeof why))
                 rc = jg_tune_fail(err, -EINVAL, "%s:%ld: bad record: %s", path, line_no, why);
             if (!rc) count++;
         }
@@ -472,7 +514,37 @@ int jg_tune_log_read(const char *path, const jg_tune_space_t *space,
         return rc;
     }
     if (meta) *meta = hdr;
-    *trials = out;
+    *events = out;
     *n = count;
+    return 0;
+}
+
+int jg_tune_log_read(const char *path, const jg_tune_space_t *space,
+                     const char *model, int repair, jg_tune_log_meta_t *meta,
+                     jg_tune_trial_t **trials, int64_t *n, char *warning,
+                     size_t warning_len, jg_tune_error_t *err)
+{
+    if (!trials || !n) return jg_tune_fail(err, -EINVAL, "log: NULL argument");
+    *trials = NULL;
+    *n = 0;
+    jg_tune_log_event_t *ev = NULL;
+    int64_t m = 0, k = 0;
+    const int rc = jg_tune_log_read_events(path, space, model, repair, meta, &ev, &m, warning,
+                                           warning_len, err);
+    if (rc) return rc;
+    jg_tune_trial_t *t = m ? malloc((size_t)m * sizeof *t) : NULL;
+    if (m && !t) {
+        free(ev);
+        return jg_tune_fail(err, -ENOMEM, "log: out of memory");
+    }
+    for (int64_t i = 0; i < m; i++)
+        if (ev[i].kind == JG_TUNE_EVENT_RESULT) t[k++] = ev[i].t;
+    free(ev);
+    if (!k) {
+        free(t);
+        t = NULL;
+    }
+    *trials = t;
+    *n = k;
     return 0;
 }

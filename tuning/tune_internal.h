@@ -26,6 +26,11 @@ struct jg_tune_strategy {
 int jg_tune_grid_init(struct jg_tune_strategy *s, int grid_points, jg_tune_error_t *err);
 int jg_tune_grid_propose(const struct jg_tune_strategy *s, int64_t i, jg_tune_point_t *p,
                          jg_tune_error_t *err);
+/* gp.c: sets data as jg_tune_gp_set_data does, but with like's
+ * standardisation (mean, std of its targets) and hyperparameters, so a GP
+ * given extra (simulated) observations keeps the fitted model's units. */
+int jg_tune_gp_set_data_as(jg_tune_gp_t *gp, const double *u, const double *y, int n,
+                           const jg_tune_gp_t *like, jg_tune_error_t *err);
 /* Shortest %.Ng (N <= 17) that reads back as exactly v; buf >= 32 bytes. */
 void jg_tune_fmt_double(char *buf, size_t len, double v);
 /* printf into err (no-op when err is NULL); jg_tune_fail also returns rc. */

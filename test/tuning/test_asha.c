@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ASHA scheduler: rung epochs, an exact scripted job sequence, the end-of-
- * study sweep, the promotion rule against a naive oracle over many configs,
- * replay of reports, stats by hand, bad input, and a simulated study. */
+ * study sweep, the promotion rule against a naive oracle over many configs
+ * with one worker and with several, replay of reports (and of next/report
+ * sequences), stats by hand, bad input, and a simulated study. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -212,7 +213,7 @@ static void test_rule_vs_oracle(void **state)
     int64_t total = 0;
     for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++)
         for (uint64_t seed = 1; seed <= 4; seed++) {
-            const jg_tune_asha_config_t cfg = { cfgs[c][0], cfgs[c][1], cfgs[c][2], cfgs[c][3] };
+            const jg_tune_asha_config_t cfg = { cfgs[c][0], cfgs[c][1], cfgs[c][2], cfgs[c][3], 0 };
             jg_tune_asha_t *a = make(cfg.min_epochs, cfg.max_epochs, cfg.eta, cfg.max_trials);
             const sim_t sim = { .score = score_coarse, .rate = rate_const, .ctx = &seed };
             rec_t *recs;
@@ -260,7 +261,7 @@ static void expect_jobs(const rec_t *recs, int64_t n, const int (*want)[2], int6
 static void test_scripted_sequence(void **state)
 {
     (void)state;
-    const jg_tune_asha_config_t cfg = { 1, 9, 3, 9 };
+    const jg_tune_asha_config_t cfg = { 1, 9, 3, 9, 0 };
     jg_tune_asha_t *a = make(1, 9, 3, 9);
     const sim_t sim = { .score = score_scripted, .rate = rate_const };
     rec_t *recs;
@@ -294,7 +295,7 @@ static void test_scripted_sequence(void **state)
 static void test_end_sweep(void **state)
 {
     (void)state;
-    const jg_tune_asha_config_t cfg = { 1, 9, 3, 9 };
+    const jg_tune_asha_config_t cfg = { 1, 9, 3, 9, 0 };
     jg_tune_asha_t *a = make(1, 9, 3, 9);
     const sim_t sim = { .score = score_increasing, .rate = rate_const };
     rec_t *recs;
@@ -314,7 +315,7 @@ static void test_end_sweep(void **state)
     jg_tune_asha_destroy(a);
 
     /* fewer trials than eta^(top rung): nobody reaches R */
-    const jg_tune_asha_config_t few = { 1, 9, 3, 3 };
+    const jg_tune_asha_config_t few = { 1, 9, 3, 3, 0 };
     a = make(1, 9, 3, 3);
     const int want_few[][2] = { { 0, 0 }, { 1, 0 }, { 2, 0 }, { 2, 1 } };
     const int64_t n_few = run_checked(a, &few, &sim, &recs);
@@ -350,7 +351,7 @@ static void test_replay(void **state)
 {
     (void)state;
     uint64_t seed = 11;
-    const jg_tune_asha_config_t cfg = { 1, 27, 3, 60 };
+    const jg_tune_asha_config_t cfg = { 1, 27, 3, 60, 0 };
     jg_tune_asha_t *a = make(1, 27, 3, 60);
     const sim_t sim = { .score = score_coarse, .rate = rate_var, .ctx = &seed };
     rec_t *recs;
@@ -391,6 +392,163 @@ static void test_replay(void **state)
     }
     printf("replay: %lld jobs, every cut gives the same jobs and stats\n", (long long)n);
     free(recs);
+    jg_tune_asha_destroy(a);
+}
+
+/* ---- several workers -------------------------------------------------------- */
+
+/* One event of a parallel run: a job handed out (next) or reported. */
+typedef struct {
+    int is_report;
+    rec_t rec;
+} pev_t;
+
+/* The highest rung with a promotable trial and its best entry (-1, -1). */
+static int ohighest(const oracle_t *o, int64_t *best)
+{
+    for (int k = o->n_rungs - 2; k >= 0; k--)
+        if ((*best = obest(o, k)) >= 0) return k;
+    *best = -1;
+    return -1;
+}
+
+/* W simulated workers: jobs take a seeded time u01(trial, rung) + 0.5, the
+ * earliest to finish is reported next. Every next() is checked against the
+ * oracle (and peek), a trial in flight is never handed out, -EAGAIN comes
+ * only with jobs out, -EBUSY at W, -ENOENT only when all is done. Returns
+ * the events (malloc'd) and their count. */
+static int64_t run_parallel(jg_tune_asha_t *a, const jg_tune_asha_config_t *cfg, int W,
+                            const sim_t *sim, uint64_t seed, pev_t **evs)
+{
+    oracle_t o = { .n_rungs = jg_tune_asha_n_rungs(a), .eta = cfg->eta ? cfg->eta : 3 };
+    const int64_t max_jobs = cfg->max_trials * o.n_rungs;
+    for (int k = 0; k < o.n_rungs; k++)
+        o.e[k] = jg_test_alloc_bytes((size_t)cfg->max_trials * sizeof(oentry_t));
+    int *rung0 = calloc((size_t)cfg->max_trials, sizeof *rung0);
+    *evs = jg_test_alloc_bytes(2 * (size_t)max_jobs * sizeof **evs);
+    rec_t fly[16];
+    double done_at[16], now = 0;
+    int n_fly = 0;
+    int64_t started = 0, n = 0;
+    jg_tune_error_t err;
+    for (;;) {
+        jg_tune_asha_job_t job, peeked;
+        const int pk = jg_tune_asha_peek(a, &peeked, &err);
+        const int rc = jg_tune_asha_next(a, &job, &err);
+        assert_int_equal(pk, rc);
+        if (n_fly == W) {
+            assert_int_equal(rc, -EBUSY);
+        } else if (rc == 0) {
+            assert_memory_equal(&job, &peeked, sizeof job);
+            int64_t b;
+            const int hi = ohighest(&o, &b);
+            for (int i = 0; i < n_fly; i++)
+                if (fly[i].job.trial == job.trial)
+                    fail_msg("trial %lld handed out while in flight", (long long)job.trial);
+            if (job.is_new) {
+                if (hi >= 0 || job.trial != started) fail_msg("bad new trial %lld", (long long)job.trial);
+                rung0[started++]++;
+            } else {
+                if (job.rung - 1 != hi || o.e[hi][b].trial != job.trial)
+                    fail_msg("promoted trial %lld to rung %d, oracle: trial %lld from rung %d",
+                             (long long)job.trial, job.rung, hi >= 0 ? (long long)o.e[hi][b].trial
+                             : -1LL, hi);
+                o.e[hi][b].promoted = 1;
+            }
+            rec_t *r = &fly[n_fly];
+            r->job = job;
+            r->score = sim->score(job.trial, job.rung, job.epochs, sim->ctx);
+            r->joules = sim->rate(job.trial, sim->ctx) * (job.epochs - job.from_epochs);
+            done_at[n_fly++] = now + 0.5 + u01(seed, job.trial, 300 + job.rung);
+            (*evs)[n++] = (pev_t){ 0, *r };
+            continue;
+        } else if (rc == -EAGAIN) {
+            assert_true(n_fly > 0);
+        } else {
+            assert_int_equal(rc, -ENOENT);
+            assert_int_equal(n_fly, 0);
+            int64_t b;
+            if (started != cfg->max_trials || ohighest(&o, &b) >= 0)
+                fail_msg("ENOENT with %lld/%lld started", (long long)started,
+                         (long long)cfg->max_trials);
+            break;
+        }
+        int f = 0; // the earliest to finish (ties: the earlier handed out)
+        for (int i = 1; i < n_fly; i++)
+            if (done_at[i] < done_at[f]) f = i;
+        now = done_at[f];
+        const rec_t r = fly[f];
+        memmove(fly + f, fly + f + 1, (size_t)(n_fly - f - 1) * sizeof *fly);
+        memmove(done_at + f, done_at + f + 1, (size_t)(n_fly - f - 1) * sizeof *done_at);
+        n_fly--;
+        if (jg_tune_asha_report(a, r.job.trial, r.job.rung, r.score, r.joules, &err))
+            fail_msg("report: %s", err.msg);
+        o.e[r.job.rung][o.n[r.job.rung]] = (oentry_t){ r.job.trial, o.n[r.job.rung], r.score, 0 };
+        o.n[r.job.rung]++;
+        (*evs)[n++] = (pev_t){ 1, r };
+    }
+    for (int64_t t = 0; t < cfg->max_trials; t++)
+        if (rung0[t] != 1) fail_msg("trial %lld: %d rung-0 jobs", (long long)t, rung0[t]);
+    for (int k = 0; k < o.n_rungs; k++) free(o.e[k]);
+    free(rung0);
+    return n;
+}
+
+/* 2, 3 and 8 workers over several configs and seeds: the rule holds at
+ * every next(); replaying the same next/report sequence on a fresh
+ * scheduler gives the same jobs and stats (a resumed parallel study). */
+static void test_parallel_workers(void **state)
+{
+    (void)state;
+    const int cfgs[][4] = { { 1, 9, 3, 9 }, { 1, 10, 3, 40 }, { 1, 16, 2, 37 }, { 1, 27, 3, 100 } };
+    const int workers[] = { 2, 3, 8 };
+    int64_t total = 0;
+    for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++)
+        for (size_t w = 0; w < 3; w++)
+            for (uint64_t seed = 1; seed <= 3; seed++) {
+                const jg_tune_asha_config_t cfg = { cfgs[c][0], cfgs[c][1], cfgs[c][2], cfgs[c][3],
+                                                    workers[w] };
+                jg_tune_asha_t *a = NULL, *b = NULL;
+                jg_tune_error_t err;
+                assert_int_equal(jg_tune_asha_create(&a, &cfg, &err), 0);
+                assert_int_equal(jg_tune_asha_create(&b, &cfg, &err), 0);
+                const sim_t sim = { .score = score_coarse, .rate = rate_var, .ctx = &seed };
+                pev_t *ev;
+                const int64_t n = run_parallel(a, &cfg, workers[w], &sim, seed, &ev);
+                total += n;
+                for (int64_t i = 0; i < n; i++) {
+                    const rec_t *r = &ev[i].rec;
+                    jg_tune_asha_job_t job;
+                    if (ev[i].is_report)
+                        assert_int_equal(jg_tune_asha_report(b, r->job.trial, r->job.rung,
+                                                             r->score, r->joules, &err), 0);
+                    else if (jg_tune_asha_next(b, &job, &err) || memcmp(&job, &r->job, sizeof job))
+                        fail_msg("replay event %lld: %s", (long long)i, err.msg);
+                }
+                jg_tune_asha_stats_t sa, sb;
+                jg_tune_asha_stats(a, &sa);
+                jg_tune_asha_stats(b, &sb);
+                expect_same_stats(&sa, &sb);
+                free(ev);
+                jg_tune_asha_destroy(a);
+                jg_tune_asha_destroy(b);
+            }
+    printf("parallel workers: %lld events checked over 36 studies\n", (long long)total);
+
+    // reports that are not outstanding are refused when several are out
+    const jg_tune_asha_config_t cfg = { 1, 9, 3, 9, 3 };
+    jg_tune_asha_t *a = NULL;
+    jg_tune_error_t err;
+    jg_tune_asha_job_t job;
+    assert_int_equal(jg_tune_asha_create(&a, &cfg, &err), 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(jg_tune_asha_next(a, &job, &err), 0);
+    assert_int_equal(jg_tune_asha_next(a, &job, &err), -EBUSY);
+    assert_non_null(strstr(err.msg, "3 jobs are outstanding"));
+    assert_int_equal(jg_tune_asha_report(a, 3, 0, 0.5, 1.0, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "not one of the 3 outstanding jobs"));
+    assert_int_equal(jg_tune_asha_report(a, 1, 0, 0.5, 1.0, &err), 0);
+    assert_int_equal(jg_tune_asha_next(a, &job, &err), 0);
+    assert_int_equal(job.trial, 3);
     jg_tune_asha_destroy(a);
 }
 
@@ -457,7 +615,8 @@ static void test_bad_input(void **state)
 {
     (void)state;
     const jg_tune_asha_config_t bad[] = {
-        { 0, 9, 3, 9 }, { 3, 2, 3, 9 }, { 1, 9, 1, 9 }, { 1, 9, -2, 9 }, { 1, 9, 3, 0 },
+        { 0, 9, 3, 9, 0 }, { 3, 2, 3, 9, 0 }, { 1, 9, 1, 9, 0 }, { 1, 9, -2, 9, 0 },
+        { 1, 9, 3, 0, 0 }, { 1, 9, 3, 9, -1 },
     };
     jg_tune_asha_t *a = NULL;
     jg_tune_error_t err;
@@ -546,7 +705,7 @@ static double rate_study(int64_t t, void *ctx)
 static void test_simulated_study(void **state)
 {
     (void)state;
-    const jg_tune_asha_config_t cfg = { 1, 27, 3, 81 }; /* 81 = 3^3: one trial reaches R */
+    const jg_tune_asha_config_t cfg = { 1, 27, 3, 81, 0 }; /* 81 = 3^3: one trial reaches R */
     printf("simulated study: r 1, R 27, eta 3, 81 trials (rungs 1 3 9 27 epochs)\n");
     printf("seed  jobs  epochs trained/full      joules spent  saved est  full  best (true rank)\n");
     for (uint64_t seed = 1; seed <= 10; seed++) {
@@ -589,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_scripted_sequence),
         cmocka_unit_test(test_end_sweep),
         cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_parallel_workers),
         cmocka_unit_test(test_stats_by_hand),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_simulated_study),

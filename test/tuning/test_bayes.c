@@ -20,14 +20,6 @@
 #define BO_CAP 60            /* evaluations before a run counts as failed */
 #define RANDOM_CAP 500
 
-static double branin01(const double *u)
-{
-    const double x1 = 15.0 * u[0] - 5.0, x2 = 15.0 * u[1];
-    const double pi = 3.14159265358979323846;
-    const double t = x2 - 5.1 / (4 * pi * pi) * x1 * x1 + 5.0 / pi * x1 - 6.0;
-    return t * t + 10.0 * (1.0 - 1.0 / (8 * pi)) * cos(x1) + 10.0;
-}
-
 static jg_tune_bayes_t *make(const jg_tune_bayes_config_t *cfg)
 {
     jg_tune_bayes_t *bo = NULL;
@@ -57,7 +49,7 @@ static int bo_evals(uint64_t seed)
     int n = BO_CAP + 1;
     for (int i = 1; i <= BO_CAP; i++) {
         double u[2], y;
-        step(bo, u, branin01, &y);
+        step(bo, u, jg_tune_branin01, &y);
         if (y < BRANIN_TARGET) {
             n = i;
             break;
@@ -74,7 +66,7 @@ static int random_evals(uint64_t seed)
     for (int i = 1; i <= RANDOM_CAP; i++) {
         double u[2];
         for (int k = 0; k < 2; k++) u[k] = (double)(jg_test_rng_u64(&r) >> 11) * 0x1.0p-53;
-        if (branin01(u) < BRANIN_TARGET) return i;
+        if (jg_tune_branin01(u) < BRANIN_TARGET) return i;
     }
     return RANDOM_CAP + 1;
 }
@@ -115,14 +107,14 @@ static void test_deterministic_and_resumable(void **state)
     jg_tune_bayes_t *a = make(&cfg), *b = make(&cfg);
     double ua[12][2], ub[2], y;
     for (int i = 0; i < 12; i++) {
-        step(a, ua[i], branin01, &y);
-        step(b, ub, branin01, &y);
+        step(a, ua[i], jg_tune_branin01, &y);
+        step(b, ub, jg_tune_branin01, &y);
         assert_memory_equal(ua[i], ub, sizeof ub);
     }
     jg_tune_bayes_t *r = make(&cfg);
     jg_tune_error_t err;
     for (int i = 0; i < 12; i++)
-        assert_int_equal(jg_tune_bayes_observe(r, ua[i], branin01(ua[i]), &err), 0);
+        assert_int_equal(jg_tune_bayes_observe(r, ua[i], jg_tune_branin01(ua[i]), &err), 0);
     assert_int_equal(jg_tune_bayes_n_obs(r), 12);
     double na[2], nr[2];
     assert_int_equal(jg_tune_bayes_propose(a, na, &err), 0);

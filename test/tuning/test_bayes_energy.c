@@ -17,14 +17,6 @@
 #define COST_BUDGET_J 150.0 /* cumulative synthetic joules per run */
 #define MAX_EVALS 200       /* safety stop; the budget ends a run long before */
 
-static double branin01(const double *u)
-{
-    const double x1 = 15.0 * u[0] - 5.0, x2 = 15.0 * u[1];
-    const double pi = 3.14159265358979323846;
-    const double t = x2 - 5.1 / (4 * pi * pi) * x1 * x1 + 5.0 / pi * x1 - 6.0;
-    return t * t + 10.0 * (1.0 - 1.0 / (8 * pi)) * cos(x1) + 10.0;
-}
-
 /* Synthetic cost in joules: 1 J at u0 = 0 to e^3 = 20.1 J at u0 = 1, so the
  * cheapest of Branin's three minima (u0 = 0.124, 0.543, 0.962) costs 1.45 J
  * and the dearest 18 J. */
@@ -58,7 +50,7 @@ static double regret_at_budget(jg_tune_acq_t acq, uint64_t seed, int *evals)
         double u[2];
         int rc = jg_tune_bayes_propose(bo, u, &err);
         if (rc) fail_msg("propose: %d %s", rc, err.msg);
-        const double y = branin01(u), c = cost01(u);
+        const double y = jg_tune_branin01(u), c = cost01(u);
         if (spent + c > COST_BUDGET_J) break;
         spent += c;
         best = fmin(best, y);
@@ -240,9 +232,9 @@ static void test_ei_per_joule_deterministic(void **state)
         assert_int_equal(jg_tune_bayes_propose(a, ua, &err), 0);
         assert_int_equal(jg_tune_bayes_propose(b, ub, &err), 0);
         assert_memory_equal(ua, ub, sizeof ua);
-        assert_int_equal(jg_tune_bayes_observe_cost(a, ua, branin01(ua), cost01(ua), &err), 0);
-        assert_int_equal(jg_tune_bayes_observe_cost(b, ub, branin01(ub), cost01(ub), &err), 0);
-        assert_int_equal(jg_tune_bayes_observe_cost(r, ua, branin01(ua), cost01(ua), &err), 0);
+        assert_int_equal(jg_tune_bayes_observe_cost(a, ua, jg_tune_branin01(ua), cost01(ua), &err), 0);
+        assert_int_equal(jg_tune_bayes_observe_cost(b, ub, jg_tune_branin01(ub), cost01(ub), &err), 0);
+        assert_int_equal(jg_tune_bayes_observe_cost(r, ua, jg_tune_branin01(ua), cost01(ua), &err), 0);
     }
     double c1, c2;
     assert_int_equal(jg_tune_bayes_predict_cost(a, ua, &c1, NULL, &err), 0);

@@ -107,14 +107,6 @@ static void test_duplicates_take_jitter_path(void **state)
     jg_tune_gp_destroy(gp);
 }
 
-static double branin01(const double *u)
-{
-    const double x1 = 15.0 * u[0] - 5.0, x2 = 15.0 * u[1];
-    const double pi = 3.14159265358979323846;
-    const double t = x2 - 5.1 / (4 * pi * pi) * x1 * x1 + 5.0 / pi * x1 - 6.0;
-    return t * t + 10.0 * (1.0 - 1.0 / (8 * pi)) * cos(x1) + 10.0;
-}
-
 static void random_data(int n, int d, uint64_t seed, double *u, double *y)
 {
     jg_test_rng_t r;
@@ -122,7 +114,7 @@ static void random_data(int n, int d, uint64_t seed, double *u, double *y)
     for (int i = 0; i < n * d; i++) u[i] = (double)(jg_test_rng_u64(&r) >> 11) * 0x1.0p-53;
     for (int i = 0; i < n; i++) {
         double uu[2] = { u[i * d], u[i * d + 1] };
-        y[i] = branin01(uu) + (d > 2 ? sin(6.0 * u[i * d + 2]) : 0.0);
+        y[i] = jg_tune_branin01(uu) + (d > 2 ? sin(6.0 * u[i * d + 2]) : 0.0);
     }
 }
 

@@ -35,26 +35,6 @@
 #define PROPOSAL_MS_MAX 300.0 /* 10 x 30 ms */
 #endif
 
-static double hartmann6(const double *x)
-{
-    static const double alpha[4] = { 1.0, 1.2, 3.0, 3.2 };
-    static const double A[4][6] = { { 10, 3, 17, 3.5, 1.7, 8 },
-                                    { 0.05, 10, 17, 0.1, 8, 14 },
-                                    { 3, 3.5, 1.7, 10, 17, 8 },
-                                    { 17, 8, 0.05, 10, 0.1, 14 } };
-    static const double P[4][6] = { { 0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886 },
-                                    { 0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991 },
-                                    { 0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650 },
-                                    { 0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381 } };
-    double f = 0.0;
-    for (int i = 0; i < 4; i++) {
-        double e = 0.0;
-        for (int j = 0; j < 6; j++) e += A[i][j] * (x[j] - P[i][j]) * (x[j] - P[i][j]);
-        f -= alpha[i] * exp(-e);
-    }
-    return f;
-}
-
 static double draw(jg_test_rng_t *r)
 {
     return (double)(jg_test_rng_u64(r) >> 11) * 0x1.0p-53;
@@ -88,7 +68,7 @@ static double bo_best(uint64_t seed)
         double u[6];
         int rc = jg_tune_bayes_propose(bo, u, &err);
         if (rc) fail_msg("propose: %d %s", rc, err.msg);
-        const double y = hartmann6(u);
+        const double y = jg_tune_hartmann6(u);
         best = fmin(best, y);
         rc = jg_tune_bayes_observe(bo, u, y, &err);
         if (rc) fail_msg("observe: %d %s", rc, err.msg);
@@ -105,7 +85,7 @@ static double random_best(uint64_t seed)
     for (int i = 0; i < N_EVALS; i++) {
         double u[6];
         for (int k = 0; k < 6; k++) u[k] = draw(&r);
-        best = fmin(best, hartmann6(u));
+        best = fmin(best, jg_tune_hartmann6(u));
     }
     return best;
 }
@@ -141,7 +121,7 @@ static void test_proposal_time_64(void **state)
         for (int i = 0; i < 64; i++) {
             double x[6] = { 0.5, 0.5, 0.5, 0.5, 0.5, 0.5 };
             for (int k = 0; k < d; k++) x[k] = draw(&r);
-            assert_int_equal(jg_tune_bayes_observe(bo, x, hartmann6(x), &err), 0);
+            assert_int_equal(jg_tune_bayes_observe(bo, x, jg_tune_hartmann6(x), &err), 0);
         }
         double u[6];
         const double t0 = now_s();

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Trial log: append/read round trip, torn final line dropped with a warning
- * (and repaired), corrupt middle line reported by number, refusal of another
- * space or model, and recovery after kill -9 of a writer. */
+/* Trial log: append/read round trip, proposal lines among the results, torn
+ * final line dropped with a warning (and repaired), corrupt middle line
+ * reported by number, refusal of another space or model, and recovery after
+ * kill -9 of a writer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -143,6 +144,13 @@ static void spit(const char *path, const char *text)
     assert_non_null(fp);
     fputs(text, fp);
     fclose(fp);
+}
+
+static int count_of(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p++) n++;
+    return n;
 }
 
 static void test_round_trip(void **state)
@@ -291,6 +299,80 @@ static void test_torn_final_line(void **state)
     assert_non_null(strstr(warn, "checksum mismatch"));
 }
 
+/* Proposal lines (a study with several jobs in flight): written between the
+ * results in event order, read back in order by read_events with exact
+ * params, skipped by read; a torn proposal line at the end is dropped like a
+ * torn result, a corrupt one in the middle is an error. */
+static void test_proposal_lines(void **state)
+{
+    fx_t *f = *state;
+    create_log(f, "paper-simplecnn");
+    jg_tune_error_t err;
+    // proposals 0 1 2, result 1, proposal 3, results 0 2 (0-based trials)
+    const int kind[] = {1, 1, 1, 0, 1, 0, 0};
+    const int64_t which[] = {0, 1, 2, 1, 3, 0, 2};
+    for (int i = 0; i < 7; i++) {
+        const jg_tune_trial_t t = trial(which[i]);
+        const int rc = kind[i] ? jg_tune_log_append_proposal(f->path, &f->space, &t, &err)
+                               : jg_tune_log_append(f->path, &f->space, &t, &err);
+        if (rc) fail_msg("append %d: %s", i, err.msg);
+    }
+    char *text = slurp(f->path);
+    assert_non_null(strstr(text, "\n{\"type\":\"proposal\",\"trial\":1,\"strategy\":\"random\","
+                                 "\"params\":{\"lr\":1e-05,"));
+    assert_int_equal(count_of(text, "\"type\":\"proposal\""), 4);
+    assert_int_equal(count_of(text, "val_accuracy"), 3);
+    free(text);
+    jg_tune_log_event_t *ev = NULL;
+    int64_t n = 0;
+    char warn[256];
+    int rc = jg_tune_log_read_events(f->path, &f->space, NULL, 0, NULL, &ev, &n, warn,
+                                     sizeof warn, &err);
+    if (rc) fail_msg("read_events: %s", err.msg);
+    assert_int_equal(n, 7);
+    for (int i = 0; i < 7; i++) {
+        const jg_tune_trial_t want = trial(which[i]);
+        assert_int_equal(ev[i].kind, kind[i] ? JG_TUNE_EVENT_PROPOSAL : JG_TUNE_EVENT_RESULT);
+        assert_int_equal(ev[i].t.trial, want.trial);
+        assert_memory_equal(&ev[i].t.params, &want.params, sizeof want.params);
+        assert_int_equal(ev[i].t.epochs, want.epochs);
+        assert_int_equal(ev[i].t.rung, want.rung);
+        if (kind[i]) assert_true(ev[i].t.val_accuracy == 0 && ev[i].t.status[0] == '\0');
+        else assert_trial_eq(&ev[i].t, &want);
+    }
+    free(ev);
+    jg_tune_trial_t *t = NULL;
+    assert_int_equal(jg_tune_log_read(f->path, &f->space, NULL, 0, NULL, &t, &n, warn,
+                                      sizeof warn, &err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(t[0].trial, 1);
+    assert_int_equal(t[1].trial, 0);
+    assert_int_equal(t[2].trial, 2);
+    free(t);
+
+    char *good = slurp(f->path);
+    const jg_tune_trial_t t4 = trial(4);
+    assert_int_equal(jg_tune_log_append_proposal(f->path, &f->space, &t4, &err), 0);
+    text = slurp(f->path);
+    text[strlen(text) - 5] = '\0'; // tear the proposal just appended
+    spit(f->path, text);
+    free(text);
+    assert_int_equal(jg_tune_log_read_events(f->path, &f->space, NULL, 1, NULL, &ev, &n, warn,
+                                             sizeof warn, &err), 0);
+    assert_int_equal(n, 7);
+    assert_non_null(strstr(warn, ":9: dropped torn final line"));
+    free(ev);
+    // a proposal line in the middle with its trial changed: an error naming it
+    char *p = strstr(good, "\"type\":\"proposal\",\"trial\":2,");
+    assert_non_null(p);
+    p[26] = '5';
+    spit(f->path, good);
+    free(good);
+    assert_int_equal(jg_tune_log_read_events(f->path, &f->space, NULL, 0, NULL, &ev, &n, warn,
+                                             sizeof warn, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, ":3: corrupt record: checksum mismatch"));
+}
+
 static void test_corrupt_middle_line(void **state)
 {
     fx_t *f = *state;
@@ -413,6 +495,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_older_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proposal_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_final_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_middle_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_other_space_or_model, setup, teardown),
