@@ -547,9 +547,10 @@ static int simulate_pending(jg_tune_bayes_t *bo, const double *p, int P, uint64_
         if (!bo->sim[k]) rc = jg_tune_gp_create(&bo->sim[k], D, err);
         for (int j = 0; !rc && how == JG_TUNE_PENDING_FANTASY && j < P; j++) {
             double mu, var;
+            const double *xj = x + (size_t)(n + j) * D;
             rc = jg_tune_gp_set_data_as(bo->sim[k], x, t, n + j, bo->gp, err);
-            if (!rc) rc = jg_tune_gp_predict(bo->sim[k], x + (size_t)(n + j) * D, 1, &mu, &var, err);
-            t[n + j] = mu + sqrt(var + noise) * normal(sf);
+            if (!rc) rc = jg_tune_gp_predict(bo->sim[k], xj, 1, &mu, &var, err);
+            if (!rc) t[n + j] = mu + sqrt(var + noise) * normal(sf);
         }
         if (!rc) rc = jg_tune_gp_set_data_as(bo->sim[k], x, t, N, bo->gp, err);
         if (!rc) rc = incumbent(bo->sim[k], x, N, &bo->bests[k], err);

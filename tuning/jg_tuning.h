@@ -2,9 +2,11 @@
 /*
  * jg_tuning.h - hyperparameter tuning with energy as a first-class metric:
  * search spaces, proposal strategies (grid, random/quasi-random, Bayesian
- * optimisation with a Gaussian process), an append-only trial log, ASHA
- * early stopping, and the study loop that runs strategies against a
- * caller's evaluator (last section).
+ * optimisation with a Gaussian process, also with points pending for
+ * parallel workers), an append-only trial log, ASHA early stopping, test
+ * functions with simulated parallel workers, and the study loop that runs
+ * strategies against a caller's evaluator, one job at a time or several
+ * (last section).
  *
  * Contract: every function that can fail returns 0 or a negative errno and
  * fills a caller-provided jg_tune_error_t (may be NULL) with one line; nothing

@@ -406,8 +406,8 @@ static int replay_job(const jg_tune_study_t *s, jg_tune_one_t *st, const jg_tune
     if (t->trial != job.trial || t->rung != job.rung)
         return jg_tune_fail(err, -EBADMSG, "cannot resume: %s line %lld holds trial %lld "
                             "rung %d, the study expects trial %lld rung %d", st->log,
-                            (long long)line, (long long)t->trial, t->rung,
-                            (long long)job.trial, job.rung);
+                            (long long)line, (long long)t->trial + st->first, t->rung,
+                            (long long)job.trial + st->first, job.rung);
     jg_tune_point_t p = t->params;
     double u[JG_TUNE_MAX_DIMS];
     if (!job.is_new || e->kind == JG_TUNE_EVENT_PROPOSAL)
