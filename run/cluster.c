@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef JG_HAVE_MPI
@@ -269,22 +270,48 @@ int jg_cl_send(const void *buf, int64_t bytes, int to, int tag)
     return -EIO;
 }
 
+/* Open MPI's blocking receive spins a core while it waits; a coordinator or
+ * an idle worker sharing the node with busy ranks would take a core from
+ * them. So: test, and sleep between tests (growing to 1 ms). */
 int jg_cl_recv(void *buf, int64_t bytes, int from, int *source, int *tag)
 {
 #ifdef JG_HAVE_MPI
+    MPI_Request req;
     MPI_Status st;
-    if (g_mpi && MPI_Recv(buf, (int)bytes, MPI_BYTE, from < 0 ? MPI_ANY_SOURCE : from,
-                          MPI_ANY_TAG, MPI_COMM_WORLD, &st) == MPI_SUCCESS) {
-        if (source) *source = st.MPI_SOURCE;
-        if (tag) *tag = st.MPI_TAG;
-        return 0;
+    if (!g_mpi || MPI_Irecv(buf, (int)bytes, MPI_BYTE, from < 0 ? MPI_ANY_SOURCE : from,
+                            MPI_ANY_TAG, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+        return -EIO;
+    long nap_ns = 1000;
+    for (;;) {
+        int done = 0;
+        if (MPI_Test(&req, &done, &st) != MPI_SUCCESS) return -EIO;
+        if (done) break;
+        const struct timespec ts = {0, nap_ns};
+        nanosleep(&ts, NULL);
+        if (nap_ns < 1000000) nap_ns *= 2;
     }
+    if (source) *source = st.MPI_SOURCE;
+    if (tag) *tag = st.MPI_TAG;
+    return 0;
 #else
     (void)buf;
     (void)bytes;
     (void)from;
     (void)source;
     (void)tag;
-#endif
     return -EIO;
+#endif
+}
+
+int jg_cl_pending(int from, int tag)
+{
+#ifdef JG_HAVE_MPI
+    int flag = 0;
+    MPI_Status st;
+    if (g_mpi && MPI_Iprobe(from, tag, MPI_COMM_WORLD, &flag, &st) == MPI_SUCCESS) return flag;
+#else
+    (void)from;
+    (void)tag;
+#endif
+    return 0;
 }

@@ -16,6 +16,11 @@ int jg_run_lock_dir(const char *dir, int *fd, jg_run_error_t *err);
  * nothing was written to is removed again (its lock file first). */
 void jg_run_unlock_dir(const char *dir, int fd, int remove_empty);
 
+/* In a job every rank must take the same path: a step one rank failed
+ * fails on every rank (the others saying another rank has the reason).
+ * Returns the agreed rc (jg_cl_agree). */
+int jg_run_agreed(int rc, jg_run_error_t *err);
+
 /* ---- the cluster's collectives (cluster.c); one rank: no-ops ---- */
 
 /* on: this rank works alone until off (a reproduction's sub-run): it sees a
@@ -38,5 +43,7 @@ void jg_cl_free_texts(char **texts, int n);
  * rank; *source and *tag (may be NULL) say which. 0 or -EIO. */
 int jg_cl_send(const void *buf, int64_t bytes, int to, int tag);
 int jg_cl_recv(void *buf, int64_t bytes, int from, int *source, int *tag);
+/* 1 when a message with tag from rank `from` is waiting (not received). */
+int jg_cl_pending(int from, int tag);
 
 #endif

@@ -325,15 +325,6 @@ static int train_measured(jg_run_train_state_t *st, jg_trainer_t *tr, jg_run_err
     return rc;
 }
 
-/* In a job every rank must take the same path: a step one rank failed
- * fails on every rank (the others saying rank 0 has the reason). */
-static int agreed(int rc, jg_run_error_t *err)
-{
-    const int all = jg_cl_agree(rc);
-    if (all && !rc) jg_run_fail(err, all, "another rank failed (the first rank's message says why)");
-    return all;
-}
-
 /* Locks the run directory (rank 0), reads a resumed checkpoint, prepares the
  * data and builds the model and trainer (every rank). *created: this call
  * made the directory. */
@@ -348,13 +339,13 @@ static int start_run(jg_run_train_state_t *st, jg_checkpoint_t *ck, jg_data_prep
     // One process per run directory, locked before anything in it is read.
     *created = access(res->dir, F_OK) != 0;
     if (st->lead) rc = jg_run_lock_dir(res->dir, &st->lock_fd, err);
-    if ((rc = agreed(rc, err))) return rc;
+    if ((rc = jg_run_agreed(rc, err))) return rc;
     if (cfg->resume && (rc = jg_checkpoint_load(st->ckpt, ck, &nerr)))
         jg_run_fail(err, rc = rc == -EINVAL ? -EBADMSG : rc, "cannot resume: %s", nerr.msg);
     else if (!cfg->resume && access(st->ckpt, F_OK) == 0)
         rc = jg_run_fail(err, -EINVAL, "%s already holds a run: add --resume to continue it, or "
                          "choose another --out", res->dir);
-    if ((rc = agreed(rc, err))) return rc;
+    if ((rc = jg_run_agreed(rc, err))) return rc;
     const jg_data_prep_config_t dcfg = {
         .source = cfg->data, .train = 1, .train_limit = cfg->train_limit,
         .subset_seed = cfg->seed ^ JG_RUN_SEED_TRAIN_SUBSET, .val_fraction = cfg->val_fraction,
@@ -365,7 +356,7 @@ static int start_run(jg_run_train_state_t *st, jg_checkpoint_t *ck, jg_data_prep
     res->n_val = dp->val.n;
     res->n_test = dp->test.n;
     if (!rc) rc = build(st, dp, ck, tr, err);
-    return agreed(rc, err);
+    return jg_run_agreed(rc, err);
 }
 
 /* Rank 0: the test set and summary.json. */
@@ -442,7 +433,7 @@ int jg_run_train(const jg_run_train_config_t *cfg, jg_run_train_result_t *res,
         (rc = jg_run_write_epochs_csv(st.csv, jg_trainer_history(tr), jg_trainer_epochs_done(tr))))
         jg_run_fail(err, rc, "%s: %s", st.csv, strerror(-rc));
     if (!rc) rc = open_energy(&st, err);
-    if ((rc = agreed(rc, err))) goto done;
+    if ((rc = jg_run_agreed(rc, err))) goto done;
     if (st.lead) log_start(&st, &dp, jg_trainer_epochs_done(tr));
     idle_baseline(&st);
     if ((rc = train_measured(&st, tr, err))) goto done;

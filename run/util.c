@@ -43,3 +43,10 @@ void jg_run_unlock_dir(const char *dir, int fd, int remove_empty)
     unlink(lock);
     rmdir(dir); // only when nothing else is in it
 }
+
+int jg_run_agreed(int rc, jg_run_error_t *err)
+{
+    const int all = jg_cl_agree(rc);
+    if (all && !rc) jg_run_fail(err, all, "another rank failed (the first rank's message says why)");
+    return all;
+}

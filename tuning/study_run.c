@@ -197,7 +197,8 @@ static void progress_line(const jg_tune_study_t *s, const jg_tune_one_t *st, int
         snprintf(running, sizeof running, n_running ? "; running: %lld jobs" : "; running: none",
                  (long long)n_running);
     } else if (slots > 1) { // which trials, 1-based; ".K": a promotion to rung K
-        size_t len = (size_t)snprintf(running, sizeof running, "; running:");
+        size_t len = (size_t)snprintf(running, sizeof running, "; running: trial%s",
+                                      n_running > 1 ? "s" : "");
         for (int64_t k = 0; k < st->n_fly; k++)
             if (st->fly[k].submitted)
                 len += (size_t)snprintf(running + len, sizeof running - len,

@@ -29,6 +29,22 @@ int jg_cli_run(const char *env, const char *args, int merge_stderr, char *out)
     return WEXITSTATUS(status);
 }
 
+int jg_cli_sh(char *out, const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof cmd);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    const size_t len = fread(out, 1, JG_CLI_OUT_MAX - 1, p);
+    out[len] = '\0';
+    const int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
 int jg_cli_runf(int merge_stderr, char *out, const char *fmt, ...)
 {
     char args[1024];

@@ -15,6 +15,11 @@ int jg_cli_run(const char *env, const char *args, int merge_stderr, char *out);
 int jg_cli_runf(int merge_stderr, char *out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Runs the shell command (printf-style, at most 2047 characters) and
+ * returns its exit status, 128 when it did not exit normally; out
+ * (JG_CLI_OUT_MAX bytes) receives its stdout. */
+int jg_cli_sh(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Starts `joulegrad args` (printf-style) in the background, its output
  * discarded; returns its pid. */
 #include <sys/types.h>

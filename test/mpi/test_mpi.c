@@ -3,7 +3,10 @@
  * test_mpi.c - joulegrad on Open MPI (mpirun --allow-run-as-root
  * --oversubscribe, small data): data-parallel training equals the one-rank
  * run up to float rounding and is bit-identical to itself; two ranks on one
- * node with a fake powercap tree count the node's energy once.
+ * node with a fake powercap tree count the node's energy once; a study on a
+ * pool of workers runs a serial study's trials, and a worker killed with
+ * SIGKILL ends the job, then --resume completes the study keeping every
+ * finished trial.
  */
 #define _GNU_SOURCE /* unshare */
 #include <errno.h>
@@ -29,7 +32,8 @@
 #include "harness.h"
 #include "jg_nn.h"
 
-#define MPIRUN JG_MPIRUN " --allow-run-as-root --oversubscribe -n 2 "
+#define MPIRUN_N JG_MPIRUN " --allow-run-as-root --oversubscribe -n "
+#define MPIRUN MPIRUN_N "2 "
 /* No batch norm and no dropout: the shards' sum is then the whole batch's
  * gradient up to the order of float additions. */
 #define SPEC "'conv(8,3,pad=1) relu maxpool(2) flatten linear(10)'"
@@ -37,23 +41,6 @@
               "--batch 60 --epochs 2 --threads 1 --quiet --model " SPEC
 
 static char out[JG_CLI_OUT_MAX];
-
-/* Runs `sh -c cmd` and returns its exit status, output in out. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    const size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    const int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static cJSON *read_json(const char *dir, const char *file)
 {
@@ -92,9 +79,9 @@ static void test_data_parallel_equivalence(void **state)
     (void)state;
     const char *one = jg_cli_path("one"), *two = jg_cli_path("two"), *again = jg_cli_path("again");
     assert_int_equal(jg_cli_runf(1, out, "train " FLAGS " --energy estimate --out %s", one), 0);
-    assert_int_equal(sh(MPIRUN "'%s' train " FLAGS " --energy estimate --out %s 2>&1",
+    assert_int_equal(jg_cli_sh(out, MPIRUN "'%s' train " FLAGS " --energy estimate --out %s 2>&1",
                         JG_CLI_PATH, two), 0);
-    assert_int_equal(sh(MPIRUN "'%s' train " FLAGS " --energy off --out %s 2>&1", JG_CLI_PATH,
+    assert_int_equal(jg_cli_sh(out, MPIRUN "'%s' train " FLAGS " --energy off --out %s 2>&1", JG_CLI_PATH,
                         again), 0);
     cJSON *a = read_json(one, "summary.json"), *b = read_json(two, "summary.json");
     const double la = jg_cli_json_num(a, "test_loss"), lb = jg_cli_json_num(b, "test_loss");
@@ -116,13 +103,132 @@ static void test_data_parallel_equivalence(void **state)
     const char *killed = jg_cli_path("killed");
     char flag[700];
     snprintf(flag, sizeof flag, "%s/epochs.csv", killed);
-    assert_int_equal(sh("(" MPIRUN "'%s' train " FLAGS " --energy off --out %s >/dev/null 2>&1 &"
+    assert_int_equal(jg_cli_sh(out, "(" MPIRUN "'%s' train " FLAGS " --energy off --out %s >/dev/null 2>&1 &"
                         " P=$!; while [ ! -e %s ]; do sleep 0.02; done; kill -9 $P; wait $P) "
                         ">/dev/null 2>&1; echo",
                         JG_CLI_PATH, killed, flag), 0);
-    assert_int_equal(sh(MPIRUN "'%s' train " FLAGS " --energy off --out %s --resume 2>&1",
+    assert_int_equal(jg_cli_sh(out, MPIRUN "'%s' train " FLAGS " --energy off --out %s --resume 2>&1",
                         JG_CLI_PATH, killed), 0);
     if (!same_weights(again, killed)) fail_msg("the resumed 2-rank run differs from straight");
+}
+
+/* ---- tune: rank 0 coordinates, the other ranks train the trials ---- */
+
+#define TUNE_DATA "--data synthetic --train-limit 600 --test-limit 200 --batch 60 --threads 1 " \
+                  "--model " SPEC
+#define TUNE_FLAGS TUNE_DATA " --energy estimate"
+
+/* The result lines of a trial log, keyed "trial params val test" and sorted
+ * (the order in which trials finish differs between a pool and one
+ * process). */
+static int result_keys(const char *dir, char keys[][512], int cap)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/trials.jsonl", dir);
+    char *text = jg_cli_read_text(path);
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        if (!j) fail_msg("%s: a line is not JSON: %s", path, line);
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
+        if (cJSON_IsString(type) && !strcmp(type->valuestring, "trial")) {
+            assert_true(n < cap);
+            char *params = cJSON_PrintUnformatted(jg_cli_json_get(j, "params"));
+            snprintf(keys[n++], 512, "%06d %s %.17g %.17g", (int)jg_cli_json_num(j, "trial"),
+                     params, jg_cli_json_num(j, "val_accuracy"),
+                     jg_cli_json_num(j, "test_accuracy"));
+            free(params);
+        }
+        cJSON_Delete(j);
+    }
+    free(text);
+    qsort(keys, (size_t)n, 512, (int (*)(const void *, const void *))strcmp);
+    return n;
+}
+
+static void same_trials(const char *a, const char *b, int expect)
+{
+    static char ka[64][512], kb[64][512];
+    const int na = result_keys(a, ka, 64), nb = result_keys(b, kb, 64);
+    assert_int_equal(na, expect);
+    assert_int_equal(nb, expect);
+    for (int i = 0; i < na; i++)
+        if (strcmp(ka[i], kb[i])) fail_msg("serial %s\n  pool %s", ka[i], kb[i]);
+}
+
+/* grid, random and sobol on 2 workers: the serial study's trials, each
+ * with the same accuracies (a trial's seed is the study's + its number). */
+static void test_tune_pool_runs_the_serial_trials(void **state)
+{
+    (void)state;
+    static const char *const strategies[] = {"grid", "random", "sobol"};
+    for (int k = 0; k < 3; k++) {
+        char a[64], b[64];
+        snprintf(a, sizeof a, "serial-%s", strategies[k]);
+        snprintf(b, sizeof b, "pool-%s", strategies[k]);
+        const char *da = jg_cli_path(a), *db = jg_cli_path(b);
+        const char *args = k ? "--space lr=log:1e-3:1e-1,batch=int:30:60 --trials 6"
+                             : "--space lr=log:1e-3:1e-1,batch=int:30:60 --grid-points 3 "
+                               "--trials 6";
+        int rc = jg_cli_runf(1, out, "tune " TUNE_FLAGS " --strategy %s %s --out %s",
+                             strategies[k], args, da);
+        if (rc) fail_msg("serial tune: exit %d: %s", rc, out);
+        rc = jg_cli_sh(out, MPIRUN_N "3 '%s' tune " TUNE_FLAGS " --strategy %s %s --out %s 2>&1",
+                       JG_CLI_PATH, strategies[k], args, db);
+        if (rc) fail_msg("mpirun -n 3 tune: exit %d: %s", rc, out);
+        assert_non_null(strstr(out, "2 workers (ranks 1-2)"));
+        same_trials(da, db, 6);
+    }
+}
+
+/* Result lines of dir's log, in file order, into one text. */
+static char *result_lines(const char *dir)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/trials.jsonl", dir);
+    char *text = jg_cli_read_text(path), *res = calloc(1, strlen(text) + 1);
+    assert_non_null(res);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strstr(line, "\"type\":\"trial\"")) strcat(strcat(res, line), "\n");
+    free(text);
+    return res;
+}
+
+/* bayes on 2 workers, one worker killed with SIGKILL after 3 results: the
+ * job ends with an error naming the rank, every finished record stays, and
+ * --resume completes the study (the running trials submitted again). */
+static void test_tune_worker_killed_then_resumed(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("killed-study");
+    char log[700];
+    snprintf(log, sizeof log, "%s/trials.jsonl", dir);
+    // The default model on 3000 images: trials long enough to be killed in.
+    const char *args = "--data synthetic --train-limit 3000 --test-limit 200 --threads 1 "
+                       "--energy estimate --strategy bayes --space lr=log:1e-4:1e-1 --trials 10";
+    // Rank 1 is found by its environment and killed once 3 trials are done.
+    const int rc = jg_cli_sh(out, "(" MPIRUN_N "3 '%s' tune %s --out %s 2>&1 & "
+                             "while [ \"$(cat %s 2>/dev/null | grep -c '\"type\":\"trial\"')\" "
+                             "-lt 3 ]; "
+                             "do sleep 0.05; done; "
+                             "for p in $(pgrep -f 'joulegrad tune'); do "
+                             "grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$p/environ 2>/dev/null && "
+                             "kill -9 $p; done; wait $!)",
+                             JG_CLI_PATH, args, dir, log);
+    if (rc == 0) fail_msg("the job survived its worker's SIGKILL: %s", out);
+    if (!strstr(out, "rank 1")) fail_msg("the job's error does not name rank 1: %s", out);
+    char *before = result_lines(dir);
+    assert_true(jg_cli_count_lines(before) >= 3);
+    const int rc2 = jg_cli_sh(out, MPIRUN_N "3 '%s' tune %s --out %s --resume 2>&1",
+                              JG_CLI_PATH, args, dir);
+    if (rc2) fail_msg("resume: exit %d: %s", rc2, out);
+    if (strstr(out, "warning")) fail_msg("the resume replayed other proposals: %s", out);
+    char *after = result_lines(dir);
+    assert_int_equal(jg_cli_count_lines(after), 10);
+    // Every finished record kept, in its place.
+    assert_memory_equal(after, before, strlen(before));
+    free(before);
+    free(after);
 }
 
 /* ---- RAPL: the node's packages read once ---- */
@@ -197,12 +303,35 @@ static void test_rapl_node_counted_once(void **state)
     // mpirun's ranks start in this mount namespace and see the fake tree. The
     // default model's steps last milliseconds: RAPL counters move every 1 ms,
     // and a zone silent over the trace's ring is given up as stuck.
-    const int rc = sh(MPIRUN "'%s' train --data synthetic --train-limit 1200 --test-limit 200 "
+    const int rc = jg_cli_sh(out, MPIRUN "'%s' train --data synthetic --train-limit 1200 --test-limit 200 "
                       "--batch 60 --epochs 1 --threads 1 --quiet --energy rapl --out %s 2>&1",
                       JG_CLI_PATH, dir);
+    // tune: one worker alone on the node reads RAPL around its trials; two
+    // sharing it estimate (auto) or are refused (rapl).
+    static char tune_out[3][JG_CLI_OUT_MAX];
+    int tune_rc[3];
+    static const char *const tune_how[3] = {"2 '%s' tune %s --energy auto --out %s",
+                                            "3 '%s' tune %s --energy auto --out %s",
+                                            "3 '%s' tune %s --energy rapl --out %s"};
+    for (int k = 0; k < 3; k++) {
+        char cmd[1024], name[32];
+        snprintf(name, sizeof name, "rapl-tune-%d", k);
+        snprintf(cmd, sizeof cmd, "%s%s 2>&1", MPIRUN_N, tune_how[k]);
+        tune_rc[k] = jg_cli_sh(tune_out[k], cmd, JG_CLI_PATH, TUNE_DATA " --strategy random "
+                               "--space lr=log:1e-3:1e-1 --trials 2 --train-limit 1200",
+                               jg_cli_path(name));
+    }
     writer_stop = 1;
     pthread_join(th, NULL);
     umount2("/sys/class", MNT_DETACH);
+    if (tune_rc[0] || !strstr(tune_out[0], "energy rapl, 1 workers"))
+        fail_msg("tune on 1 worker: exit %d: %s", tune_rc[0], tune_out[0]);
+    if (tune_rc[1] || !strstr(tune_out[1], "energy estimate, 2 workers") ||
+        !strstr(tune_out[1], "2 workers share node 0's RAPL packages"))
+        fail_msg("tune on 2 workers sharing a node: exit %d: %s", tune_rc[1], tune_out[1]);
+    if (!tune_rc[2] || !strstr(tune_out[2], "start one worker per node"))
+        fail_msg("tune --energy rapl on 2 workers sharing a node: exit %d: %s", tune_rc[2],
+                 tune_out[2]);
     if (rc) fail_msg("mpirun train --energy rapl: exit %d: %s", rc, out);
     cJSON *s = read_json(dir, "summary.json");
     const cJSON *en = jg_cli_json_get(s, "energy");
@@ -228,6 +357,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_data_parallel_equivalence),
         cmocka_unit_test(test_rapl_node_counted_once),
+        cmocka_unit_test(test_tune_pool_runs_the_serial_trials),
+        cmocka_unit_test(test_tune_worker_killed_then_resumed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
