@@ -83,15 +83,15 @@ void jg_conv_select(jg_isa_t isa)
         /* The scalar direct twins keep the direct path tested everywhere. */
         conv_table.fwd = jg_f32_conv2d_direct_fwd_ref;
         conv_table.bwdw = jg_f32_conv2d_direct_bwdw_ref;
-        conv_table.im2col = jg_conv2d_im2col;
-        conv_table.col2im = jg_conv2d_col2im;
+        conv_table.im2col = jg_f32_conv2d_im2col_ref;
+        conv_table.col2im = jg_f32_conv2d_col2im_ref;
         break;
     default:
         /* AVX2, NEON: no direct variant; their SGEMM handles every shape. */
         conv_table.fwd = NULL;
         conv_table.bwdw = NULL;
-        conv_table.im2col = jg_conv2d_im2col;
-        conv_table.col2im = jg_conv2d_col2im;
+        conv_table.im2col = jg_f32_conv2d_im2col_ref;
+        conv_table.col2im = jg_f32_conv2d_col2im_ref;
         break;
     }
 }

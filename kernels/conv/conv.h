@@ -33,10 +33,11 @@ typedef void (*jg_conv2d_im2col_fn)(float *restrict col, const float *restrict x
 typedef void (*jg_conv2d_col2im_fn)(float *restrict dx, const float *restrict col,
                                     const jg_conv2d_shape_t *s, int oh, int ow,
                                     float *restrict pad);
-void jg_conv2d_im2col(float *restrict col, const float *restrict x,
-                      const jg_conv2d_shape_t *s, int oh, int ow, float *restrict pad);
-void jg_conv2d_col2im(float *restrict dx, const float *restrict col,
-                      const jg_conv2d_shape_t *s, int oh, int ow, float *restrict pad);
+/* The portable versions (im2col_ref.c): the twins of every ISA's. */
+void jg_f32_conv2d_im2col_ref(float *restrict col, const float *restrict x,
+                              const jg_conv2d_shape_t *s, int oh, int ow, float *restrict pad);
+void jg_f32_conv2d_col2im_ref(float *restrict dx, const float *restrict col,
+                              const jg_conv2d_shape_t *s, int oh, int ow, float *restrict pad);
 #if defined(__x86_64__) || defined(_M_X64)
 /* stride_w == 1: row copies from a zero-padded plane with masked vectors;
  * other strides use the portable version. */

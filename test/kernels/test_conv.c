@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "conv/conv.h"
 
 /* Fast paths sum in float, the oracle in double. Random-sign rounding errors
  * of a length-D float sum of terms in [-1, 1] grow like u * D / 3 (u = 6e-8,
@@ -225,6 +226,59 @@ static void test_fast_vs_ref(void **state)
     }
     assert_int_equal(jg_kernels_set_threads(threads), 0);
     assert_int_equal(jg_kernels_set_isa(before), 0);
+}
+
+/* Each ISA's im2col / col2im against the portable twins over every case:
+ * im2col is a copy (bit-exact); col2im from a zeroed dx sums each element's
+ * taps in the same order, so it is bit-exact too. */
+typedef struct {
+    const char *isa;
+    jg_conv2d_im2col_fn im2col;
+    jg_conv2d_col2im_fn col2im;
+} im2col_variant_t;
+
+static void test_im2col_vs_ref(void **state)
+{
+    (void)state;
+    im2col_variant_t v[JG_ISA_COUNT];
+    int nv = 0;
+#if defined(__x86_64__)
+    if (jg_kernels_isa_supported(JG_ISA_AVX512))
+        v[nv++] = (im2col_variant_t){"avx512", jg_f32_conv2d_im2col_avx512,
+                                     jg_f32_conv2d_col2im_avx512};
+#endif
+    if (nv == 0) skip();
+    for (size_t c = 0; c < NCASES; c++) {
+        const conv_case_t *t = &cases[c];
+        const jg_conv2d_shape_t s = {1, t->c, t->h, t->w, t->k, t->kh, t->kw,
+                                     t->sh, t->sw, t->ph, t->pw};
+        int oh, ow;
+        assert_int_equal(jg_conv2d_out_hw(&s, &oh, &ow), 0);
+        const size_t ncol = (size_t)t->c * t->kh * t->kw * oh * ow;
+        const size_t nx = (size_t)t->c * t->h * t->w;
+        float *x = jg_test_alloc(nx), *pad = jg_test_alloc(jg_conv2d_pad_floats(&s));
+        float *col = jg_test_alloc(ncol), *col_ref = jg_test_alloc(ncol);
+        float *dx = jg_test_alloc_zero(nx), *dx_ref = jg_test_alloc_zero(nx);
+        jg_test_fill_uniform(x, nx, -1, 1, 40 + c);
+        for (int i = 0; i < nv; i++) {
+            for (size_t e = 0; e < ncol; e++) col[e] = NAN;
+            v[i].im2col(col, x, &s, oh, ow, pad);
+            jg_f32_conv2d_im2col_ref(col_ref, x, &s, oh, ow, pad);
+            if (memcmp(col, col_ref, ncol * sizeof(float)) != 0) {
+                print_error("im2col %s [%s] differs from _ref\n", v[i].isa, t->name);
+                fail();
+            }
+            memset(dx, 0, nx * sizeof(float));
+            memset(dx_ref, 0, nx * sizeof(float));
+            v[i].col2im(dx, col_ref, &s, oh, ow, pad);
+            jg_f32_conv2d_col2im_ref(dx_ref, col_ref, &s, oh, ow, pad);
+            if (memcmp(dx, dx_ref, nx * sizeof(float)) != 0) {
+                print_error("col2im %s [%s] differs from _ref\n", v[i].isa, t->name);
+                fail();
+            }
+        }
+        free(x), free(pad), free(col), free(col_ref), free(dx), free(dx_ref);
+    }
 }
 
 /* ---- accumulation -------------------------------------------------------- */
@@ -621,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_ref_forward_vs_double),
         cmocka_unit_test(test_ref_backward_vs_fd),
         cmocka_unit_test(test_fast_vs_ref),
+        cmocka_unit_test(test_im2col_vs_ref),
         cmocka_unit_test(test_backward_accumulates),
         cmocka_unit_test(test_threads_bit_identical),
     };
