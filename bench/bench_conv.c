@@ -35,7 +35,9 @@ typedef struct {
     jg_conv2d_shape_t s;
     int in_training[NPASS]; /* 0: not needed to train (first layer's dx) */
     double ms[NPASS], gflops[NPASS];
+    double min_ms[NPASS];          /* fastest call: the least disturbed on a busy machine */
     double anchor_ms[NPASS];       /* oneDNN, when it ran (0 otherwise) */
+    double anchor_min_ms[NPASS];
     char anchor_impl[NPASS][160];
 } layer_t;
 
@@ -199,6 +201,14 @@ static int validate(const char *layer, bufs_t *b, const jg_conv2d_shape_t *s,
     return bad;
 }
 
+static double min_of(const double *t, int n)
+{
+    double m = t[0];
+    for (int i = 1; i < n; i++)
+        if (t[i] < m) m = t[i];
+    return m;
+}
+
 /* Median of `repeats` calls of each pass, ours and the anchor's alternating
  * call for call (both use the same OpenMP runtime, so neither leaves a
  * spinning pool behind for the other). */
@@ -221,6 +231,8 @@ static int time_passes(layer_t *l, bufs_t *b, jg_anchor_conv_t *an, int repeats)
             ta[r] = jg_bench_now_s() - t0;
         }
         if (err) break;
+        l->min_ms[pass] = min_of(t, repeats) * 1e3;
+        if (an) l->anchor_min_ms[pass] = min_of(ta, repeats) * 1e3;
         const double sec = jg_bench_median(t, repeats);
         l->ms[pass] = sec * 1e3;
         l->gflops[pass] = sec > 0 ? flops / sec * 1e-9 : 0;
@@ -307,10 +319,12 @@ static int print_json(const layer_t *ls, int nl, int threads, int repeats,
             cJSON *po = cJSON_AddObjectToObject(l, pass_names[p]);
             if (!po) continue;
             cJSON_AddNumberToObject(po, "ms", ls[i].ms[p]);
+            cJSON_AddNumberToObject(po, "min_ms", ls[i].min_ms[p]);
             cJSON_AddNumberToObject(po, "gflops", ls[i].gflops[p]);
             cJSON_AddBoolToObject(po, "in_training_total", ls[i].in_training[p]);
             if (anchor[0]) {
                 cJSON_AddNumberToObject(po, "onednn_ms", ls[i].anchor_ms[p]);
+                cJSON_AddNumberToObject(po, "onednn_min_ms", ls[i].anchor_min_ms[p]);
                 cJSON_AddStringToObject(po, "onednn_impl", ls[i].anchor_impl[p]);
             }
         }
