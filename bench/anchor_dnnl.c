@@ -35,6 +35,18 @@ int jg_anchor_conv_run(jg_anchor_conv_t *a, int pass)
     (void)a, (void)pass;
     return -ENOTSUP;
 }
+int jg_anchor_conv_next(jg_anchor_conv_t *a, int pass)
+{
+    (void)a, (void)pass;
+    return -ENOTSUP;
+}
+int jg_anchor_conv_next(jg_anchor_conv_t *a, int pass)
+{
+    a->dropped[pass] |= 1u << a->alg[pass];
+    pass_free(&a->d, &a->pass[pass]);
+    return pick_pass(a, pass);
+}
+
 int jg_anchor_conv_result(jg_anchor_conv_t *a, int pass, float *out)
 {
     (void)a, (void)pass, (void)out;
@@ -104,6 +116,8 @@ struct jg_anchor_conv {
     float *data[5]; /* x, w, b, dy copies (plain), indexed T_X, T_W, T_B, T_Y(dy) */
     dnnl_dims_t strides, pad_l, pad_r;
     pass_t pass[JG_ANCHOR_CONV_PASSES];
+    unsigned dropped[JG_ANCHOR_CONV_PASSES]; /* bit i: algs[i] failed validation */
+    int alg[JG_ANCHOR_CONV_PASSES];          /* index into algs of the current one */
     char version[32];
 };
 
@@ -254,12 +268,13 @@ int jg_anchor_conv_run(jg_anchor_conv_t *a, int pass)
                : -EIO;
 }
 
-/* Fastest of 3 calls after a warm-up, in seconds; a large value on error. */
+/* Fastest of 5 calls after a warm-up, in seconds (the least disturbed on a
+ * busy machine); a large value on error. */
 static double time_pass(jg_anchor_conv_t *a, int which)
 {
     if (jg_anchor_conv_run(a, which)) return 1e30;
     double best = 1e30;
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < 5; r++) {
         const double t0 = jg_bench_now_s();
         if (jg_anchor_conv_run(a, which)) return 1e30;
         const double t = jg_bench_now_s() - t0;
@@ -268,18 +283,21 @@ static double time_pass(jg_anchor_conv_t *a, int which)
     return best;
 }
 
-/* Keeps, for pass `which`, the fastest algorithm oneDNN builds a primitive for. */
+/* Keeps, for pass `which`, the fastest algorithm oneDNN builds a primitive
+ * for, among those not dropped. */
 static int pick_pass(jg_anchor_conv_t *a, int which)
 {
     double best = 1e30;
     for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
         pass_t cand;
+        if (a->dropped[which] & (1u << i)) continue;
         if (pass_build(a, which, algs[i], &cand)) continue;
         pass_t keep = a->pass[which];
         a->pass[which] = cand;
         const double t = time_pass(a, which);
         if (t < best) {
             best = t;
+            a->alg[which] = (int)i;
             pass_free(&a->d, &keep);
             const size_t len = strlen(a->pass[which].impl);
             snprintf(a->pass[which].impl + len, sizeof a->pass[which].impl - len, " %s",
@@ -369,6 +387,13 @@ int jg_anchor_conv_open(jg_anchor_conv_t **out, const jg_conv2d_shape_t *s, int 
     }
     *out = a;
     return 0;
+}
+
+int jg_anchor_conv_next(jg_anchor_conv_t *a, int pass)
+{
+    a->dropped[pass] |= 1u << a->alg[pass];
+    pass_free(&a->d, &a->pass[pass]);
+    return pick_pass(a, pass);
 }
 
 int jg_anchor_conv_result(jg_anchor_conv_t *a, int pass, float *out)

@@ -63,6 +63,9 @@ typedef struct jg_anchor_conv jg_anchor_conv_t;
 int jg_anchor_conv_open(jg_anchor_conv_t **a, const jg_conv2d_shape_t *s, int threads,
                         const float *x, const float *w, const float *bias, const float *dy,
                         char *why, size_t cap);
+/* Drops the algorithm pass p uses now (it failed validation) and takes the
+ * fastest remaining one: 0, or -ENOTSUP when none is left. */
+int jg_anchor_conv_next(jg_anchor_conv_t *a, int pass);
 /* One call of pass p (JG_ANCHOR_CONV_*): 0 or -EIO. */
 int jg_anchor_conv_run(jg_anchor_conv_t *a, int pass);
 /* The result of the last run of pass p in plain layout: y (N, K, OH, OW),
