@@ -89,8 +89,25 @@ void jg_conv_select(jg_isa_t isa)
         conv_table.col2im = jg_f32_conv2d_col2im_ref;
         conv_table.wino = &jg_wino_kernels_ref; /* tested everywhere, like direct */
         break;
+#if defined(__x86_64__) || defined(_M_X64)
+    case JG_ISA_AVX2:
+        conv_table.fwd = jg_f32_conv2d_direct_fwd_avx2;
+        conv_table.bwdw = jg_f32_conv2d_direct_bwdw_avx2;
+        conv_table.im2col = jg_f32_conv2d_im2col_ref;
+        conv_table.col2im = jg_f32_conv2d_col2im_ref;
+        conv_table.wino = NULL;
+        break;
+#endif
+#if defined(__aarch64__)
+    case JG_ISA_NEON:
+        conv_table.fwd = jg_f32_conv2d_direct_fwd_neon;
+        conv_table.bwdw = jg_f32_conv2d_direct_bwdw_neon;
+        conv_table.im2col = jg_f32_conv2d_im2col_ref;
+        conv_table.col2im = jg_f32_conv2d_col2im_ref;
+        conv_table.wino = NULL; /* no NEON Winograd: im2col + GEMM */
+        break;
+#endif
     default:
-        /* AVX2, NEON: no direct variant; their SGEMM handles every shape. */
         conv_table.fwd = NULL;
         conv_table.bwdw = NULL;
         conv_table.im2col = jg_f32_conv2d_im2col_ref;

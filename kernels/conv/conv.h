@@ -94,12 +94,22 @@ int jg_f32_conv2d_direct_bwdw_ref(float *dw, const float *dy, const float *x,
                                   const jg_conv2d_shape_t *s, int oh, int ow,
                                   float *scratch);
 #if defined(__x86_64__) || defined(_M_X64)
+int jg_f32_conv2d_direct_fwd_avx2(float *y, const float *x, const float *w, const float *bias,
+                                  const jg_conv2d_shape_t *s, int oh, int ow, float *scratch);
+int jg_f32_conv2d_direct_bwdw_avx2(float *dw, const float *dy, const float *x,
+                                   const jg_conv2d_shape_t *s, int oh, int ow, float *scratch);
 int jg_f32_conv2d_direct_fwd_avx512(float *y, const float *x, const float *w,
                                     const float *bias, const jg_conv2d_shape_t *s,
                                     int oh, int ow, float *scratch);
 int jg_f32_conv2d_direct_bwdw_avx512(float *dw, const float *dy, const float *x,
                                      const jg_conv2d_shape_t *s, int oh, int ow,
                                      float *scratch);
+#endif
+#if defined(__aarch64__)
+int jg_f32_conv2d_direct_fwd_neon(float *y, const float *x, const float *w, const float *bias,
+                                  const jg_conv2d_shape_t *s, int oh, int ow, float *scratch);
+int jg_f32_conv2d_direct_bwdw_neon(float *dw, const float *dy, const float *x,
+                                   const jg_conv2d_shape_t *s, int oh, int ow, float *scratch);
 #endif
 
 /* ---- Winograd F(2x2, 3x3) ------------------------------------------------

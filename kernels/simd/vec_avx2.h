@@ -171,4 +171,12 @@ static inline vdsum_t vdsum_add_muldev(vdsum_t s, vf_t g, vf_t v, double mu)
     return s;
 }
 
+static inline float vreduce_add_avx2(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+#define VREDUCE_ADD(v) vreduce_add_avx2(v)
+
 #endif /* JG_VEC_AVX2_H */

@@ -183,4 +183,7 @@ static inline vdsum_t vdsum_add_muldev(vdsum_t s, vf_t g, vf_t v, double mu)
     return s;
 }
 
+/* horizontal sum (lanes in a fixed tree order) */
+#define VREDUCE_ADD(v) _mm512_reduce_add_ps(v)
+
 #endif /* JG_VEC_AVX512_H */

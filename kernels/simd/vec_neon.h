@@ -188,4 +188,6 @@ static inline vdsum_t vdsum_add_muldev(vdsum_t s, vf_t g, vf_t v, double mu)
     return s;
 }
 
+#define VREDUCE_ADD(v) vaddvq_f32(v)
+
 #endif /* JG_VEC_NEON_H */
