@@ -95,7 +95,7 @@ void jg_conv_select(jg_isa_t isa)
         conv_table.bwdw = jg_f32_conv2d_direct_bwdw_avx2;
         conv_table.im2col = jg_f32_conv2d_im2col_ref;
         conv_table.col2im = jg_f32_conv2d_col2im_ref;
-        conv_table.wino = NULL;
+        conv_table.wino = &jg_wino_kernels_avx2;
         break;
 #endif
 #if defined(__aarch64__)
@@ -143,8 +143,8 @@ static size_t wino_thread_floats(const jg_conv2d_shape_t *s)
     jg_wino_geom(&b, s, 1);
     const size_t pf = (size_t)f.cin * f.hp * f.wp, pb = (size_t)b.cin * b.hp * b.wp;
     const size_t cmax = (size_t)(s->c > s->k ? s->c : s->k);
-    return round_up(pf > pb ? pf : pb) + round_up((size_t)JG_WINO_TILE_BLOCK * 16 * cmax) +
-           round_up((size_t)JG_WINO_TILE_BLOCK * 16 * (size_t)s->k);
+    return round_up(pf > pb ? pf : pb) + round_up((size_t)JG_WINO_WGRAD_LD * 16 * cmax) +
+           round_up((size_t)JG_WINO_WGRAD_LD * 16 * (size_t)s->k);
 }
 
 static size_t round_up(size_t v)
@@ -343,7 +343,7 @@ static void wino_scratch(const conv_ctx_t *cx, const conv_scratch_t *sc, float *
     const size_t cmax = (size_t)(s->c > s->k ? s->c : s->k);
     *xp = sc->col;
     *v = *xp + round_up(pf > pb ? pf : pb);
-    *d = *v + round_up((size_t)JG_WINO_TILE_BLOCK * 16 * cmax);
+    *d = *v + round_up((size_t)JG_WINO_WGRAD_LD * 16 * cmax);
 }
 
 /* out (cout, oh, ow) (+)= the Winograd forward of in (cin, h, w) with the
@@ -357,7 +357,7 @@ static void wino_run(const conv_ctx_t *cx, const conv_scratch_t *sc, const jg_wi
     const int tiles = g->th * g->tw;
     for (int t0 = 0; t0 < tiles; t0 += JG_WINO_TILE_BLOCK) {
         const int nt = tiles - t0 < JG_WINO_TILE_BLOCK ? tiles - t0 : JG_WINO_TILE_BLOCK;
-        conv_table.wino->in_tf(v, xp, g, t0, nt);
+        conv_table.wino->in_tf(v, xp, g, t0, nt, g->cin, 1);
         conv_table.wino->gemm_out(out, v, cx->ws, bias, g, t0, nt, accumulate);
     }
 }
@@ -404,9 +404,10 @@ static int wino_bwdw_chunk(const conv_ctx_t *cx, int c, const conv_scratch_t *sc
         conv_table.wino->pad(xp, cx->op.x + (size_t)i * s->c * s->h * s->w, &g);
         for (int t0 = 0; t0 < tiles; t0 += JG_WINO_TILE_BLOCK) {
             const int nt = tiles - t0 < JG_WINO_TILE_BLOCK ? tiles - t0 : JG_WINO_TILE_BLOCK;
-            conv_table.wino->in_tf(v, xp, &g, t0, nt);
-            conv_table.wino->dy_tf(d, dyn, &g, t0, nt);
-            conv_table.wino->wgrad(sum, d, v, &g, nt);
+            /* channel-major tuples (cin | K, JG_WINO_WGRAD_LD) for the sum over t */
+            conv_table.wino->in_tf(v, xp, &g, t0, nt, 1, JG_WINO_WGRAD_LD);
+            conv_table.wino->dy_tf(d, dyn, &g, t0, nt, 1, JG_WINO_WGRAD_LD);
+            conv_table.wino->wgrad(sum, d, v, &g, nt, JG_WINO_WGRAD_LD);
         }
     }
     return 0;

@@ -124,8 +124,9 @@ int jg_f32_conv2d_direct_bwdw_neon(float *dw, const float *dy, const float *x,
  * forward of dy with the flipped, transposed filter and padding 2 - p;
  * backward-weights is dW = G^T [sum_tiles (A dY A^T) . (B^T d B)] G.
  * The _ref kernels (wino_ref.c) do the same float operations in the same
- * order (fmaf for the lane-wise multiply-add), so the SIMD kernels are
- * bit-identical to them. */
+ * order (fmaf for the lane-wise multiply-add), so the SIMD kernels
+ * (wino_avx512.c: a tuple is one zmm; wino_avx2.c: two ymm) are
+ * bit-identical to them. NEON has none: conv2d runs im2col + GEMM there. */
 typedef struct {
     int cin, cout;   /* channels summed over / produced */
     int h, w;        /* input plane */
@@ -138,6 +139,10 @@ typedef struct {
 /* Tiles per block: V (and dY^) of one block stay in L2 (64 tiles x 64
  * channels x 64 bytes = 256 KiB). */
 #define JG_WINO_TILE_BLOCK 64
+/* Tuples between channels in the weight gradient's channel-major layout:
+ * one more than a block, so that channels are not 4 KiB apart (the same L1
+ * set: dW took 4.1 instead of 3.0 ms on the second default layer). */
+#define JG_WINO_WGRAD_LD (JG_WINO_TILE_BLOCK + 1)
 /* Smallest cin and cout the Winograd path takes (below, the transforms
  * cost more than the 2.25x saved; measured in docs/kernels.md). */
 #define JG_WINO_MIN_CHANNELS 8
@@ -158,42 +163,61 @@ void jg_wino_wgrad_out(float *dw, const float *s, int k, int c);
 /* ISA kernels:
  *  pad:      xp (cin, hp, wp) = x (cin, h, w) shifted by the pads, zero elsewhere
  * and over tiles [t0, t0 + nt) (t = ty * tw + tx):
- *  in_tf:    v (nt, cin, 16) = B^T d B of the 4x4 patches of xp
+ *  in_tf:    v = B^T d B of the 4x4 patches of xp; the tuple of tile t and
+ *            channel c at v + 16 ((t - t0) ts + c cs): (nt, cin) for the
+ *            GEMM (ts = cin, cs = 1), (cin, ld) for the weight gradient
  *  gemm_out: y (cout, oh, ow) = (accumulate ? y : 0) + bias + A^T M A,
- *            M(k, t) = sum_c u(k, c) . v(t, c); bias may be NULL
- *  dy_tf:    d (nt, cout, 16) = A dy A^T of the 2x2 tiles of dy (cout, oh, ow),
- *            zero outside the plane
- *  wgrad:    s (cout, cin, 16) += sum_t d(t, k) . v(t, c) */
+ *            M(k, t) = sum_c u(k, c) . v(t, c), v (nt, cin); bias may be NULL
+ *  dy_tf:    d = A dy A^T of the 2x2 tiles of dy (cout, oh, ow), zero outside
+ *            the plane; tuple (t, k) at d + 16 ((t - t0) ts + k ks)
+ *  wgrad:    s (cout, cin, 16) += sum_t d(t, k) . v(t, c), with d (cout, ld)
+ *            and v (cin, ld): every channel's tiles contiguous, as the sum
+ *            over t walks them (the (t, channel) order put the streams 4 KiB
+ *            apart, in the same L1 sets) */
 typedef struct {
     void (*pad)(float *xp, const float *x, const jg_wino_geom_t *g);
-    void (*in_tf)(float *v, const float *xp, const jg_wino_geom_t *g, int t0, int nt);
+    void (*in_tf)(float *v, const float *xp, const jg_wino_geom_t *g, int t0, int nt,
+                  ptrdiff_t ts, ptrdiff_t cs);
     void (*gemm_out)(float *y, const float *v, const float *u, const float *bias,
                      const jg_wino_geom_t *g, int t0, int nt, int accumulate);
-    void (*dy_tf)(float *d, const float *dy, const jg_wino_geom_t *g, int t0, int nt);
-    void (*wgrad)(float *s, const float *d, const float *v, const jg_wino_geom_t *g, int nt);
+    void (*dy_tf)(float *d, const float *dy, const jg_wino_geom_t *g, int t0, int nt,
+                  ptrdiff_t ts, ptrdiff_t ks);
+    void (*wgrad)(float *s, const float *d, const float *v, const jg_wino_geom_t *g, int nt,
+                  ptrdiff_t ld);
 } jg_wino_kernels_t;
 
 extern const jg_wino_kernels_t jg_wino_kernels_ref;
 #if defined(__x86_64__) || defined(_M_X64)
+extern const jg_wino_kernels_t jg_wino_kernels_avx2;
 extern const jg_wino_kernels_t jg_wino_kernels_avx512;
 #endif
 void jg_f32_wino_pad_ref(float *xp, const float *x, const jg_wino_geom_t *g);
-void jg_f32_wino_in_tf_ref(float *v, const float *xp, const jg_wino_geom_t *g, int t0, int nt);
+void jg_f32_wino_in_tf_ref(float *v, const float *xp, const jg_wino_geom_t *g, int t0,
+                           int nt, ptrdiff_t ts, ptrdiff_t cs);
 void jg_f32_wino_gemm_out_ref(float *y, const float *v, const float *u, const float *bias,
                               const jg_wino_geom_t *g, int t0, int nt, int accumulate);
-void jg_f32_wino_dy_tf_ref(float *d, const float *dy, const jg_wino_geom_t *g, int t0, int nt);
+void jg_f32_wino_dy_tf_ref(float *d, const float *dy, const jg_wino_geom_t *g, int t0,
+                           int nt, ptrdiff_t ts, ptrdiff_t ks);
 void jg_f32_wino_wgrad_ref(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
-                           int nt);
+                           int nt, ptrdiff_t ld);
 #if defined(__x86_64__) || defined(_M_X64)
+void jg_f32_wino_in_tf_avx2(float *v, const float *xp, const jg_wino_geom_t *g, int t0,
+                           int nt, ptrdiff_t ts, ptrdiff_t cs);
+void jg_f32_wino_gemm_out_avx2(float *y, const float *v, const float *u, const float *bias,
+                               const jg_wino_geom_t *g, int t0, int nt, int accumulate);
+void jg_f32_wino_dy_tf_avx2(float *d, const float *dy, const jg_wino_geom_t *g, int t0,
+                           int nt, ptrdiff_t ts, ptrdiff_t ks);
+void jg_f32_wino_wgrad_avx2(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
+                           int nt, ptrdiff_t ld);
 void jg_f32_wino_pad_avx512(float *xp, const float *x, const jg_wino_geom_t *g);
 void jg_f32_wino_in_tf_avx512(float *v, const float *xp, const jg_wino_geom_t *g, int t0,
-                              int nt);
+                           int nt, ptrdiff_t ts, ptrdiff_t cs);
 void jg_f32_wino_gemm_out_avx512(float *y, const float *v, const float *u, const float *bias,
                                  const jg_wino_geom_t *g, int t0, int nt, int accumulate);
 void jg_f32_wino_dy_tf_avx512(float *d, const float *dy, const jg_wino_geom_t *g, int t0,
-                              int nt);
+                           int nt, ptrdiff_t ts, ptrdiff_t ks);
 void jg_f32_wino_wgrad_avx512(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
-                              int nt);
+                           int nt, ptrdiff_t ld);
 #endif
 
 #ifdef __cplusplus

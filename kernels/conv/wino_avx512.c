@@ -41,15 +41,16 @@ static inline __m512 in_tile(const float *p, int wp, __m512 s_row, __m512 s_col)
     return _mm512_fmadd_ps(COLS(r, 2, 2, 1, 3), s_col, COLS(r, 0, 1, 2, 1));
 }
 
-void jg_f32_wino_in_tf_avx512(float *v, const float *xp, const jg_wino_geom_t *g, int t0, int nt)
+void jg_f32_wino_in_tf_avx512(float *v, const float *xp, const jg_wino_geom_t *g, int t0, int nt,
+                           ptrdiff_t ts, ptrdiff_t cs)
 {
     const __m512 s_row = _mm512_setr_ps(-1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1);
     const __m512 s_col = _mm512_setr_ps(-1, 1, -1, -1, -1, 1, -1, -1, -1, 1, -1, -1, -1, 1, -1, -1);
     const size_t plane = (size_t)g->hp * g->wp;
     for (int t = t0; t < t0 + nt; t++) {
         const float *p = xp + (size_t)(2 * (t / g->tw)) * g->wp + 2 * (t % g->tw);
-        float *o = v + 16 * (size_t)(t - t0) * g->cin;
-        for (int c = 0; c < g->cin; c++, p += plane, o += 16)
+        float *o = v + 16 * (t - t0) * ts;
+        for (int c = 0; c < g->cin; c++, p += plane, o += 16 * cs)
             _mm512_storeu_ps(o, in_tile(p, g->wp, s_row, s_col));
     }
 }
@@ -191,15 +192,16 @@ static inline __m512 dy_tile(__m128 e)
                                                                      _mm512_castps_si512(sign))));
 }
 
-void jg_f32_wino_dy_tf_avx512(float *d, const float *dy, const jg_wino_geom_t *g, int t0, int nt)
+void jg_f32_wino_dy_tf_avx512(float *d, const float *dy, const jg_wino_geom_t *g, int t0, int nt,
+                           ptrdiff_t ts, ptrdiff_t ks)
 {
     const size_t plane = (size_t)g->oh * g->ow;
     for (int t = t0; t < t0 + nt; t++) {
         const int oy = 2 * (t / g->tw), ox = 2 * (t % g->tw);
         const int full = oy + 1 < g->oh && ox + 1 < g->ow;
         const float *p = dy + (size_t)oy * g->ow + ox;
-        float *o = d + 16 * (size_t)(t - t0) * g->cout;
-        for (int k = 0; k < g->cout; k++, p += plane, o += 16) {
+        float *o = d + 16 * (t - t0) * ts;
+        for (int k = 0; k < g->cout; k++, p += plane, o += 16 * ks) {
             __m128 e;
             if (full) {
                 e = _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)p);
@@ -218,22 +220,22 @@ void jg_f32_wino_dy_tf_avx512(float *d, const float *dy, const jg_wino_geom_t *g
  * tuples (constants after inlining). */
 static inline __attribute__((always_inline)) void
 wgrad_block(const int kb, const int cb, float *s, const float *d, const float *v,
-            const jg_wino_geom_t *g, int nt, int k0, int c0)
+            const jg_wino_geom_t *g, int nt, ptrdiff_t ld, int k0, int c0)
 {
-    const int cin = g->cin, cout = g->cout;
+    const int cin = g->cin;
     __m512 acc[WKB][WCB];
 #pragma GCC unroll 4
     for (int i = 0; i < kb; i++)
 #pragma GCC unroll 6
         for (int j = 0; j < cb; j++) acc[i][j] = _mm512_setzero_ps();
     for (int t = 0; t < nt; t++) {
-        const float *dt = d + 16 * ((size_t)t * cout + k0), *vt = v + 16 * ((size_t)t * cin + c0);
+        const float *dt = d + 16 * (k0 * ld + t), *vt = v + 16 * (c0 * ld + t);
         __m512 dk[WKB];
 #pragma GCC unroll 4
-        for (int i = 0; i < kb; i++) dk[i] = _mm512_loadu_ps(dt + 16 * i);
+        for (int i = 0; i < kb; i++) dk[i] = _mm512_loadu_ps(dt + 16 * i * ld);
 #pragma GCC unroll 6
         for (int j = 0; j < cb; j++) {
-            const __m512 vc = _mm512_loadu_ps(vt + 16 * j);
+            const __m512 vc = _mm512_loadu_ps(vt + 16 * j * ld);
 #pragma GCC unroll 4
             for (int i = 0; i < kb; i++) acc[i][j] = _mm512_fmadd_ps(dk[i], vc, acc[i][j]);
         }
@@ -249,12 +251,13 @@ wgrad_block(const int kb, const int cb, float *s, const float *d, const float *v
 
 #define WGRAD_CB(kb, cb)                                                                   \
     case cb:                                                                               \
-        wgrad_block(kb, cb, s, d, v, g, nt, k0, c0);                                       \
+        wgrad_block(kb, cb, s, d, v, g, nt, ld, k0, c0);                                   \
         break
 
 #define WGRAD_KB(kb)                                                                       \
     static void wgrad_kb##kb(int cb, float *s, const float *d, const float *v,            \
-                             const jg_wino_geom_t *g, int nt, int k0, int c0)              \
+                             const jg_wino_geom_t *g, int nt, ptrdiff_t ld, int k0,        \
+                             int c0)                                                       \
     {                                                                                      \
         switch (cb) {                                                                      \
             WGRAD_CB(kb, 1);                                                               \
@@ -272,17 +275,17 @@ WGRAD_KB(3)
 WGRAD_KB(4)
 
 void jg_f32_wino_wgrad_avx512(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
-                              int nt)
+                              int nt, ptrdiff_t ld)
 {
     for (int k0 = 0; k0 < g->cout; k0 += WKB) {
         const int kb = g->cout - k0 < WKB ? g->cout - k0 : WKB;
         for (int c0 = 0; c0 < g->cin; c0 += WCB) {
             const int cb = g->cin - c0 < WCB ? g->cin - c0 : WCB;
             switch (kb) {
-            case 1: wgrad_kb1(cb, s, d, v, g, nt, k0, c0); break;
-            case 2: wgrad_kb2(cb, s, d, v, g, nt, k0, c0); break;
-            case 3: wgrad_kb3(cb, s, d, v, g, nt, k0, c0); break;
-            default: wgrad_kb4(cb, s, d, v, g, nt, k0, c0); break;
+            case 1: wgrad_kb1(cb, s, d, v, g, nt, ld, k0, c0); break;
+            case 2: wgrad_kb2(cb, s, d, v, g, nt, ld, k0, c0); break;
+            case 3: wgrad_kb3(cb, s, d, v, g, nt, ld, k0, c0); break;
+            default: wgrad_kb4(cb, s, d, v, g, nt, ld, k0, c0); break;
             }
         }
     }

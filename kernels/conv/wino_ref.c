@@ -21,7 +21,8 @@ static void bt4(float *o, const float *r, int st)
     o[3 * st] = r1 - r3;
 }
 
-void jg_f32_wino_in_tf_ref(float *v, const float *xp, const jg_wino_geom_t *g, int t0, int nt)
+void jg_f32_wino_in_tf_ref(float *v, const float *xp, const jg_wino_geom_t *g, int t0, int nt,
+                           ptrdiff_t ts, ptrdiff_t cs)
 {
     const size_t plane = (size_t)g->hp * g->wp;
     for (int t = t0; t < t0 + nt; t++) {
@@ -32,7 +33,7 @@ void jg_f32_wino_in_tf_ref(float *v, const float *xp, const jg_wino_geom_t *g, i
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) d[4 * i + j] = p[(size_t)i * g->wp + j];
             for (int j = 0; j < 4; j++) bt4(r + j, d + j, 4); /* rows: B^T d */
-            float *o = v + 16 * ((size_t)(t - t0) * g->cin + c);
+            float *o = v + 16 * ((t - t0) * ts + c * cs);
             for (int i = 0; i < 4; i++) bt4(o + 4 * i, r + 4 * i, 1); /* columns: . B */
         }
     }
@@ -89,7 +90,8 @@ void jg_f32_wino_gemm_out_ref(float *y, const float *v, const float *u, const fl
     }
 }
 
-void jg_f32_wino_dy_tf_ref(float *d, const float *dy, const jg_wino_geom_t *g, int t0, int nt)
+void jg_f32_wino_dy_tf_ref(float *d, const float *dy, const jg_wino_geom_t *g, int t0, int nt,
+                           ptrdiff_t ts, ptrdiff_t ks)
 {
     for (int t = t0; t < t0 + nt; t++) {
         const int ty = t / g->tw, tx = t % g->tw;
@@ -105,7 +107,7 @@ void jg_f32_wino_dy_tf_ref(float *d, const float *dy, const jg_wino_geom_t *g, i
             /* rows: A e, A = (1 0; 1 1; 1 -1; 0 -1) */
             const float q[8] = {e[0], e[1], e[0] + e[2], e[1] + e[3],
                                 e[0] - e[2], e[1] - e[3], -e[2], -e[3]};
-            float *o = d + 16 * ((size_t)(t - t0) * g->cout + k);
+            float *o = d + 16 * ((t - t0) * ts + k * ks);
             for (int i = 0; i < 4; i++) { /* columns: . A^T */
                 const float x0 = q[2 * i], x1 = q[2 * i + 1];
                 o[4 * i + 0] = x0;
@@ -118,14 +120,14 @@ void jg_f32_wino_dy_tf_ref(float *d, const float *dy, const jg_wino_geom_t *g, i
 }
 
 void jg_f32_wino_wgrad_ref(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
-                           int nt)
+                           int nt, ptrdiff_t ld)
 {
     for (int k = 0; k < g->cout; k++) {
         for (int c = 0; c < g->cin; c++) {
             float acc[16] = {0};
             for (int t = 0; t < nt; t++) {
-                const float *dk = d + 16 * ((size_t)t * g->cout + k);
-                const float *vc = v + 16 * ((size_t)t * g->cin + c);
+                const float *dk = d + 16 * (k * ld + t);
+                const float *vc = v + 16 * (c * ld + t);
                 for (int e = 0; e < 16; e++) acc[e] = fmaf(dk[e], vc[e], acc[e]);
             }
             float *sk = s + 16 * ((size_t)k * g->cin + c);

@@ -315,6 +315,8 @@ static void test_wino_vs_ref(void **state)
     wino_variant_t v[JG_ISA_COUNT];
     int nv = 0;
 #if defined(__x86_64__)
+    if (jg_kernels_isa_supported(JG_ISA_AVX2))
+        v[nv++] = (wino_variant_t){"avx2", &jg_wino_kernels_avx2};
     if (jg_kernels_isa_supported(JG_ISA_AVX512))
         v[nv++] = (wino_variant_t){"avx512", &jg_wino_kernels_avx512};
 #endif
@@ -346,8 +348,8 @@ static void test_wino_vs_ref(void **state)
             jg_test_fill_uniform(dy, nout, -1, 1, 90 + si);
             float *xpa = jg_test_alloc((size_t)g.cin * g.hp * g.wp);
             jg_f32_wino_pad_ref(xp, in, &g);
-            jg_f32_wino_in_tf_ref(vb, xp, &g, 0, tiles);
-            jg_f32_wino_dy_tf_ref(db, dy, &g, 0, tiles);
+            jg_f32_wino_in_tf_ref(vb, xp, &g, 0, tiles, g.cin, 1);
+            jg_f32_wino_dy_tf_ref(db, dy, &g, 0, tiles, g.cout, 1);
             for (int i = 0; i < nv; i++) {
                 char name[64];
                 snprintf(name, sizeof name, "c%d h%d w%d k%d p%d %s", s.c, s.h, s.w, s.k,
@@ -355,9 +357,9 @@ static void test_wino_vs_ref(void **state)
                 for (size_t e = 0; e < (size_t)g.cin * g.hp * g.wp; e++) xpa[e] = NAN;
                 v[i].k->pad(xpa, in, &g);
                 wino_expect_same("pad", v[i].isa, xpa, xp, (size_t)g.cin * g.hp * g.wp, name);
-                v[i].k->in_tf(va, xp, &g, 0, tiles);
+                v[i].k->in_tf(va, xp, &g, 0, tiles, g.cin, 1);
                 wino_expect_same("in_tf", v[i].isa, va, vb, nv_, name);
-                v[i].k->dy_tf(da, dy, &g, 0, tiles);
+                v[i].k->dy_tf(da, dy, &g, 0, tiles, g.cout, 1);
                 wino_expect_same("dy_tf", v[i].isa, da, db, nd, name);
                 for (int mode = 0; mode < 3; mode++) {
                     /* 0: y = ..., 1: y = ... + bias, 2: y += ... */
@@ -372,11 +374,21 @@ static void test_wino_vs_ref(void **state)
                     jg_f32_wino_gemm_out_ref(yb, vb, u, b, &g, 0, tiles, mode == 2);
                     wino_expect_same("gemm_out", v[i].isa, ya, yb, nout, name);
                 }
+                /* the weight gradient's channel-major layout (ld = tiles) */
+                v[i].k->in_tf(va, xp, &g, 0, tiles, 1, tiles);
+                jg_f32_wino_in_tf_ref(vb, xp, &g, 0, tiles, 1, tiles);
+                wino_expect_same("in_tf (channel-major)", v[i].isa, va, vb, nv_, name);
+                v[i].k->dy_tf(da, dy, &g, 0, tiles, 1, tiles);
+                jg_f32_wino_dy_tf_ref(db, dy, &g, 0, tiles, 1, tiles);
+                wino_expect_same("dy_tf (channel-major)", v[i].isa, da, db, nd, name);
                 jg_test_fill_uniform(sa, nu, -1, 1, 98);
                 memcpy(sb, sa, nu * sizeof(float));
-                v[i].k->wgrad(sa, da, va, &g, tiles);
-                jg_f32_wino_wgrad_ref(sb, db, vb, &g, tiles);
+                v[i].k->wgrad(sa, da, va, &g, tiles, tiles);
+                jg_f32_wino_wgrad_ref(sb, db, vb, &g, tiles, tiles);
                 wino_expect_same("wgrad", v[i].isa, sa, sb, nu, name);
+                /* back to the GEMM layout for the next ISA */
+                jg_f32_wino_in_tf_ref(vb, xp, &g, 0, tiles, g.cin, 1);
+                jg_f32_wino_dy_tf_ref(db, dy, &g, 0, tiles, g.cout, 1);
             }
             free(in), free(xp), free(xpa), free(u), free(bias), free(dy), free(va), free(vb);
             free(da), free(db), free(ya), free(yb), free(sa), free(sb);
