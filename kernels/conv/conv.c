@@ -242,6 +242,7 @@ typedef struct {
     int par;
     int ckk, ohw;
     int wino; /* this call runs Winograd F(2x2, 3x3) */
+    int set;  /* backward-data writes dx (= ...) instead of adding */
 } conv_ctx_t;
 
 static int ctx_init(conv_ctx_t *cx, const jg_conv2d_shape_t *s, void *workspace,
@@ -258,6 +259,7 @@ static int ctx_init(conv_ctx_t *cx, const jg_conv2d_shape_t *s, void *workspace,
     cx->ckk = s->c * s->kh * s->kw;
     cx->ohw = cx->p.oh * cx->p.ow;
     cx->wino = conv_table.wino && wino_shape(s);
+    cx->set = 0;
     return 0;
 }
 
@@ -379,7 +381,7 @@ static int wino_bwdd_image(const conv_ctx_t *cx, int n, const conv_scratch_t *sc
     jg_wino_geom_t g;
     jg_wino_geom(&g, s, 1);
     wino_run(cx, sc, &g, cx->op.dx + (size_t)n * s->c * s->h * s->w,
-             cx->op.dy + (size_t)n * s->k * cx->ohw, NULL, 1);
+             cx->op.dy + (size_t)n * s->k * cx->ohw, NULL, !cx->set);
     return 0;
 }
 
@@ -496,23 +498,27 @@ static int bwdd_image(const conv_ctx_t *cx, int n, const conv_scratch_t *sc)
     float *dxn = cx->op.dx + (size_t)n * s->c * s->h * s->w;     // (C, H, W)
     const float *dyn = cx->op.dy + (size_t)n * K * P;            // (K, P)
     if (!needs_col(s)) {
-        /* dx_n (C, HW) += W^T (C, K) x dy_n (K, HW) */
-        return gemm_w(cx, JG_TRANS, CKK, P, K, dyn, 1.0f, dxn);
+        /* dx_n (C, HW) (+)= W^T (C, K) x dy_n (K, HW) */
+        return gemm_w(cx, JG_TRANS, CKK, P, K, dyn, cx->set ? 0.0f : 1.0f, dxn);
     }
     /* dcol (CKK, P) = W^T (CKK, K) x dy_n (K, P) */
     const int err = gemm_w(cx, JG_TRANS, CKK, P, K, dyn, 0.0f, sc->col);
-    if (!err) conv_table.col2im(dxn, sc->col, s, cx->p.oh, cx->p.ow, sc->pad);
-    return err;
+    if (err) return err;
+    /* col2im adds: a dx to be written is zeroed per image, while in cache */
+    if (cx->set) memset(dxn, 0, sizeof(float) * (size_t)s->c * s->h * s->w);
+    conv_table.col2im(dxn, sc->col, s, cx->p.oh, cx->p.ow, sc->pad);
+    return 0;
 }
 
-int jg_conv2d_backward_data(float *dx, const float *dy, const float *w,
-                            const jg_conv2d_shape_t *s, void *workspace)
+static int backward_data(float *dx, const float *dy, const float *w, const jg_conv2d_shape_t *s,
+                         void *workspace, int set)
 {
     JG_CHECK(dx && dy && w);
     jg_kernels_ensure_init();
     const conv_ops_t op = {.dx = dx, .dy = dy, .w = w};
     conv_ctx_t cx;
     int err = ctx_init(&cx, s, workspace, &op);
+    cx.set = set;
     if (!err && cx.wino) {
         jg_wino_filter_bwd(cx.ws, w, s->k, s->c); /* U' leads the workspace */
         return run_items(&cx, s->n, wino_bwdd_image);
@@ -520,6 +526,18 @@ int jg_conv2d_backward_data(float *dx, const float *dy, const float *w,
     if (!err && cx.p.apack)
         err = jg_sgemm_pack_a(cx.ws, JG_TRANS, cx.ckk, cx.ohw, s->k, w, cx.ckk);
     return err ? err : run_items(&cx, s->n, bwdd_image);
+}
+
+int jg_conv2d_backward_data(float *dx, const float *dy, const float *w,
+                            const jg_conv2d_shape_t *s, void *workspace)
+{
+    return backward_data(dx, dy, w, s, workspace, 0);
+}
+
+int jg_conv2d_backward_data_set(float *dx, const float *dy, const float *w,
+                                const jg_conv2d_shape_t *s, void *workspace)
+{
+    return backward_data(dx, dy, w, s, workspace, 1);
 }
 
 /* ---- backward-weights ------------------------------------------------ */

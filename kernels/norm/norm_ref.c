@@ -45,14 +45,15 @@ void jg_f32_bn_bwd_sums_ref(double *sdy, double *sdyxc, const float *dy, const f
     *sdyxc = t;
 }
 
-/* dx += a*dy + k*(x - mean) + b */
+/* dx (+)= a*dy + k*(x - mean) + b */
 void jg_f32_bn_bwd_apply_ref(float *dx, const float *dy, const float *x, int n, int hw,
-                             size_t cs, float mean, float a, float k, float b)
+                             size_t cs, float mean, float a, float k, float b, int set)
 {
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < hw; j++) {
             const size_t o = i * cs + j;
-            dx[o] += a * dy[o] + k * (x[o] - mean) + b;
+            const float t = a * dy[o] + k * (x[o] - mean) + b;
+            dx[o] = set ? t : dx[o] + t;
         }
     }
 }

@@ -83,9 +83,9 @@ void JG_VFN(bn_bwd_sums)(double *sdy, double *sdyxc, const float *dy, const floa
     *sdyxc = vdsum_reduce(t) + tt;
 }
 
-/* dx += a*dy + k*(x - mean) + b */
+/* dx (+)= a*dy + k*(x - mean) + b: added, or written when set */
 void JG_VFN(bn_bwd_apply)(float *dx, const float *dy, const float *x, int n, int hw, size_t cs,
-                          float mean, float a, float k, float b)
+                          float mean, float a, float k, float b, int set)
 {
     const vf_t mv = VSET1(mean), av = VSET1(a), kv = VSET1(k), bv = VSET1(b);
     for (int i = 0; i < n; i++) {
@@ -95,8 +95,11 @@ void JG_VFN(bn_bwd_apply)(float *dx, const float *dy, const float *x, int n, int
         for (; j + VEPR <= hw; j += VEPR) {
             const vf_t d = VSUB(VLOAD(r + j), mv);
             const vf_t t = VFMA(av, VLOAD(g + j), VFMA(kv, d, bv));
-            VSTORE(o + j, VADD(VLOAD(o + j), t));
+            VSTORE(o + j, set ? t : VADD(VLOAD(o + j), t));
         }
-        for (; j < hw; j++) o[j] += a * g[j] + k * (r[j] - mean) + b;
+        for (; j < hw; j++) {
+            const float t = a * g[j] + k * (r[j] - mean) + b;
+            o[j] = set ? t : o[j] + t;
+        }
     }
 }

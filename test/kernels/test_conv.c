@@ -189,6 +189,12 @@ static void check_case_isa(const conv_case_t *t, jg_isa_t isa, uint64_t seed)
     assert_int_equal(jg_conv2d_backward_data_ref(dx_ref, d.r, d.w, &s), 0);
     snprintf(what, sizeof what, "%s backward_data [%s]", jg_isa_name(isa), t->name);
     jg_test_assert_close(what, dx, dx_ref, d.nx, TOL_RTOL, TOL_ATOL_PER_TERM * bwdd_depth(&s));
+    /* the overwriting variant: dx starts as NaN and must not be read */
+    for (size_t e = 0; e < d.nx; e++) dx[e] = NAN;
+    assert_int_equal(jg_conv2d_backward_data_set(dx, d.r, d.w, &s, ws), 0);
+    assert_int_equal(jg_conv2d_backward_data_set_ref(dx_ref, d.r, d.w, &s), 0);
+    snprintf(what, sizeof what, "%s backward_data_set [%s]", jg_isa_name(isa), t->name);
+    jg_test_assert_close(what, dx, dx_ref, d.nx, TOL_RTOL, TOL_ATOL_PER_TERM * bwdd_depth(&s));
 
     /* backward-weights into pre-filled dw and dbias, then without dbias */
     float *dw = jg_test_alloc(d.nw), *dw_ref = jg_test_alloc(d.nw);
