@@ -9,11 +9,12 @@
 #
 # PyTorch runs at its best: Debian's PyTorch 1.13 runs conv and linear through
 # OpenBLAS, whose own threads oversubscribe the cores against PyTorch's
-# OpenMP pool, so OPENBLAS_NUM_THREADS=1; and OpenBLAS's core type is the
-# fastest of CORES in a short calibration (CAL_LIMIT images, one epoch,
-# CAL_RUNS runs each, best run counts: PyTorch's epoch time is bimodal here).
-# The settings chosen are printed. The ratio the targets use is joulegrad's
-# median over PyTorch's best run.
+# OpenMP pool, so OPENBLAS_NUM_THREADS=1; OpenBLAS's core type (of CORES)
+# and the OpenMP wait policy (passive or libgomp's default) are the fastest
+# in a short calibration (CAL_LIMIT images, one epoch, CAL_RUNS runs each,
+# best run counts: PyTorch's epoch time is bimodal here). joulegrad gets the
+# wait policy calibrated the same way. The settings chosen are printed. The
+# ratio the targets use is joulegrad's median over PyTorch's best run.
 #
 # usage: bench/train_vs_torch.sh [default|simplecnn|all] [path/to/joulegrad]
 # env:   REPS (default 3), THREADS (default 2), EPOCHS_DEFAULT (2),
@@ -49,29 +50,55 @@ spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# PyTorch with the OpenBLAS settings chosen by calibrate (torch_env).
+# Each side with the settings chosen by calibrate: torch_env for PyTorch,
+# jg_env for joulegrad.
 torch_env=(OPENBLAS_NUM_THREADS=1)
+jg_env=(OMP_WAIT_POLICY=passive)
 pt() { env "${torch_env[@]}" "$@"; }
+jg() { env "${jg_env[@]}" "$@"; }
+# env arguments for a wait policy: "default" is libgomp's own (unset)
+policy() { if [[ $1 == default ]]; then echo "-u OMP_WAIT_POLICY"; else echo "OMP_WAIT_POLICY=$1"; fi; }
 
-# Sets torch_env to the fastest OpenBLAS core type for this network (best of
-# cal_runs short runs each) and prints the calibration.
+# Short runs (cal_limit images, one epoch, best of cal_runs): PyTorch over
+# the OpenBLAS core types x OpenMP wait policies, joulegrad over the wait
+# policies (passive, or libgomp's default: spin, then sleep; the variable
+# unset). libgomp's default is fastest on a quiet
+# machine, but when another process holds a core every parallel region can
+# wait a whole scheduler slice; OMP_WAIT_POLICY=passive avoids that for both.
 calibrate() { # preset batch spec
-  local c t bestc="" bestt=999999
-  echo "PyTorch calibration for $1 (batch $2): OPENBLAS_NUM_THREADS=1, $cal_limit images, 1 epoch," \
-    "best of $cal_runs runs per core type (s/epoch):"
-  for c in $cores; do
+  local c p t bestc="" bestp="" bestt=999999
+  echo "Calibration for $1 (batch $2): $cal_limit images, 1 epoch, best of $cal_runs runs (s/epoch)."
+  for p in passive default; do
+    for c in $cores; do
+      local ts=()
+      for ((r = 0; r < cal_runs; r++)); do
+        ts+=("$(env $(policy "$p") OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=$c $py bench/torch_train.py \
+          --spec "$3" --epochs 1 --batch "$2" --lr 1e-3 --threads "$threads" --seed $((r + 1)) \
+          --train-limit "$cal_limit" | jq .seconds_per_epoch)")
+      done
+      t=$(printf '%s\n' "${ts[@]}" | least)
+      printf '  PyTorch   OMP_WAIT_POLICY=%-8s OPENBLAS_CORETYPE=%-10s best %.2f (runs %s)\n' \
+        "$p" "$c" "$t" "${ts[*]}"
+      if (( $(echo "$t < $bestt" | bc -l) )); then bestt=$t; bestc=$c; bestp=$p; fi
+    done
+  done
+  torch_env=($(policy "$bestp") OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE="$bestc")
+  bestt=999999
+  for p in passive default; do
     local ts=()
     for ((r = 0; r < cal_runs; r++)); do
-      ts+=("$(OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=$c $py bench/torch_train.py --spec "$3" \
-        --epochs 1 --batch "$2" --lr 1e-3 --threads "$threads" --seed $((r + 1)) \
-        --train-limit "$cal_limit" | jq .seconds_per_epoch)")
+      rm -rf "$tmp/cal"
+      env $(policy "$p") "$bin" train --model "$1" --epochs 1 --batch "$2" --optimizer adam \
+        --lr 1e-3 --threads "$threads" --seed $((r + 1)) --train-limit "$cal_limit" --energy off \
+        --quiet --out "$tmp/cal" >/dev/null
+      ts+=("$(jq .seconds_per_epoch "$tmp/cal/summary.json")")
     done
     t=$(printf '%s\n' "${ts[@]}" | least)
-    printf '  OPENBLAS_CORETYPE=%-10s best %.2f (runs %s)\n' "$c" "$t" "${ts[*]}"
-    if (( $(echo "$t < $bestt" | bc -l) )); then bestt=$t; bestc=$c; fi
+    printf '  joulegrad OMP_WAIT_POLICY=%-8s best %.2f (runs %s)\n' "$p" "$t" "${ts[*]}"
+    if (( $(echo "$t < $bestt" | bc -l) )); then bestt=$t; bestp=$p; fi
   done
-  torch_env=(OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE="$bestc")
-  echo "  chosen: ${torch_env[*]}"
+  jg_env=($(policy "$bestp"))
+  echo "  chosen: PyTorch ${torch_env[*]}; joulegrad ${jg_env[*]}"
   echo
 }
 
@@ -82,7 +109,7 @@ run_point() { # name preset epochs batch
   calibrate "$preset" "$batch" "$spec" >>"$tmp/calibration"
   for ((r = 0; r < reps; r++)); do
     rm -rf "$tmp/jg"
-    /usr/bin/time -f %M -o "$tmp/jg.rss" "$bin" train --model "$preset" --epochs "$epochs" \
+    jg /usr/bin/time -f %M -o "$tmp/jg.rss" "$bin" train --model "$preset" --epochs "$epochs" \
       --batch "$batch" --optimizer adam --lr 1e-3 --threads "$threads" --seed $((r + 1)) \
       "${jg_limit[@]}" --energy off --quiet --out "$tmp/jg" >/dev/null
     jq -r '"\(.seconds_per_epoch) \(.test_accuracy)"' "$tmp/jg/summary.json" >>"$tmp/jg.$name"
@@ -99,9 +126,9 @@ run_point() { # name preset epochs batch
   ps=$(cut -d' ' -f1 "$tmp/pt.$name" | median); pa=$(cut -d' ' -f2 "$tmp/pt.$name" | median)
   pb=$(cut -d' ' -f1 "$tmp/pt.$name" | least)
   jm=$(median <"$tmp/jg.$name.rss"); pm=$(median <"$tmp/pt.$name.rss")
-  printf '| %s | %s | %s | %.2f (%.2f; %s) | %.2f (%.2f; %s) | %s | %.3f | %.3f | %.2f%% | %.2f%% | %s | %s | %.2f |\n' \
+  printf '| %s | %s | %s | %.2f (%.2f; %s) | %.2f (%.2f; %s) | %s; %s | %.3f | %.3f | %.2f%% | %.2f%% | %s | %s | %.2f |\n' \
     "$preset" "$batch" "$epochs" "$js" "$jb" "$(cut -d' ' -f1 "$tmp/jg.$name" | spread)" \
-    "$ps" "$pb" "$(cut -d' ' -f1 "$tmp/pt.$name" | spread)" "${torch_env[*]}" \
+    "$ps" "$pb" "$(cut -d' ' -f1 "$tmp/pt.$name" | spread)" "${torch_env[*]}" "jg: ${jg_env[*]}" \
     "$(echo "$js / $pb" | bc -l)" "$(echo "$js / $ps" | bc -l)" \
     "$(echo "$ja * 100" | bc -l)" "$(echo "$pa * 100" | bc -l)" "$jm" "$pm" "$(echo "$jm / $pm" | bc -l)"
 }
@@ -117,7 +144,7 @@ rows=$tmp/rows
 cat "$tmp/calibration"
 echo "s/epoch: median (best run; range over runs). ratio/best: joulegrad's median over PyTorch's best run; ratio/median: over its median."
 echo
-echo "| model | batch | epochs | jg s/epoch | PyTorch s/epoch | PyTorch settings | ratio/best | ratio/median | jg test acc | PyTorch test acc | jg peak MiB | PyTorch peak MiB | memory ratio |"
+echo "| model | batch | epochs | jg s/epoch | PyTorch s/epoch | settings | ratio/best | ratio/median | jg test acc | PyTorch test acc | jg peak MiB | PyTorch peak MiB | memory ratio |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 cat "$rows"
 exit 0
