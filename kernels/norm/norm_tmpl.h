@@ -12,38 +12,40 @@
  *
  * Sums widen each float vector to doubles (vdsum_t) and reduce the lanes in a
  * fixed order; the scalar remainder of every row goes into a separate double
- * that is added last, so the order is fixed. The element-wise passes use FMA
+ * that is added last, so the order is fixed. The statistics take one pass
+ * over x (shifted sums), the normalisation a second: two reads of x where
+ * the two-pass variance took three. The element-wise passes use FMA
  * on full vectors and the _ref expression on the remainder (the tests allow
  * the few ulp between the two).
  */
 #include "norm/norm.h"
 
-/* mean = sum x / M; var = sum (x - mean)^2 / M, two passes in double */
+/* mean = sum x / M; var = sum (x - mean)^2 / M in one pass over x: sums of
+ * d = x - x0 and d^2 in double, x0 the channel's first value (the shift
+ * keeps the cancellation in var = E[d^2] - E[d]^2 to double rounding of the
+ * spread, not of the mean). */
 void JG_VFN(bn_moments)(double *mean, double *var, const float *x, int n, int hw, size_t cs)
 {
-    const double m = (double)n * hw;
-    vdsum_t s = vdsum_zero();
-    double st = 0.0;
+    const double m = (double)n * hw, x0 = x[0];
+    vdsum_t s = vdsum_zero(), q = vdsum_zero();
+    double st = 0.0, qt = 0.0;
     for (int i = 0; i < n; i++) {
         const float *r = x + i * cs;
         int j = 0;
-        for (; j + VEPR <= hw; j += VEPR) s = vdsum_add(s, VLOAD(r + j));
-        for (; j < hw; j++) st += r[j];
-    }
-    const double mu = (vdsum_reduce(s) + st) / m;
-    vdsum_t q = vdsum_zero();
-    double qt = 0.0;
-    for (int i = 0; i < n; i++) {
-        const float *r = x + i * cs;
-        int j = 0;
-        for (; j + VEPR <= hw; j += VEPR) q = vdsum_add_sqdev(q, VLOAD(r + j), mu);
+        for (; j + VEPR <= hw; j += VEPR) {
+            const vf_t v = VLOAD(r + j);
+            s = vdsum_add_dev(s, v, x0);
+            q = vdsum_add_sqdev(q, v, x0);
+        }
         for (; j < hw; j++) {
-            const double d = (double)r[j] - mu;
+            const double d = (double)r[j] - x0;
+            st += d;
             qt += d * d;
         }
     }
-    *mean = mu;
-    *var = (vdsum_reduce(q) + qt) / m;
+    const double ds = (vdsum_reduce(s) + st) / m, v = (vdsum_reduce(q) + qt) / m - ds * ds;
+    *mean = x0 + ds;
+    *var = v > 0.0 ? v : 0.0;
 }
 
 /* y = (x - mean) * scale + shift */

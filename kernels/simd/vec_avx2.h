@@ -151,6 +151,14 @@ static inline void vzip(vf_t a, vf_t b, vf_t *lo, vf_t *hi)
     *hi = _mm256_permute2f128_ps(ul, uh, 0x31);
 }
 
+static inline vdsum_t vdsum_add_dev(vdsum_t s, vf_t v, double mu)
+{
+    const __m256d m = _mm256_set1_pd(mu);
+    s.lo = _mm256_add_pd(s.lo, _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m));
+    s.hi = _mm256_add_pd(s.hi, _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m));
+    return s;
+}
+
 static inline vdsum_t vdsum_add_sqdev(vdsum_t s, vf_t v, double mu)
 {
     const __m256d m = _mm256_set1_pd(mu);

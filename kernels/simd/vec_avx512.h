@@ -160,6 +160,15 @@ static inline void vzip(vf_t a, vf_t b, vf_t *lo, vf_t *hi)
 }
 
 /* s += (v - mu)^2 and s += g * (v - mu), lane-wise in double */
+static inline vdsum_t vdsum_add_dev(vdsum_t s, vf_t v, double mu)
+{
+    const __m512d m = _mm512_set1_pd(mu);
+    const __m256 vh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    s.lo = _mm512_add_pd(s.lo, _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), m));
+    s.hi = _mm512_add_pd(s.hi, _mm512_sub_pd(_mm512_cvtps_pd(vh), m));
+    return s;
+}
+
 static inline vdsum_t vdsum_add_sqdev(vdsum_t s, vf_t v, double mu)
 {
     const __m512d m = _mm512_set1_pd(mu);

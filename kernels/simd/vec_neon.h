@@ -168,6 +168,14 @@ static inline void vzip(vf_t a, vf_t b, vf_t *lo, vf_t *hi)
     *hi = vzip2q_f32(a, b);
 }
 
+static inline vdsum_t vdsum_add_dev(vdsum_t s, vf_t v, double mu)
+{
+    const float64x2_t m = vdupq_n_f64(mu);
+    s.lo = vaddq_f64(s.lo, vsubq_f64(vcvt_f64_f32(vget_low_f32(v)), m));
+    s.hi = vaddq_f64(s.hi, vsubq_f64(vcvt_high_f64_f32(v), m));
+    return s;
+}
+
 static inline vdsum_t vdsum_add_sqdev(vdsum_t s, vf_t v, double mu)
 {
     const float64x2_t m = vdupq_n_f64(mu);
