@@ -191,33 +191,23 @@ extern const jg_wino_kernels_t jg_wino_kernels_ref;
 extern const jg_wino_kernels_t jg_wino_kernels_avx2;
 extern const jg_wino_kernels_t jg_wino_kernels_avx512;
 #endif
+/* jg_f32_wino_{in_tf,gemm_out,dy_tf,wgrad}_<isa> (and the ref padding) */
+#define JG_WINO_DECLARE(isa)                                                              \
+    void jg_f32_wino_in_tf_##isa(float *v, const float *xp, const jg_wino_geom_t *g,      \
+                                 int t0, int nt, ptrdiff_t ts, ptrdiff_t cs);              \
+    void jg_f32_wino_gemm_out_##isa(float *y, const float *v, const float *u,             \
+                                    const float *bias, const jg_wino_geom_t *g, int t0,   \
+                                    int nt, int accumulate);                              \
+    void jg_f32_wino_dy_tf_##isa(float *d, const float *dy, const jg_wino_geom_t *g,      \
+                                 int t0, int nt, ptrdiff_t ts, ptrdiff_t ks);              \
+    void jg_f32_wino_wgrad_##isa(float *s, const float *d, const float *v,                \
+                                 const jg_wino_geom_t *g, int nt, ptrdiff_t ld);
 void jg_f32_wino_pad_ref(float *xp, const float *x, const jg_wino_geom_t *g);
-void jg_f32_wino_in_tf_ref(float *v, const float *xp, const jg_wino_geom_t *g, int t0,
-                           int nt, ptrdiff_t ts, ptrdiff_t cs);
-void jg_f32_wino_gemm_out_ref(float *y, const float *v, const float *u, const float *bias,
-                              const jg_wino_geom_t *g, int t0, int nt, int accumulate);
-void jg_f32_wino_dy_tf_ref(float *d, const float *dy, const jg_wino_geom_t *g, int t0,
-                           int nt, ptrdiff_t ts, ptrdiff_t ks);
-void jg_f32_wino_wgrad_ref(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
-                           int nt, ptrdiff_t ld);
+JG_WINO_DECLARE(ref)
 #if defined(__x86_64__) || defined(_M_X64)
-void jg_f32_wino_in_tf_avx2(float *v, const float *xp, const jg_wino_geom_t *g, int t0,
-                           int nt, ptrdiff_t ts, ptrdiff_t cs);
-void jg_f32_wino_gemm_out_avx2(float *y, const float *v, const float *u, const float *bias,
-                               const jg_wino_geom_t *g, int t0, int nt, int accumulate);
-void jg_f32_wino_dy_tf_avx2(float *d, const float *dy, const jg_wino_geom_t *g, int t0,
-                           int nt, ptrdiff_t ts, ptrdiff_t ks);
-void jg_f32_wino_wgrad_avx2(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
-                           int nt, ptrdiff_t ld);
+JG_WINO_DECLARE(avx2)
+JG_WINO_DECLARE(avx512)
 void jg_f32_wino_pad_avx512(float *xp, const float *x, const jg_wino_geom_t *g);
-void jg_f32_wino_in_tf_avx512(float *v, const float *xp, const jg_wino_geom_t *g, int t0,
-                           int nt, ptrdiff_t ts, ptrdiff_t cs);
-void jg_f32_wino_gemm_out_avx512(float *y, const float *v, const float *u, const float *bias,
-                                 const jg_wino_geom_t *g, int t0, int nt, int accumulate);
-void jg_f32_wino_dy_tf_avx512(float *d, const float *dy, const jg_wino_geom_t *g, int t0,
-                           int nt, ptrdiff_t ts, ptrdiff_t ks);
-void jg_f32_wino_wgrad_avx512(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
-                           int nt, ptrdiff_t ld);
 #endif
 
 #ifdef __cplusplus

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "conv.h"
+#include "wino_x86.h"
 
 #define TB 2  /* tiles per GEMM block */
 #define KB 3  /* output channels per GEMM block */
@@ -47,6 +48,26 @@ static inline tuple_t tfma(tuple_t a, tuple_t b, tuple_t c)
     return t;
 }
 
+static inline tuple_t tzero(void)
+{
+    const tuple_t t = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    return t;
+}
+
+static inline tuple_t tadd(tuple_t a, tuple_t b)
+{
+    const tuple_t t = {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)};
+    return t;
+}
+
+#define WT tuple_t
+#define WT_ZERO() tzero()
+#define WT_LOAD(p) tload(p)
+#define WT_STORE(p, t) tstore((p), (t))
+#define WT_FMA(a, b, c) tfma((a), (b), (c))
+#define WT_ADD(a, b) tadd((a), (b))
+#define WINO_FN(name) jg_f32_wino_##name##_avx2
+
 /* (x0 - x2, x1 + x2, x2 - x1, x1 - x3) inside every 128-bit lane */
 static inline __m256 bt_cols(__m256 r)
 {
@@ -72,17 +93,6 @@ static inline tuple_t in_tile(const float *p, int wp)
     return t;
 }
 
-void jg_f32_wino_in_tf_avx2(float *v, const float *xp, const jg_wino_geom_t *g, int t0, int nt,
-                           ptrdiff_t ts, ptrdiff_t cs)
-{
-    const size_t plane = (size_t)g->hp * g->wp;
-    for (int t = t0; t < t0 + nt; t++) {
-        const float *p = xp + (size_t)(2 * (t / g->tw)) * g->wp + 2 * (t % g->tw);
-        float *o = v + 16 * (t - t0) * ts;
-        for (int c = 0; c < g->cin; c++, p += plane, o += 16 * cs) tstore(o, in_tile(p, g->wp));
-    }
-}
-
 /* y(k, oy.., ox..) from the tuple m: A^T m A, rows first
  * (m0 + (m1 + m2), m1 - (m2 + m3)), then inside the two rows. */
 static inline void out_tile(float *y, tuple_t m, const jg_wino_geom_t *g, int k, int oy, int ox,
@@ -94,98 +104,8 @@ static inline void out_tile(float *y, tuple_t m, const jg_wino_geom_t *g, int k,
     const __m256 r = _mm256_fmadd_ps(w, s, m.lo);
     const __m256 wc = _mm256_add_ps(r, COLS(r, 1, 2, 3, 3));
     const __m256 o = _mm256_fmadd_ps(COLS(wc, 1, 2, 2, 2), sc, r);
-    __m128 row0 = _mm256_castps256_ps128(o), row1 = _mm256_extractf128_ps(o, 1);
-    if (bias) {
-        const __m128 b = _mm_set1_ps(bias[k]);
-        row0 = _mm_add_ps(row0, b);
-        row1 = _mm_add_ps(row1, b);
-    }
-    float *d0 = y + ((size_t)k * g->oh + oy) * g->ow + ox, *d1 = d0 + g->ow;
-    if (ox + 1 < g->ow && oy + 1 < g->oh) {
-        /* __m64 accesses may alias floats */
-        if (accumulate) {
-            row0 = _mm_add_ps(_mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)d0), row0);
-            row1 = _mm_add_ps(_mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)d1), row1);
-        }
-        _mm_storel_pi((__m64 *)(void *)d0, row0);
-        _mm_storel_pi((__m64 *)(void *)d1, row1);
-        return;
-    }
-    float o0[4], o1[4];
-    _mm_storeu_ps(o0, row0);
-    _mm_storeu_ps(o1, row1);
-    const int nb = ox + 1 < g->ow ? 2 : 1;
-    for (int b = 0; b < nb; b++) d0[b] = accumulate ? d0[b] + o0[b] : o0[b];
-    if (oy + 1 < g->oh)
-        for (int b = 0; b < nb; b++) d1[b] = accumulate ? d1[b] + o1[b] : o1[b];
-}
-
-static inline __attribute__((always_inline)) void
-gemm_block(const int tb, const int kb, float *y, const float *v, const float *u,
-           const float *bias, const jg_wino_geom_t *g, int t, int k0, int accumulate)
-{
-    const int cin = g->cin;
-    tuple_t acc[TB][KB];
-#pragma GCC unroll 2
-    for (int i = 0; i < tb; i++)
-#pragma GCC unroll 3
-        for (int j = 0; j < kb; j++) acc[i][j].lo = acc[i][j].hi = _mm256_setzero_ps();
-    const float *uk = u + 16 * (size_t)k0 * cin;
-    for (int c = 0; c < cin; c++) {
-        tuple_t uc[KB];
-#pragma GCC unroll 3
-        for (int j = 0; j < kb; j++) uc[j] = tload(uk + 16 * ((size_t)j * cin + c));
-#pragma GCC unroll 2
-        for (int i = 0; i < tb; i++) {
-            const tuple_t vt = tload(v + 16 * ((size_t)i * cin + c));
-#pragma GCC unroll 3
-            for (int j = 0; j < kb; j++) acc[i][j] = tfma(vt, uc[j], acc[i][j]);
-        }
-    }
-    int oy[TB], ox[TB];
-#pragma GCC unroll 2
-    for (int i = 0; i < tb; i++) oy[i] = 2 * ((t + i) / g->tw), ox[i] = 2 * ((t + i) % g->tw);
-#pragma GCC unroll 2
-    for (int i = 0; i < tb; i++)
-#pragma GCC unroll 3
-        for (int j = 0; j < kb; j++)
-            out_tile(y, acc[i][j], g, k0 + j, oy[i], ox[i], bias, accumulate);
-}
-
-#define GEMM_KB(tb, kb)                                                                    \
-    case kb:                                                                               \
-        gemm_block(tb, kb, y, v, u, bias, g, t, k0, accumulate);                           \
-        break
-
-#define GEMM_TB(tb)                                                                        \
-    static void gemm_tb##tb(int kb, float *y, const float *v, const float *u,             \
-                            const float *bias, const jg_wino_geom_t *g, int t, int k0,    \
-                            int accumulate)                                                \
-    {                                                                                      \
-        switch (kb) {                                                                      \
-            GEMM_KB(tb, 1);                                                                \
-            GEMM_KB(tb, 2);                                                                \
-            GEMM_KB(tb, 3);                                                                \
-        default: break;                                                                    \
-        }                                                                                  \
-    }
-GEMM_TB(1)
-GEMM_TB(2)
-
-void jg_f32_wino_gemm_out_avx2(float *y, const float *v, const float *u, const float *bias,
-                               const jg_wino_geom_t *g, int t0, int nt, int accumulate)
-{
-    for (int i = 0; i < nt; i += TB) {
-        const int tb = nt - i < TB ? nt - i : TB;
-        const float *vb = v + 16 * (size_t)i * g->cin;
-        for (int k0 = 0; k0 < g->cout; k0 += KB) {
-            const int kb = g->cout - k0 < KB ? g->cout - k0 : KB;
-            if (tb == 1)
-                gemm_tb1(kb, y, vb, u, bias, g, t0 + i, k0, accumulate);
-            else
-                gemm_tb2(kb, y, vb, u, bias, g, t0 + i, k0, accumulate);
-        }
-    }
+    jg_wino_store_tile(y, _mm256_castps256_ps128(o), _mm256_extractf128_ps(o, 1), g, k, oy, ox,
+                       bias, accumulate);
 }
 
 /* (x0, x0 + x1, x0 - x1, -x1) inside every 128-bit lane of x = (x0 x1 ..) */
@@ -212,100 +132,7 @@ static inline tuple_t dy_tile(__m128 e)
     return t;
 }
 
-void jg_f32_wino_dy_tf_avx2(float *d, const float *dy, const jg_wino_geom_t *g, int t0, int nt,
-                           ptrdiff_t ts, ptrdiff_t ks)
-{
-    const size_t plane = (size_t)g->oh * g->ow;
-    for (int t = t0; t < t0 + nt; t++) {
-        const int oy = 2 * (t / g->tw), ox = 2 * (t % g->tw);
-        const int full = oy + 1 < g->oh && ox + 1 < g->ow;
-        const float *p = dy + (size_t)oy * g->ow + ox;
-        float *o = d + 16 * (t - t0) * ts;
-        for (int k = 0; k < g->cout; k++, p += plane, o += 16 * ks) {
-            __m128 e;
-            if (full) {
-                e = _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)p);
-                e = _mm_loadh_pi(e, (const __m64 *)(const void *)(p + g->ow));
-            } else {
-                const int b1 = ox + 1 < g->ow, a1 = oy + 1 < g->oh;
-                e = _mm_setr_ps(p[0], b1 ? p[1] : 0.0f, a1 ? p[g->ow] : 0.0f,
-                                a1 && b1 ? p[g->ow + 1] : 0.0f);
-            }
-            tstore(o, dy_tile(e));
-        }
-    }
-}
-
-static inline __attribute__((always_inline)) void
-wgrad_block(const int kb, const int cb, float *s, const float *d, const float *v,
-            const jg_wino_geom_t *g, int nt, ptrdiff_t ld, int k0, int c0)
-{
-    const int cin = g->cin;
-    tuple_t acc[WKB][WCB];
-#pragma GCC unroll 3
-    for (int i = 0; i < kb; i++)
-#pragma GCC unroll 2
-        for (int j = 0; j < cb; j++) acc[i][j].lo = acc[i][j].hi = _mm256_setzero_ps();
-    for (int t = 0; t < nt; t++) {
-        const float *dt = d + 16 * (k0 * ld + t), *vt = v + 16 * (c0 * ld + t);
-        tuple_t vc[WCB];
-#pragma GCC unroll 2
-        for (int j = 0; j < cb; j++) vc[j] = tload(vt + 16 * j * ld);
-#pragma GCC unroll 3
-        for (int i = 0; i < kb; i++) {
-            const tuple_t dk = tload(dt + 16 * i * ld);
-#pragma GCC unroll 2
-            for (int j = 0; j < cb; j++) acc[i][j] = tfma(dk, vc[j], acc[i][j]);
-        }
-    }
-#pragma GCC unroll 3
-    for (int i = 0; i < kb; i++) {
-        float *si = s + 16 * ((size_t)(k0 + i) * cin + c0);
-#pragma GCC unroll 2
-        for (int j = 0; j < cb; j++) {
-            tuple_t o = tload(si + 16 * j);
-            o.lo = _mm256_add_ps(o.lo, acc[i][j].lo);
-            o.hi = _mm256_add_ps(o.hi, acc[i][j].hi);
-            tstore(si + 16 * j, o);
-        }
-    }
-}
-
-#define WGRAD_CB(kb, cb)                                                                   \
-    case cb:                                                                               \
-        wgrad_block(kb, cb, s, d, v, g, nt, ld, k0, c0);                                   \
-        break
-
-#define WGRAD_KB(kb)                                                                       \
-    static void wgrad_kb##kb(int cb, float *s, const float *d, const float *v,            \
-                             const jg_wino_geom_t *g, int nt, ptrdiff_t ld, int k0,        \
-                             int c0)                                                       \
-    {                                                                                      \
-        switch (cb) {                                                                      \
-            WGRAD_CB(kb, 1);                                                               \
-            WGRAD_CB(kb, 2);                                                               \
-        default: break;                                                                    \
-        }                                                                                  \
-    }
-WGRAD_KB(1)
-WGRAD_KB(2)
-WGRAD_KB(3)
-
-void jg_f32_wino_wgrad_avx2(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
-                            int nt, ptrdiff_t ld)
-{
-    for (int k0 = 0; k0 < g->cout; k0 += WKB) {
-        const int kb = g->cout - k0 < WKB ? g->cout - k0 : WKB;
-        for (int c0 = 0; c0 < g->cin; c0 += WCB) {
-            const int cb = g->cin - c0 < WCB ? g->cin - c0 : WCB;
-            switch (kb) {
-            case 1: wgrad_kb1(cb, s, d, v, g, nt, ld, k0, c0); break;
-            case 2: wgrad_kb2(cb, s, d, v, g, nt, ld, k0, c0); break;
-            default: wgrad_kb3(cb, s, d, v, g, nt, ld, k0, c0); break;
-            }
-        }
-    }
-}
+#include "wino_tmpl.h"
 
 const jg_wino_kernels_t jg_wino_kernels_avx2 = {
     jg_f32_wino_pad_ref, /* row copies: the portable loop */

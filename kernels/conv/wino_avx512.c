@@ -15,11 +15,21 @@
 #include <stdint.h>
 
 #include "conv.h"
+#include "wino_x86.h"
 
-#define TB 4 /* tiles per GEMM block */
-#define KB 6 /* output channels per GEMM block */
+#define TB 4  /* tiles per GEMM block */
+#define KB 6  /* output channels per GEMM block */
 #define WKB 4 /* weight gradient: output channels per block */
 #define WCB 6 /* weight gradient: input channels per block */
+
+typedef __m512 wt_t; /* one tuple */
+#define WT wt_t
+#define WT_ZERO() _mm512_setzero_ps()
+#define WT_LOAD(p) _mm512_loadu_ps(p)
+#define WT_STORE(p, t) _mm512_storeu_ps((p), (t))
+#define WT_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define WT_ADD(a, b) _mm512_add_ps((a), (b))
+#define WINO_FN(name) jg_f32_wino_##name##_avx512
 
 /* the four 128-bit rows of a, reordered */
 #define ROWS(a, r0, r1, r2, r3) _mm512_shuffle_f32x4((a), (a), _MM_SHUFFLE(r3, r2, r1, r0))
@@ -29,8 +39,10 @@
 /* B^T d B of the 4x4 patch at p (rows wp apart). Rows first:
  * (d0 - d2, d1 + d2, d2 - d1, d1 - d3) = X + s Y with s = -1, 1, -1, -1;
  * then the same inside every row. */
-static inline __m512 in_tile(const float *p, int wp, __m512 s_row, __m512 s_col)
+static inline __m512 in_tile(const float *p, int wp)
 {
+    const __m512 s_row = _mm512_setr_ps(-1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m512 s_col = _mm512_setr_ps(-1, 1, -1, -1, -1, 1, -1, -1, -1, 1, -1, -1, -1, 1, -1, -1);
     /* row i into lane i: a masked load from 4i floats before the row (in
      * the padded plane: p + i wp - 4i >= p for wp >= 4) */
     __m512 d = _mm512_maskz_loadu_ps(0x000f, p);
@@ -39,20 +51,6 @@ static inline __m512 in_tile(const float *p, int wp, __m512 s_row, __m512 s_col)
     d = _mm512_mask_loadu_ps(d, 0xf000, p + 3 * wp - 12);
     const __m512 r = _mm512_fmadd_ps(ROWS(d, 2, 2, 1, 3), s_row, ROWS(d, 0, 1, 2, 1));
     return _mm512_fmadd_ps(COLS(r, 2, 2, 1, 3), s_col, COLS(r, 0, 1, 2, 1));
-}
-
-void jg_f32_wino_in_tf_avx512(float *v, const float *xp, const jg_wino_geom_t *g, int t0, int nt,
-                           ptrdiff_t ts, ptrdiff_t cs)
-{
-    const __m512 s_row = _mm512_setr_ps(-1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1);
-    const __m512 s_col = _mm512_setr_ps(-1, 1, -1, -1, -1, 1, -1, -1, -1, 1, -1, -1, -1, 1, -1, -1);
-    const size_t plane = (size_t)g->hp * g->wp;
-    for (int t = t0; t < t0 + nt; t++) {
-        const float *p = xp + (size_t)(2 * (t / g->tw)) * g->wp + 2 * (t % g->tw);
-        float *o = v + 16 * (t - t0) * ts;
-        for (int c = 0; c < g->cin; c++, p += plane, o += 16 * cs)
-            _mm512_storeu_ps(o, in_tile(p, g->wp, s_row, s_col));
-    }
 }
 
 /* y(k, 2ty.., 2tx..) from the accumulated tuple m: A^T m A, rows first:
@@ -66,109 +64,8 @@ static inline void out_tile(float *y, __m512 m, const jg_wino_geom_t *g, int k, 
     const __m512 r = _mm512_fmadd_ps(ROWS(w, 1, 2, 2, 2), s, m);
     const __m512 wc = _mm512_add_ps(r, COLS(r, 1, 2, 3, 3));
     const __m512 o = _mm512_fmadd_ps(COLS(wc, 1, 2, 2, 2), sc, r);
-    __m128 row0 = _mm512_castps512_ps128(o), row1 = _mm512_extractf32x4_ps(o, 1);
-    if (bias) {
-        const __m128 b = _mm_set1_ps(bias[k]);
-        row0 = _mm_add_ps(row0, b);
-        row1 = _mm_add_ps(row1, b);
-    }
-    float *d0 = y + ((size_t)k * g->oh + oy) * g->ow + ox, *d1 = d0 + g->ow;
-    if (ox + 1 < g->ow && oy + 1 < g->oh) {
-        /* __m64 accesses may alias floats */
-        if (accumulate) {
-            row0 = _mm_add_ps(_mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)d0), row0);
-            row1 = _mm_add_ps(_mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)d1), row1);
-        }
-        _mm_storel_pi((__m64 *)(void *)d0, row0);
-        _mm_storel_pi((__m64 *)(void *)d1, row1);
-        return;
-    }
-    /* a tile on the bottom or right edge of an odd-sized output */
-    float o0[4], o1[4];
-    _mm_storeu_ps(o0, row0);
-    _mm_storeu_ps(o1, row1);
-    const int nb = ox + 1 < g->ow ? 2 : 1;
-    for (int b = 0; b < nb; b++) d0[b] = accumulate ? d0[b] + o0[b] : o0[b];
-    if (oy + 1 < g->oh)
-        for (int b = 0; b < nb; b++) d1[b] = accumulate ? d1[b] + o1[b] : o1[b];
-}
-
-/* tb tiles from t (v: their tuples, cin apart) x kb output channels from k0.
- * tb and kb are constants after inlining, so the accumulators stay in
- * registers. */
-static inline __attribute__((always_inline)) void
-gemm_block(const int tb, const int kb, float *y, const float *v, const float *u,
-           const float *bias, const jg_wino_geom_t *g, int t, int k0, int accumulate)
-{
-    const int cin = g->cin;
-    __m512 acc[TB][KB];
-#pragma GCC unroll 4
-    for (int i = 0; i < tb; i++)
-#pragma GCC unroll 6
-        for (int j = 0; j < kb; j++) acc[i][j] = _mm512_setzero_ps();
-    const float *uk = u + 16 * (size_t)k0 * cin;
-    for (int c = 0; c < cin; c++) {
-        __m512 uc[KB];
-#pragma GCC unroll 6
-        for (int j = 0; j < kb; j++) uc[j] = _mm512_loadu_ps(uk + 16 * ((size_t)j * cin + c));
-#pragma GCC unroll 4
-        for (int i = 0; i < tb; i++) {
-            const __m512 vt = _mm512_loadu_ps(v + 16 * ((size_t)i * cin + c));
-#pragma GCC unroll 6
-            for (int j = 0; j < kb; j++) acc[i][j] = _mm512_fmadd_ps(vt, uc[j], acc[i][j]);
-        }
-    }
-    int oy[TB], ox[TB]; /* top-left output of each tile */
-#pragma GCC unroll 4
-    for (int i = 0; i < tb; i++) oy[i] = 2 * ((t + i) / g->tw), ox[i] = 2 * ((t + i) % g->tw);
-#pragma GCC unroll 4
-    for (int i = 0; i < tb; i++)
-#pragma GCC unroll 6
-        for (int j = 0; j < kb; j++)
-            out_tile(y, acc[i][j], g, k0 + j, oy[i], ox[i], bias, accumulate);
-}
-
-#define GEMM_KB(tb, kb)                                                                    \
-    case kb:                                                                               \
-        gemm_block(tb, kb, y, v, u, bias, g, t, k0, accumulate);                           \
-        break
-
-#define GEMM_TB(tb)                                                                        \
-    static void gemm_tb##tb(int kb, float *y, const float *v, const float *u,             \
-                            const float *bias, const jg_wino_geom_t *g, int t, int k0,    \
-                            int accumulate)                                                \
-    {                                                                                      \
-        switch (kb) {                                                                      \
-            GEMM_KB(tb, 1);                                                                \
-            GEMM_KB(tb, 2);                                                                \
-            GEMM_KB(tb, 3);                                                                \
-            GEMM_KB(tb, 4);                                                                \
-            GEMM_KB(tb, 5);                                                                \
-            GEMM_KB(tb, 6);                                                                \
-        default: break;                                                                    \
-        }                                                                                  \
-    }
-GEMM_TB(1)
-GEMM_TB(2)
-GEMM_TB(3)
-GEMM_TB(4)
-
-void jg_f32_wino_gemm_out_avx512(float *y, const float *v, const float *u, const float *bias,
-                                 const jg_wino_geom_t *g, int t0, int nt, int accumulate)
-{
-    for (int i = 0; i < nt; i += TB) {
-        const int tb = nt - i < TB ? nt - i : TB;
-        const float *vb = v + 16 * (size_t)i * g->cin;
-        for (int k0 = 0; k0 < g->cout; k0 += KB) {
-            const int kb = g->cout - k0 < KB ? g->cout - k0 : KB;
-            switch (tb) {
-            case 1: gemm_tb1(kb, y, vb, u, bias, g, t0 + i, k0, accumulate); break;
-            case 2: gemm_tb2(kb, y, vb, u, bias, g, t0 + i, k0, accumulate); break;
-            case 3: gemm_tb3(kb, y, vb, u, bias, g, t0 + i, k0, accumulate); break;
-            default: gemm_tb4(kb, y, vb, u, bias, g, t0 + i, k0, accumulate); break;
-            }
-        }
-    }
+    jg_wino_store_tile(y, _mm512_castps512_ps128(o), _mm512_extractf32x4_ps(o, 1), g, k, oy, ox,
+                       bias, accumulate);
 }
 
 /* A e A^T of the 2x2 tile e = (e0 e1; e2 e3): rows (e0 e1), (e0+e2 e1+e3),
@@ -192,104 +89,7 @@ static inline __m512 dy_tile(__m128 e)
                                                                      _mm512_castps_si512(sign))));
 }
 
-void jg_f32_wino_dy_tf_avx512(float *d, const float *dy, const jg_wino_geom_t *g, int t0, int nt,
-                           ptrdiff_t ts, ptrdiff_t ks)
-{
-    const size_t plane = (size_t)g->oh * g->ow;
-    for (int t = t0; t < t0 + nt; t++) {
-        const int oy = 2 * (t / g->tw), ox = 2 * (t % g->tw);
-        const int full = oy + 1 < g->oh && ox + 1 < g->ow;
-        const float *p = dy + (size_t)oy * g->ow + ox;
-        float *o = d + 16 * (t - t0) * ts;
-        for (int k = 0; k < g->cout; k++, p += plane, o += 16 * ks) {
-            __m128 e;
-            if (full) {
-                e = _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)p);
-                e = _mm_loadh_pi(e, (const __m64 *)(const void *)(p + g->ow));
-            } else {
-                const int b1 = ox + 1 < g->ow, a1 = oy + 1 < g->oh;
-                e = _mm_setr_ps(p[0], b1 ? p[1] : 0.0f, a1 ? p[g->ow] : 0.0f,
-                                a1 && b1 ? p[g->ow + 1] : 0.0f);
-            }
-            _mm512_storeu_ps(o, dy_tile(e));
-        }
-    }
-}
-
-/* s(k0.., c0..) += sum over nt tiles of d(t, k) . v(t, c), for kb x cb
- * tuples (constants after inlining). */
-static inline __attribute__((always_inline)) void
-wgrad_block(const int kb, const int cb, float *s, const float *d, const float *v,
-            const jg_wino_geom_t *g, int nt, ptrdiff_t ld, int k0, int c0)
-{
-    const int cin = g->cin;
-    __m512 acc[WKB][WCB];
-#pragma GCC unroll 4
-    for (int i = 0; i < kb; i++)
-#pragma GCC unroll 6
-        for (int j = 0; j < cb; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int t = 0; t < nt; t++) {
-        const float *dt = d + 16 * (k0 * ld + t), *vt = v + 16 * (c0 * ld + t);
-        __m512 dk[WKB];
-#pragma GCC unroll 4
-        for (int i = 0; i < kb; i++) dk[i] = _mm512_loadu_ps(dt + 16 * i * ld);
-#pragma GCC unroll 6
-        for (int j = 0; j < cb; j++) {
-            const __m512 vc = _mm512_loadu_ps(vt + 16 * j * ld);
-#pragma GCC unroll 4
-            for (int i = 0; i < kb; i++) acc[i][j] = _mm512_fmadd_ps(dk[i], vc, acc[i][j]);
-        }
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < kb; i++) {
-        float *si = s + 16 * ((size_t)(k0 + i) * cin + c0);
-#pragma GCC unroll 6
-        for (int j = 0; j < cb; j++)
-            _mm512_storeu_ps(si + 16 * j, _mm512_add_ps(_mm512_loadu_ps(si + 16 * j), acc[i][j]));
-    }
-}
-
-#define WGRAD_CB(kb, cb)                                                                   \
-    case cb:                                                                               \
-        wgrad_block(kb, cb, s, d, v, g, nt, ld, k0, c0);                                   \
-        break
-
-#define WGRAD_KB(kb)                                                                       \
-    static void wgrad_kb##kb(int cb, float *s, const float *d, const float *v,            \
-                             const jg_wino_geom_t *g, int nt, ptrdiff_t ld, int k0,        \
-                             int c0)                                                       \
-    {                                                                                      \
-        switch (cb) {                                                                      \
-            WGRAD_CB(kb, 1);                                                               \
-            WGRAD_CB(kb, 2);                                                               \
-            WGRAD_CB(kb, 3);                                                               \
-            WGRAD_CB(kb, 4);                                                               \
-            WGRAD_CB(kb, 5);                                                               \
-            WGRAD_CB(kb, 6);                                                               \
-        default: break;                                                                    \
-        }                                                                                  \
-    }
-WGRAD_KB(1)
-WGRAD_KB(2)
-WGRAD_KB(3)
-WGRAD_KB(4)
-
-void jg_f32_wino_wgrad_avx512(float *s, const float *d, const float *v, const jg_wino_geom_t *g,
-                              int nt, ptrdiff_t ld)
-{
-    for (int k0 = 0; k0 < g->cout; k0 += WKB) {
-        const int kb = g->cout - k0 < WKB ? g->cout - k0 : WKB;
-        for (int c0 = 0; c0 < g->cin; c0 += WCB) {
-            const int cb = g->cin - c0 < WCB ? g->cin - c0 : WCB;
-            switch (kb) {
-            case 1: wgrad_kb1(cb, s, d, v, g, nt, ld, k0, c0); break;
-            case 2: wgrad_kb2(cb, s, d, v, g, nt, ld, k0, c0); break;
-            case 3: wgrad_kb3(cb, s, d, v, g, nt, ld, k0, c0); break;
-            default: wgrad_kb4(cb, s, d, v, g, nt, ld, k0, c0); break;
-            }
-        }
-    }
-}
+#include "wino_tmpl.h"
 
 /* p + d floats, as an address: the masked loads below start up to pw floats
  * before a row (those lanes are masked off and never read). */
