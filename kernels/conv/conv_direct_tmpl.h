@@ -21,22 +21,10 @@
  * tolerance the tests allow for conv2d.
  */
 #include "conv/conv.h"
+#include "simd/vmath.h"
 
 #define DKB 4 /* output channels per forward tile */
 #define DTB 4 /* taps per dW tile */
-
-static inline vf_t dld(const float *p, int n)
-{
-    return n >= VEPR ? VLOAD(p) : VLOADT(p, VTAILN(n), 0.0f);
-}
-
-static inline void dst(float *p, int n, vf_t v)
-{
-    if (n >= VEPR)
-        VSTORE(p, v);
-    else
-        VSTORET(p, VTAILN(n), v);
-}
 
 /* y(k0 .. k0+kb-1, oy, ox0 .. ox0+2*VEPR-1); kb is a constant after
  * inlining, which keeps the accumulators in registers. */
@@ -54,8 +42,8 @@ dfwd_tile(const int kb, float *y, const float *xp, const float *w, const float *
         for (int i = 0; i < KH; i++) {
             const float *row = xp + ((size_t)c * Hp + oy + i) * Wp + ox0;
             for (int j = 0; j < KW; j++, wt++) {
-                const vf_t x0 = dld(row + j, n0);
-                const vf_t x1 = n1 > 0 ? dld(row + j + VEPR, n1) : VSET1(0.0f);
+                const vf_t x0 = vld_n(row + j, n0);
+                const vf_t x1 = n1 > 0 ? vld_n(row + j + VEPR, n1) : VSET1(0.0f);
 #pragma GCC unroll 4
                 for (int kk = 0; kk < kb; kk++) {
                     const vf_t wv = VSET1(wt[(size_t)kk * ckk]);
@@ -68,8 +56,8 @@ dfwd_tile(const int kb, float *y, const float *xp, const float *w, const float *
 #pragma GCC unroll 4
     for (int kk = 0; kk < kb; kk++) {
         float *yr = y + ((size_t)(k0 + kk) * oh + oy) * ow + ox0;
-        dst(yr, n0, lo[kk]);
-        if (n1 > 0) dst(yr + VEPR, n1, hi[kk]);
+        vst_n(yr, n0, lo[kk]);
+        if (n1 > 0) vst_n(yr + VEPR, n1, hi[kk]);
     }
 }
 
@@ -117,11 +105,11 @@ dbwdw_tile(const int kb, const int nt, float *dw, const float *dy, const float *
         const float *xr = xp + (size_t)oy * Wp;
         for (int ox = 0; ox < ow; ox += VEPR) {
             const int n = ow - ox;
-            const vf_t d0 = dld(dy0 + (size_t)oy * ow + ox, n);
-            const vf_t d1 = kb == 2 ? dld(dy1 + (size_t)oy * ow + ox, n) : d0;
+            const vf_t d0 = vld_n(dy0 + (size_t)oy * ow + ox, n);
+            const vf_t d1 = kb == 2 ? vld_n(dy1 + (size_t)oy * ow + ox, n) : d0;
 #pragma GCC unroll 4
             for (int tt = 0; tt < nt; tt++) {
-                const vf_t xv = dld(xr + tap_off[t0 + tt] + ox, n);
+                const vf_t xv = vld_n(xr + tap_off[t0 + tt] + ox, n);
                 acc[0][tt] = VFMA(d0, xv, acc[0][tt]);
                 if (kb == 2) acc[1][tt] = VFMA(d1, xv, acc[1][tt]);
             }

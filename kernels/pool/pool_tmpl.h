@@ -15,6 +15,7 @@
  * are bit-identical to the oracle.
  */
 #include "pool/pool.h"
+#include "simd/vmath.h"
 
 static inline int is_2x2s2(const jg_pool2d_shape_t *s)
 {
@@ -22,20 +23,7 @@ static inline int is_2x2s2(const jg_pool2d_shape_t *s)
            s->pad_w == 0;
 }
 
-/* n live lanes from the start of a vector (full vectors skip the mask). */
-static inline vf_t ld_n(const float *p, int n)
-{
-    return n >= VEPR ? VLOAD(p) : VLOADT(p, VTAILN(n), 0.0f);
-}
-
-static inline void st_n(float *p, int n, vf_t v)
-{
-    if (n >= VEPR)
-        VSTORE(p, v);
-    else
-        VSTORET(p, VTAILN(n), v);
-}
-
+/* n live int32 lanes (full vectors skip the mask) */
 static inline void sti_n(int32_t *p, int n, vi_t v)
 {
     if (n >= VEPR)
@@ -72,7 +60,7 @@ static void maxpool_2x2s2(float *y, int32_t *argmax, const float *x, int w, int 
             MAX_UPDATE(best, bidx, a1, VI_ADD(i00, one));
             MAX_UPDATE(best, bidx, b0, i10);
             MAX_UPDATE(best, bidx, b1, VI_ADD(i10, one));
-            st_n(y + (size_t)i * ow + j, n, best);
+            vst_n(y + (size_t)i * ow + j, n, best);
             sti_n(argmax + (size_t)i * ow + j, n, bidx);
         }
     }
@@ -108,7 +96,7 @@ void JG_VFN(maxpool_fwd_plane)(float *y, int32_t *argmax, const float *x,
                     MAX_UPDATE(best, bidx, v, VI_ADD(VI_SET1(base), lane_sw));
                 }
             }
-            st_n(y + (size_t)i * ow + j, n, best);
+            vst_n(y + (size_t)i * ow + j, n, best);
             sti_n(argmax + (size_t)i * ow + j, n, bidx);
         }
         for (int j = hi; j < ow; j++)
@@ -147,7 +135,7 @@ void JG_VFN(avgpool_fwd_plane)(float *y, const float *x, const jg_pool2d_shape_t
                         acc = VADD(acc, vld_strided(r + q, sw, n, lane_sw));
                 }
             }
-            st_n(y + (size_t)i * ow + j, n, VDIV(acc, div));
+            vst_n(y + (size_t)i * ow + j, n, VDIV(acc, div));
         }
         for (int j = hi; j < ow; j++) y[i * ow + j] = jg_pool_avg_one(x, s, i, j);
     }
@@ -171,10 +159,10 @@ static void avgpool_bwd_s1(float *dx, const float *dy, const jg_pool2d_shape_t *
         for (int v = s->kw - 1; v >= 0; v--) {
             for (int j = lo; j < hi; j += VEPR) {
                 const int n = hi - j;
-                const vf_t g = VDIV(ld_n(dy + (size_t)i * ow + j, n), div);
+                const vf_t g = VDIV(vld_n(dy + (size_t)i * ow + j, n), div);
                 for (int ih = ih0; ih < ih1; ih++) {
                     float *p = dx + (size_t)ih * s->w + j - s->pad_w + v;
-                    st_n(p, n, VADD(ld_n(p, n), g));
+                    vst_n(p, n, VADD(vld_n(p, n), g));
                 }
             }
         }
@@ -202,15 +190,15 @@ void JG_VFN(avgpool_bwd_plane)(float *dx, const float *dy, const jg_pool2d_shape
         for (int j = 0; j < ow; j += VEPR) {
             const int n = ow - j < VEPR ? ow - j : VEPR;
             const int n0 = 2 * n, n1 = 2 * n - VEPR; /* live floats of each half */
-            const vf_t g = VDIV(ld_n(dy + (size_t)i * ow + j, n), div);
+            const vf_t g = VDIV(vld_n(dy + (size_t)i * ow + j, n), div);
             vf_t glo, ghi; /* (g0 g0 g1 g1 ..) */
             vzip(g, g, &glo, &ghi);
             float *p0 = r0 + 2 * j, *p1 = r1 + 2 * j;
-            st_n(p0, n0, VADD(ld_n(p0, n0), glo));
-            st_n(p1, n0, VADD(ld_n(p1, n0), glo));
+            vst_n(p0, n0, VADD(vld_n(p0, n0), glo));
+            vst_n(p1, n0, VADD(vld_n(p1, n0), glo));
             if (n1 > 0) {
-                st_n(p0 + VEPR, n1, VADD(ld_n(p0 + VEPR, n1), ghi));
-                st_n(p1 + VEPR, n1, VADD(ld_n(p1 + VEPR, n1), ghi));
+                vst_n(p0 + VEPR, n1, VADD(vld_n(p0 + VEPR, n1), ghi));
+                vst_n(p1 + VEPR, n1, VADD(vld_n(p1 + VEPR, n1), ghi));
             }
         }
     }
