@@ -4,7 +4,10 @@
  * backward-weights (+bias) on the default network's layers or one given
  * shape. Each pass is validated against its _ref twin first; then the
  * median of --repeats timed calls is reported with GFLOPS (2*N*K*OH*OW*C*KH*KW
- * flops per pass) and the fraction of the measured peak.
+ * flops per pass) and the fraction of the measured peak. When oneDNN is
+ * installed (anchors.h: loaded at run time, at its best layouts and
+ * algorithm) it is validated the same way and timed call for call in
+ * alternation with joulegrad, on the same data and threads.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "anchors.h"
 #include "bench_common.h"
 #include "jg_bench.h"
 
@@ -31,16 +35,25 @@ typedef struct {
     jg_conv2d_shape_t s;
     int in_training[NPASS]; /* 0: not needed to train (first layer's dx) */
     double ms[NPASS], gflops[NPASS];
+    double min_ms[NPASS];          /* fastest call: the least disturbed on a busy machine */
+    double anchor_ms[NPASS];       /* oneDNN, when it ran (0 otherwise) */
+    double anchor_min_ms[NPASS];
+    char anchor_impl[NPASS][160];
 } layer_t;
 
 static void usage(FILE *f)
 {
-    fputs("usage: joulegrad bench conv [--preset default] [--n N --c C --h H --w W --k K\n"
-          "                            --kh KH --kw KW --stride S --pad P]\n"
-          "                            [--threads T] [--repeats R] [--json]\n"
+    fputs("usage: joulegrad bench conv [--preset default|paper-simplecnn] [--n N --c C --h H\n"
+          "                            --w W --k K --kh KH --kw KW --stride S --pad P]\n"
+          "                            [--threads T] [--repeats R] [--anchors onednn|none]\n"
+          "                            [--json]\n"
           "  --preset default  the default network's conv layers at batch 64:\n"
           "                    1->32 3x3 28x28 pad 1, and 32->64 3x3 14x14 pad 1 (the default\n"
           "                    when no shape is given)\n"
+          "  --preset paper-simplecnn  its conv layers at batch 512: 1->3 3x3 28x28 pad 1,\n"
+          "                    3->9 3x3 14x14 pad 1\n"
+          "  --anchors onednn  time oneDNN (its best layouts and algorithm, loaded only\n"
+          "                    for this command) call for call against joulegrad (default)\n"
           "  --n .. --pad      one layer instead (unset sizes: n 64, c 32, h 14, w 14, k 64,\n"
           "                    kh 3, kw 3, stride 1, pad 1)\n"
           "  --threads T       kernel threads (default: OpenMP's default)\n"
@@ -106,107 +119,194 @@ static int run_pass(int pass, bufs_t *b, const jg_conv2d_shape_t *s)
     }
 }
 
-/* Runs each pass once on zeroed gradients and compares with the _ref twin.
- * Returns 0, or 1 after printing what mismatched. */
-static int validate(const char *layer, const jg_conv2d_shape_t *s)
+/* The _ref twin's result of `pass` on b's inputs, from zeroed gradients,
+ * into b->ref: y, dx, or dw followed by db. Returns the float count. */
+static size_t ref_pass(int pass, bufs_t *b, const jg_conv2d_shape_t *s, int *err)
 {
-    bufs_t b;
-    int err = bufs_alloc(&b, s);
-    if (err) {
-        fprintf(stderr, "joulegrad: bench conv: out of memory for layer %s\n", layer);
-        return 1;
-    }
     int oh, ow;
     jg_conv2d_out_hw(s, &oh, &ow);
     const size_t nx = (size_t)s->n * s->c * s->h * s->w;
     const size_t ny = (size_t)s->n * s->k * oh * ow;
     const size_t nw = (size_t)s->k * s->c * s->kh * s->kw;
+    float *r = b->ref;
+    if (pass == PASS_FWD) {
+        *err = jg_conv2d_forward_ref(r, b->x, b->w, b->b, s);
+        return ny;
+    }
+    if (pass == PASS_BWD_DATA) {
+        memset(r, 0, nx * sizeof(float));
+        *err = jg_conv2d_backward_data_ref(r, b->dy, b->w, s);
+        return nx;
+    }
+    memset(r, 0, (nw + (size_t)s->k) * sizeof(float));
+    *err = jg_conv2d_backward_weights_ref(r, r + nw, b->dy, b->x, s);
+    return nw + (size_t)s->k;
+}
+
+/* Runs each pass once on zeroed gradients and compares ours (and the
+ * anchor's, when an is not NULL) with the _ref twin. 0, or 1 after printing
+ * what mismatched. */
+static int validate(const char *layer, bufs_t *b, const jg_conv2d_shape_t *s,
+                    jg_anchor_conv_t *an)
+{
+    int oh, ow;
+    jg_conv2d_out_hw(s, &oh, &ow);
+    const size_t nw = (size_t)s->k * s->c * s->kh * s->kw;
+    float *got = malloc(((size_t)s->n * s->c * s->h * s->w + (size_t)s->n * s->k * oh * ow +
+                         nw + (size_t)s->k) * sizeof(float));
+    if (!got) {
+        fprintf(stderr, "joulegrad: bench conv: out of memory for layer %s\n", layer);
+        return 1;
+    }
     int bad = 0;
     for (int pass = 0; pass < NPASS && !bad; pass++) {
-        double e = 0, eb = 0;
-        err = run_pass(pass, &b, s);
-        if (!err) {
-            float *r = b.ref;
-            if (pass == PASS_FWD) {
-                err = jg_conv2d_forward_ref(r, b.x, b.w, b.b, s);
-                e = jg_bench_max_err(b.y, r, ny, VAL_ATOL);
-            } else if (pass == PASS_BWD_DATA) {
-                memset(r, 0, nx * sizeof(float));
-                err = jg_conv2d_backward_data_ref(r, b.dy, b.w, s);
-                e = jg_bench_max_err(b.dx, r, nx, VAL_ATOL);
+        memset(b->dx, 0, (size_t)s->n * s->c * s->h * s->w * sizeof(float));
+        memset(b->dw, 0, nw * sizeof(float));
+        memset(b->db, 0, (size_t)s->k * sizeof(float));
+        int err = run_pass(pass, b, s);
+        size_t n = 0;
+        if (!err) n = ref_pass(pass, b, s, &err);
+        for (int who = 0; who < (an ? 2 : 1) && !err && !bad; who++) {
+            const char *name = who ? jg_anchor_conv_version(an) : jg_isa_name(jg_kernels_isa());
+            const float *out = pass == PASS_FWD ? b->y : pass == PASS_BWD_DATA ? b->dx : b->dw;
+            double e;
+            if (who) {
+                err = jg_anchor_conv_run(an, pass);
+                if (!err) err = jg_anchor_conv_result(an, pass, got);
+                out = got;
+            }
+            if (err) break;
+            if (pass == PASS_BWD_WEIGHTS) {
+                const float *db = who ? got + nw : b->db;
+                const double ew = jg_bench_max_err(out, b->ref, nw, VAL_ATOL);
+                const double eb = jg_bench_max_err(db, b->ref + nw, (size_t)s->k, VAL_ATOL);
+                e = ew > eb || ew != ew ? ew : eb;
             } else {
-                memset(r, 0, (nw + (size_t)s->k) * sizeof(float));
-                err = jg_conv2d_backward_weights_ref(r, r + nw, b.dy, b.x, s);
-                e = jg_bench_max_err(b.dw, r, nw, VAL_ATOL);
-                eb = jg_bench_max_err(b.db, r + nw, (size_t)s->k, VAL_ATOL);
+                e = jg_bench_max_err(out, b->ref, n, VAL_ATOL);
+            }
+            if (!(e <= VAL_MAX_ERR) && who) {
+                /* the anchor's algorithm is too inexact here: its next best */
+                fprintf(stderr, "joulegrad: bench conv: %s %s (%s, %s) differs from the _ref "
+                                "twin: max error %.3g (limit %.1g); trying its next algorithm\n",
+                        layer, pass_names[pass], name, jg_anchor_conv_impl(an, pass), e,
+                        VAL_MAX_ERR);
+                err = jg_anchor_conv_next(an, pass);
+                if (!err) who--; /* validate the new choice */
+                continue;
+            }
+            if (!(e <= VAL_MAX_ERR)) {
+                fprintf(stderr, "joulegrad: bench conv: %s %s (%s) differs from the _ref twin: "
+                                "max error %.3g (limit %.1g)\n",
+                        layer, pass_names[pass], name, e, VAL_MAX_ERR);
+                bad = 1;
             }
         }
         if (err) {
             fprintf(stderr, "joulegrad: bench conv: %s %s failed: %s\n", layer, pass_names[pass],
                     strerror(-err));
             bad = 1;
-        } else if (!(e <= VAL_MAX_ERR && eb <= VAL_MAX_ERR)) {
-            fprintf(stderr, "joulegrad: bench conv: %s %s (isa %s) differs from the _ref twin: "
-                            "max error %.3g (limit %.1g)\n",
-                    layer, pass_names[pass], jg_isa_name(jg_kernels_isa()), e > eb ? e : eb,
-                    VAL_MAX_ERR);
-            bad = 1;
         }
     }
-    bufs_free(&b);
+    free(got);
     return bad;
 }
 
-static int time_layer(layer_t *l, int repeats)
+static double min_of(const double *t, int n)
+{
+    double m = t[0];
+    for (int i = 1; i < n; i++)
+        if (t[i] < m) m = t[i];
+    return m;
+}
+
+/* Median of `repeats` calls of each pass, ours and the anchor's alternating
+ * call for call (both use the same OpenMP runtime, so neither leaves a
+ * spinning pool behind for the other). */
+static int time_passes(layer_t *l, bufs_t *b, jg_anchor_conv_t *an, int repeats)
+{
+    double *t = malloc(2 * (size_t)repeats * sizeof(double)), *ta = t + repeats;
+    if (!t) return -ENOMEM;
+    const double flops = pass_flops(&l->s);
+    int err = 0;
+    for (int pass = 0; pass < NPASS && !err; pass++) {
+        err = run_pass(pass, b, &l->s); /* warm-up: page faults, caches */
+        if (!err && an) err = jg_anchor_conv_run(an, pass);
+        for (int r = 0; r < repeats && !err; r++) {
+            double t0 = jg_bench_now_s();
+            err = run_pass(pass, b, &l->s);
+            t[r] = jg_bench_now_s() - t0;
+            if (!an || err) continue;
+            t0 = jg_bench_now_s();
+            err = jg_anchor_conv_run(an, pass);
+            ta[r] = jg_bench_now_s() - t0;
+        }
+        if (err) break;
+        l->min_ms[pass] = min_of(t, repeats) * 1e3;
+        if (an) l->anchor_min_ms[pass] = min_of(ta, repeats) * 1e3;
+        const double sec = jg_bench_median(t, repeats);
+        l->ms[pass] = sec * 1e3;
+        l->gflops[pass] = sec > 0 ? flops / sec * 1e-9 : 0;
+        if (an) {
+            l->anchor_ms[pass] = jg_bench_median(ta, repeats) * 1e3;
+            snprintf(l->anchor_impl[pass], sizeof l->anchor_impl[pass], "%s",
+                     jg_anchor_conv_impl(an, pass));
+        }
+    }
+    free(t);
+    return err;
+}
+
+/* Validates and times one layer (and the anchor when *use_anchor; it is
+ * cleared with a message on stderr when the anchor cannot run). 0 or 1. */
+static int bench_layer(layer_t *l, int repeats, int threads, int *use_anchor,
+                       char *anchor_version, size_t cap)
 {
     bufs_t b;
-    int err = bufs_alloc(&b, &l->s);
-    if (err) {
+    if (bufs_alloc(&b, &l->s)) {
         fprintf(stderr, "joulegrad: bench conv: out of memory for layer %s\n", l->name);
         return 1;
     }
-    double *t = malloc((size_t)repeats * sizeof(double));
-    if (!t) {
-        bufs_free(&b);
-        fprintf(stderr, "joulegrad: bench conv: out of memory\n");
-        return 1;
-    }
-    const double flops = pass_flops(&l->s);
-    for (int pass = 0; pass < NPASS && !err; pass++) {
-        err = run_pass(pass, &b, &l->s); /* warm-up: page faults, caches */
-        for (int r = 0; r < repeats && !err; r++) {
-            const double t0 = jg_bench_now_s();
-            err = run_pass(pass, &b, &l->s);
-            t[r] = jg_bench_now_s() - t0;
-        }
-        if (!err) {
-            const double sec = jg_bench_median(t, repeats);
-            l->ms[pass] = sec * 1e3;
-            l->gflops[pass] = sec > 0 ? flops / sec * 1e-9 : 0;
+    jg_anchor_conv_t *an = NULL;
+    if (*use_anchor) {
+        char why[256];
+        if (jg_anchor_conv_open(&an, &l->s, threads, b.x, b.w, b.b, b.dy, why, sizeof why)) {
+            fprintf(stderr, "joulegrad: bench conv: %s\n", why);
+            *use_anchor = 0;
+        } else {
+            snprintf(anchor_version, cap, "%s", jg_anchor_conv_version(an));
         }
     }
-    if (err) fprintf(stderr, "joulegrad: bench conv: %s failed: %s\n", l->name, strerror(-err));
-    free(t);
+    int err = validate(l->name, &b, &l->s, an);
+    if (!err) {
+        err = time_passes(l, &b, an, repeats);
+        if (err)
+            fprintf(stderr, "joulegrad: bench conv: %s failed: %s\n", l->name, strerror(-err));
+    }
+    jg_anchor_conv_close(an);
     bufs_free(&b);
     return err ? 1 : 0;
 }
 
-/* Sum of times and flops over the layers' passes (training ones only, or all). */
-static void totals(const layer_t *ls, int nl, int training_only, double *ms, double *gflops)
+/* Sum of times and flops over the layers' passes (training ones only, or
+ * all); anchor_ms: the anchor's time over the same passes. */
+static void totals(const layer_t *ls, int nl, int training_only, double *ms, double *gflops,
+                   double *anchor_ms)
 {
-    double sec = 0, flops = 0;
+    double sec = 0, flops = 0, asec = 0;
     for (int i = 0; i < nl; i++)
         for (int p = 0; p < NPASS; p++) {
             if (training_only && !ls[i].in_training[p]) continue;
             sec += ls[i].ms[p] * 1e-3;
+            asec += ls[i].anchor_ms[p] * 1e-3;
             flops += pass_flops(&ls[i].s);
         }
     *ms = sec * 1e3;
     *gflops = sec > 0 ? flops / sec * 1e-9 : 0;
+    *anchor_ms = asec * 1e3;
 }
 
 static int print_json(const layer_t *ls, int nl, int threads, int repeats,
-                      const jg_bench_peak_t *pk)
+                      const jg_bench_peak_t *pk, const char *anchor)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return 1;
@@ -229,13 +329,26 @@ static int print_json(const layer_t *ls, int nl, int threads, int repeats,
             cJSON *po = cJSON_AddObjectToObject(l, pass_names[p]);
             if (!po) continue;
             cJSON_AddNumberToObject(po, "ms", ls[i].ms[p]);
+            cJSON_AddNumberToObject(po, "min_ms", ls[i].min_ms[p]);
             cJSON_AddNumberToObject(po, "gflops", ls[i].gflops[p]);
             cJSON_AddBoolToObject(po, "in_training_total", ls[i].in_training[p]);
+            if (anchor[0]) {
+                cJSON_AddNumberToObject(po, "onednn_ms", ls[i].anchor_ms[p]);
+                cJSON_AddNumberToObject(po, "onednn_min_ms", ls[i].anchor_min_ms[p]);
+                cJSON_AddStringToObject(po, "onednn_impl", ls[i].anchor_impl[p]);
+            }
         }
     }
-    double ms, gf, ms_all, gf_all;
-    totals(ls, nl, 1, &ms, &gf);
-    totals(ls, nl, 0, &ms_all, &gf_all);
+    double ms, gf, ms_all, gf_all, ams, ams_all;
+    totals(ls, nl, 1, &ms, &gf, &ams);
+    totals(ls, nl, 0, &ms_all, &gf_all, &ams_all);
+    if (anchor[0]) {
+        cJSON_AddStringToObject(o, "onednn_version", anchor);
+        cJSON_AddNumberToObject(o, "onednn_total_ms", ams);
+        /* > 1: joulegrad is faster over the training passes */
+        cJSON_AddNumberToObject(o, "speedup_vs_onednn", ms > 0 ? ams / ms : 0);
+        cJSON_AddNumberToObject(o, "onednn_total_all_passes_ms", ams_all);
+    }
     cJSON_AddNumberToObject(o, "total_ms", ms);
     cJSON_AddNumberToObject(o, "total_gflops", gf);
     cJSON_AddNumberToObject(o, "total_all_passes_ms", ms_all);
@@ -258,7 +371,7 @@ static int print_json(const layer_t *ls, int nl, int threads, int repeats,
 }
 
 static void print_table(const layer_t *ls, int nl, int threads, int repeats,
-                        const jg_bench_peak_t *pk)
+                        const jg_bench_peak_t *pk, const char *anchor)
 {
     printf("conv2d  isa %s  threads %d  median of %d calls\n", jg_isa_name(jg_kernels_isa()),
            threads, repeats);
@@ -274,20 +387,27 @@ static void print_table(const layer_t *ls, int nl, int threads, int repeats,
         char shape[64];
         snprintf(shape, sizeof shape, "(%d,%d,%d,%d) %d %dx%d s%d p%d", s->n, s->c, s->h, s->w,
                  s->k, s->kh, s->kw, s->stride_h, s->pad_h);
-        for (int p = 0; p < NPASS; p++)
+        for (int p = 0; p < NPASS; p++) {
             printf("%-6s %-34s %-17s %10.3f %10.1f%s\n", ls[i].name, shape, pass_names[p],
                    ls[i].ms[p], ls[i].gflops[p],
                    ls[i].in_training[p] ? "" : "  (not needed in training)");
+            if (anchor[0])
+                printf("%-6s %-34s %-17s %10.3f %10s  %s (%s)\n", "", "", "", ls[i].anchor_ms[p],
+                       "", anchor, ls[i].anchor_impl[p]);
+        }
     }
-    double ms, gf, ms_all, gf_all;
-    totals(ls, nl, 1, &ms, &gf);
-    totals(ls, nl, 0, &ms_all, &gf_all);
+    double ms, gf, ms_all, gf_all, ams, ams_all;
+    totals(ls, nl, 1, &ms, &gf, &ams);
+    totals(ls, nl, 0, &ms_all, &gf_all, &ams_all);
     const double pf = pk->peak_gflops > 0 ? 100 * gf / pk->peak_gflops : 0;
     const double pf_all = pk->peak_gflops > 0 ? 100 * gf_all / pk->peak_gflops : 0;
     printf("total fwd+bwd, training passes: %9.3f ms %8.1f GFLOPS  %5.1f%% of peak\n", ms, gf, pf);
     if (ms_all != ms)
         printf("total fwd+bwd, all passes:      %9.3f ms %8.1f GFLOPS  %5.1f%% of peak\n",
                ms_all, gf_all, pf_all);
+    if (anchor[0])
+        printf("%s, training passes: %.3f ms; speedup of joulegrad %.3f\n", anchor, ams,
+               ms > 0 ? ams / ms : 0);
 }
 
 int jg_bench_conv_main(int argc, char **argv)
@@ -300,13 +420,13 @@ int jg_bench_conv_main(int argc, char **argv)
         {"stride", required_argument, NULL, 's'}, {"pad", required_argument, NULL, 'p'},
         {"threads", required_argument, NULL, 't'}, {"repeats", required_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, '?' + 256},
-        {NULL, 0, NULL, 0},
+        {"anchors", required_argument, NULL, 'a'}, {NULL, 0, NULL, 0},
     };
     /* n c h w k kh kw stride pad: the second default layer unless given */
     int dims[9] = {64, 32, 14, 14, 64, 3, 3, 1, 1};
     const char *const dim_chars = "ncHWkyxsp";
     const long dim_min[9] = {1, 1, 1, 1, 1, 1, 1, 1, 0};
-    int custom = 0, preset = 0, threads = 0, repeats = 20, json = 0;
+    int custom = 0, preset = 0, threads = 0, repeats = 20, json = 0, use_anchor = 1;
     optind = 1;
     opterr = 0;
     for (;;) {
@@ -325,12 +445,24 @@ int jg_bench_conv_main(int argc, char **argv)
         }
         switch (o) {
         case 'P':
-            if (strcmp(optarg, "default")) {
-                fprintf(stderr, "joulegrad: bench conv: unknown preset '%s' (only 'default')\n",
+            if (!strcmp(optarg, "default")) {
+                preset = 1;
+            } else if (!strcmp(optarg, "paper-simplecnn")) {
+                preset = 2;
+            } else {
+                fprintf(stderr, "joulegrad: bench conv: unknown preset '%s' (default or "
+                                "paper-simplecnn)\n",
                         optarg);
                 return 2;
             }
-            preset = 1;
+            break;
+        case 'a':
+            if (strcmp(optarg, "onednn") && strcmp(optarg, "none")) {
+                fprintf(stderr, "joulegrad: bench conv: bad --anchors '%s' (onednn or none)\n",
+                        optarg);
+                return 2;
+            }
+            use_anchor = !strcmp(optarg, "onednn");
             break;
         case 't':
             if (jg_bench_parse_int(optarg, 1, 1024, &threads)) {
@@ -376,8 +508,15 @@ int jg_bench_conv_main(int argc, char **argv)
     memset(ls, 0, sizeof ls);
     int nl;
     if (!custom) {
-        const jg_conv2d_shape_t c1 = {64, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1};
-        const jg_conv2d_shape_t c2 = {64, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1};
+        /* the two conv layers of the preset at its benchmark batch */
+        const jg_conv2d_shape_t c1 = preset == 2 ? (jg_conv2d_shape_t){512, 1, 28, 28, 3, 3, 3,
+                                                                       1, 1, 1, 1}
+                                                 : (jg_conv2d_shape_t){64, 1, 28, 28, 32, 3, 3,
+                                                                       1, 1, 1, 1};
+        const jg_conv2d_shape_t c2 = preset == 2 ? (jg_conv2d_shape_t){512, 3, 14, 14, 9, 3, 3,
+                                                                       1, 1, 1, 1}
+                                                 : (jg_conv2d_shape_t){64, 32, 14, 14, 64, 3, 3,
+                                                                       1, 1, 1, 1};
         ls[0].name = "conv1", ls[0].s = c1;
         ls[1].name = "conv2", ls[1].s = c2;
         nl = 2;
@@ -397,13 +536,17 @@ int jg_bench_conv_main(int argc, char **argv)
         for (int p = 0; p < NPASS; p++) ls[0].in_training[p] = 1;
     }
 
+    if (threads == 0) threads = 1;
+    char anchor[64] = "";
     for (int i = 0; i < nl; i++)
-        if (validate(ls[i].name, &ls[i].s)) return 1;
+        if (bench_layer(&ls[i], repeats, threads, &use_anchor, anchor, sizeof anchor)) return 1;
+    if (!use_anchor) {
+        anchor[0] = '\0';
+        for (int i = 0; i < nl; i++) memset(ls[i].anchor_ms, 0, sizeof ls[i].anchor_ms);
+    }
     jg_bench_peak_t pk;
     jg_bench_peak(jg_kernels_isa(), threads, &pk); /* peak_gflops 0 when unknown */
-    for (int i = 0; i < nl; i++)
-        if (time_layer(&ls[i], repeats)) return 1;
-    if (json) return print_json(ls, nl, threads, repeats, &pk);
-    print_table(ls, nl, threads, repeats, &pk);
+    if (json) return print_json(ls, nl, threads, repeats, &pk, anchor);
+    print_table(ls, nl, threads, repeats, &pk, anchor);
     return 0;
 }

@@ -17,6 +17,8 @@ extern "C" {
 
 int jg_bench_gemm_main(int argc, char **argv);
 int jg_bench_conv_main(int argc, char **argv);
+int jg_bench_memory_main(int argc, char **argv);
+int jg_bench_step_main(int argc, char **argv);
 
 #ifdef __cplusplus
 }

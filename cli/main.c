@@ -23,8 +23,10 @@ static void usage(FILE *f)
     fputs("usage: joulegrad <command> [options]\n"
           "\n"
           "commands:\n"
-          "  bench gemm   time SGEMM against the reference and OpenBLAS\n"
-          "  bench conv   time conv2d forward+backward\n"
+          "  bench gemm   time SGEMM against the reference, OpenBLAS and BLIS\n"
+          "  bench conv   time conv2d forward+backward (against oneDNN)\n"
+          "  bench memory time the memory-bound layers against a copy\n"
+          "  bench step   time whole training steps against the FMA peak\n"
           "  energy       energy sources, zones, update period and read cost\n"
           "  eval         test-set accuracy of a checkpoint\n"
           "  info         CPU features, selected ISA, threads\n"
@@ -69,14 +71,17 @@ static int cmd_info(int argc, char **argv)
 static int cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs("usage: joulegrad bench gemm|conv [options]  (--help after the kernel name "
-              "lists them)\n",
+        fputs("usage: joulegrad bench gemm|conv|memory|step [options]  (--help after the "
+              "benchmark's name lists them)\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "gemm")) return jg_bench_gemm_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "conv")) return jg_bench_conv_main(argc - 1, argv + 1);
-    fprintf(stderr, "joulegrad: unknown benchmark '%s' (expected gemm or conv)\n", argv[1]);
+    if (!strcmp(argv[1], "memory")) return jg_bench_memory_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "step")) return jg_bench_step_main(argc - 1, argv + 1);
+    fprintf(stderr, "joulegrad: unknown benchmark '%s' (expected gemm, conv, memory or step)\n",
+            argv[1]);
     return 2;
 }
 

@@ -11,7 +11,10 @@
  *  - Outputs come first, then inputs, then weights, then dimensions (llm.c).
  *  - Forward functions overwrite their outputs. Backward functions ACCUMULATE
  *    into gradient buffers (dx += ..., dw += ...), so the caller zeroes each
- *    gradient once per step and several consumers can add into it.
+ *    gradient once per step and several consumers can add into it. The
+ *    _set variants of some backward functions write dx instead (dx = ...,
+ *    never reading it): for a dx with no other contribution they save the
+ *    zeroing pass and a read of dx.
  *  - Every optimised kernel has a scalar reference twin (suffix _ref) with the
  *    same signature; the _ref functions are the test oracle and are always
  *    available whatever the dispatch says.
@@ -125,6 +128,9 @@ int jg_conv2d_forward(float *y, const float *x, const float *w,
 /* dx += conv_transpose(dy, w). dx: (N, C, H, W); dy: (N, K, OH, OW). */
 int jg_conv2d_backward_data(float *dx, const float *dy, const float *w,
                             const jg_conv2d_shape_t *s, void *workspace);
+/* dx = conv_transpose(dy, w) (overwrites dx) */
+int jg_conv2d_backward_data_set(float *dx, const float *dy, const float *w,
+                                const jg_conv2d_shape_t *s, void *workspace);
 /* dw += sum_n dy (*) x; dbias += sum_{n,oh,ow} dy (dbias may be NULL).
  * dw: (K, C, KH, KW); dbias: (K). */
 int jg_conv2d_backward_weights(float *dw, float *dbias, const float *dy,
@@ -135,6 +141,8 @@ int jg_conv2d_forward_ref(float *y, const float *x, const float *w,
                           const float *bias, const jg_conv2d_shape_t *s);
 int jg_conv2d_backward_data_ref(float *dx, const float *dy, const float *w,
                                 const jg_conv2d_shape_t *s);
+int jg_conv2d_backward_data_set_ref(float *dx, const float *dy, const float *w,
+                                    const jg_conv2d_shape_t *s);
 int jg_conv2d_backward_weights_ref(float *dw, float *dbias, const float *dy,
                                    const float *x, const jg_conv2d_shape_t *s);
 
@@ -156,6 +164,9 @@ int jg_bias_grad_rows_ref(float *db, const float *dy, int rows, int cols, int ld
 /* f(x) = max{0, x};  dx += dy * [x > 0] */
 int jg_relu_forward(float *y, const float *x, size_t n);
 int jg_relu_backward(float *dx, const float *dy, const float *x, size_t n);
+/* dx = dy * [x > 0] (overwrites dx) */
+int jg_relu_backward_set(float *dx, const float *dy, const float *x, size_t n);
+int jg_relu_backward_set_ref(float *dx, const float *dy, const float *x, size_t n);
 /* f(x) = x > 0 ? x : slope*x;  dx += dy * (x > 0 ? 1 : slope) */
 int jg_leaky_relu_forward(float *y, const float *x, float slope, size_t n);
 int jg_leaky_relu_backward(float *dx, const float *dy, const float *x,
@@ -201,6 +212,12 @@ int jg_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
 /* dx[argmax] += dy; -EINVAL if an argmax lies outside [0, H*W) (skipped) */
 int jg_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
                           const jg_pool2d_shape_t *s);
+/* dx = 0, then dx[argmax] += dy (overwrites dx; each plane is zeroed just
+ * before its scatter, while it is in cache) */
+int jg_maxpool2d_backward_set(float *dx, const float *dy, const int32_t *argmax,
+                              const jg_pool2d_shape_t *s);
+int jg_maxpool2d_backward_set_ref(float *dx, const float *dy, const int32_t *argmax,
+                                  const jg_pool2d_shape_t *s);
 /* y = sum over window / (kh*kw) */
 int jg_avgpool2d_forward(float *y, const float *x, const jg_pool2d_shape_t *s);
 /* dx += dy / (kh*kw) spread over the window */
@@ -237,6 +254,15 @@ int jg_batchnorm2d_backward(float *dx, float *dgamma, float *dbeta,
                             const float *dy, const float *x, const float *mean,
                             const float *rstd, const float *gamma, int n, int c,
                             int hw);
+/* The same with dx = d/dx (overwrites dx); dgamma, dbeta still accumulate. */
+int jg_batchnorm2d_backward_set(float *dx, float *dgamma, float *dbeta,
+                                const float *dy, const float *x, const float *mean,
+                                const float *rstd, const float *gamma, int n, int c,
+                                int hw);
+int jg_batchnorm2d_backward_set_ref(float *dx, float *dgamma, float *dbeta,
+                                    const float *dy, const float *x, const float *mean,
+                                    const float *rstd, const float *gamma, int n, int c,
+                                    int hw);
 
 int jg_batchnorm2d_forward_train_ref(float *y, float *mean, float *rstd,
                                      float *running_mean, float *running_var,

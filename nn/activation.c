@@ -24,10 +24,11 @@ static int relu_fwd(struct jg_model *m, jg_layer_t *l, int b, int t)
     (void)m; (void)t;
     return jg_relu_forward(l->out, l->in, count(l, b));
 }
+/* writes din (the model skips zeroing it: sets_din) */
 static int relu_bwd(struct jg_model *m, jg_layer_t *l, int b)
 {
     (void)m;
-    return l->din ? jg_relu_backward(l->din, l->dout, l->in, count(l, b)) : 0;
+    return l->din ? jg_relu_backward_set(l->din, l->dout, l->in, count(l, b)) : 0;
 }
 
 /* f(x) = x > 0 ? x : slope*x */
@@ -71,7 +72,7 @@ static int tanh_bwd(struct jg_model *m, jg_layer_t *l, int b)
     return l->din ? jg_tanh_backward(l->din, l->dout, l->out, count(l, b)) : 0;
 }
 
-const jg_layer_ops_t jg_nn_relu_ops = { relu_infer, NULL, relu_fwd, relu_bwd };
-const jg_layer_ops_t jg_nn_leaky_relu_ops = { leaky_infer, NULL, leaky_fwd, leaky_bwd };
-const jg_layer_ops_t jg_nn_sigmoid_ops = { sigmoid_infer, NULL, sigmoid_fwd, sigmoid_bwd };
-const jg_layer_ops_t jg_nn_tanh_ops = { tanh_infer, NULL, tanh_fwd, tanh_bwd };
+const jg_layer_ops_t jg_nn_relu_ops = { relu_infer, NULL, relu_fwd, relu_bwd, 1 };
+const jg_layer_ops_t jg_nn_leaky_relu_ops = { leaky_infer, NULL, leaky_fwd, leaky_bwd, 0 };
+const jg_layer_ops_t jg_nn_sigmoid_ops = { sigmoid_infer, NULL, sigmoid_fwd, sigmoid_bwd, 0 };
+const jg_layer_ops_t jg_nn_tanh_ops = { tanh_infer, NULL, tanh_fwd, tanh_bwd, 0 };

@@ -46,9 +46,10 @@ static int bn_backward(struct jg_model *m, jg_layer_t *l, int batch)
      * writes into the model's input-gradient scratch instead. */
     if (!dx) dx = m->dinput;
     if (!dx) return -EINVAL;
-    return jg_batchnorm2d_backward(dx, m->grads + l->w_off, m->grads + l->b_off,
-                                   l->dout, l->in, mean, rstd,
-                                   m->params + l->w_off, batch, c, hw);
+    /* writes dx (sets_din: the model does not zero it) */
+    return jg_batchnorm2d_backward_set(dx, m->grads + l->w_off, m->grads + l->b_off,
+                                       l->dout, l->in, mean, rstd,
+                                       m->params + l->w_off, batch, c, hw);
 }
 
-const jg_layer_ops_t jg_nn_batchnorm2d_ops = { bn_infer, NULL, bn_forward, bn_backward };
+const jg_layer_ops_t jg_nn_batchnorm2d_ops = { bn_infer, NULL, bn_forward, bn_backward, 1 };

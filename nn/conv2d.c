@@ -65,12 +65,13 @@ static int conv_backward(struct jg_model *m, jg_layer_t *l, int batch)
     if ((size_t)need > m->workspace_bytes) return -ENOSPC;
     int rc = jg_conv2d_backward_weights(m->grads + l->w_off, m->grads + l->b_off,
                                         l->dout, l->in, &s, m->workspace);
+    /* writes din (sets_din: the model does not zero it) */
     if (rc == 0 && l->din)
-        rc = jg_conv2d_backward_data(l->din, l->dout, m->params + l->w_off, &s,
-                                     m->workspace);
+        rc = jg_conv2d_backward_data_set(l->din, l->dout, m->params + l->w_off, &s,
+                                         m->workspace);
     return rc;
 }
 
 const jg_layer_ops_t jg_nn_conv2d_ops = {
-    conv_infer, conv_workspace, conv_forward, conv_backward,
+    conv_infer, conv_workspace, conv_forward, conv_backward, 1,
 };

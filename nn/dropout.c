@@ -57,5 +57,5 @@ static int dropout_backward(struct jg_model *m, jg_layer_t *l, int batch)
 }
 
 const jg_layer_ops_t jg_nn_dropout_ops = {
-    dropout_infer, NULL, dropout_forward, dropout_backward,
+    dropout_infer, NULL, dropout_forward, dropout_backward, 0,
 };

@@ -32,5 +32,5 @@ static int flatten_backward(struct jg_model *m, jg_layer_t *l, int batch)
 }
 
 const jg_layer_ops_t jg_nn_flatten_ops = {
-    flatten_infer, NULL, flatten_forward, flatten_backward,
+    flatten_infer, NULL, flatten_forward, flatten_backward, 0,
 };

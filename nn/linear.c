@@ -40,13 +40,13 @@ static int linear_backward(struct jg_model *m, jg_layer_t *l, int batch)
     int rc = jg_sgemm(JG_TRANS, JG_NOTRANS, out, in, batch, 1.0f, l->dout, out,
                       l->in, in, 1.0f, m->grads + l->w_off, in);
     if (rc == 0) rc = jg_bias_grad_rows(m->grads + l->b_off, l->dout, batch, out, out);
-    /* dx (B, in) += dy (B, out) * W (out, in) */
+    /* dx (B, in) = dy (B, out) * W (out, in): beta 0 writes din (sets_din) */
     if (rc == 0 && l->din)
         rc = jg_sgemm(JG_NOTRANS, JG_NOTRANS, batch, in, out, 1.0f, l->dout, out,
-                      m->params + l->w_off, in, 1.0f, l->din, in);
+                      m->params + l->w_off, in, 0.0f, l->din, in);
     return rc;
 }
 
 const jg_layer_ops_t jg_nn_linear_ops = {
-    linear_infer, NULL, linear_forward, linear_backward,
+    linear_infer, NULL, linear_forward, linear_backward, 1,
 };

@@ -351,8 +351,9 @@ int jg_model_backward(jg_model_t *m)
         probe_begin(m, i, JG_NN_PHASE_BACKWARD);
         if (l->n_w) memset(m->grads + l->w_off, 0, l->n_w * sizeof(float));
         if (l->n_b) memset(m->grads + l->b_off, 0, l->n_b * sizeof(float));
-        if (l->din) memset(l->din, 0, (size_t)B * l->in_n * sizeof(float));
-        rc = jg_nn_ops(l->spec.kind)->backward(m, l, B);
+        const jg_layer_ops_t *ops = jg_nn_ops(l->spec.kind);
+        if (l->din && !ops->sets_din) memset(l->din, 0, (size_t)B * l->in_n * sizeof(float));
+        rc = ops->backward(m, l, B);
         probe_end(m, i, JG_NN_PHASE_BACKWARD);
     }
     return rc;

@@ -50,6 +50,9 @@ typedef struct {
     ptrdiff_t (*workspace)(const jg_layer_t *l, int batch);
     int (*forward)(struct jg_model *m, jg_layer_t *l, int batch, int training);
     int (*backward)(struct jg_model *m, jg_layer_t *l, int batch);
+    /* 1: backward writes every element of din (=) instead of adding, so the
+     * model does not zero din first (one pass less over it) */
+    int sets_din;
 } jg_layer_ops_t;
 
 struct jg_model {

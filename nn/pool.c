@@ -44,12 +44,13 @@ static int max_fwd(struct jg_model *m, jg_layer_t *l, int b, int t)
     const jg_pool2d_shape_t s = pool_shape(l, b);
     return jg_maxpool2d_forward(l->out, l->argmax, l->in, &s);
 }
+/* writes din: each plane zeroed right before its scatter (sets_din) */
 static int max_bwd(struct jg_model *m, jg_layer_t *l, int b)
 {
     (void)m;
     if (!l->din) return 0;
     const jg_pool2d_shape_t s = pool_shape(l, b);
-    return jg_maxpool2d_backward(l->din, l->dout, l->argmax, &s);
+    return jg_maxpool2d_backward_set(l->din, l->dout, l->argmax, &s);
 }
 
 /* y = mean over window (padding counts as zeros) */
@@ -68,5 +69,5 @@ static int avg_bwd(struct jg_model *m, jg_layer_t *l, int b)
     return jg_avgpool2d_backward(l->din, l->dout, &s);
 }
 
-const jg_layer_ops_t jg_nn_maxpool2d_ops = { max_infer, NULL, max_fwd, max_bwd };
-const jg_layer_ops_t jg_nn_avgpool2d_ops = { avg_infer, NULL, avg_fwd, avg_bwd };
+const jg_layer_ops_t jg_nn_maxpool2d_ops = { max_infer, NULL, max_fwd, max_bwd, 1 };
+const jg_layer_ops_t jg_nn_avgpool2d_ops = { avg_infer, NULL, avg_fwd, avg_bwd, 0 };

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages joulegrad needs that are missing.
-#   scripts/deps.sh        build, run and test
+#   scripts/deps.sh        build, run and test (+ the bench-only packages)
 #   scripts/deps.sh --ci   also the cross toolchain, qemu and clang (CI only)
+# python3-torch (the PyTorch peer of bench/train_vs_torch.sh and the fixture
+# generator test/torch/make_fixtures.py) is never installed by this script:
+# it is optional and large; install it by hand when you need it.
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -euo pipefail
 
@@ -10,8 +13,14 @@ pkgs=(gcc make cmake pkg-config libc6-dev
       libcmocka-dev libcjson-dev zlib1g-dev libstb-dev libpowercap-dev
       dataset-fashion-mnist
       gnuplot-nox                   # the figures (PNG/SVG) of train, profile, tune, reproduce
-      libopenmpi-dev openmpi-bin    # scale-out: mpirun -n N joulegrad train|tune|reproduce
-      libopenblas-dev jq bc time)   # bench-only: the SGEMM peer and bench/*.sh
+      libopenmpi-dev openmpi-bin)   # scale-out: mpirun -n N joulegrad train|tune|reproduce
+# ---- bench-only -------------------------------------------------------------
+# The anchors `joulegrad bench` compares against, loaded at run time with
+# dlopen (the program links none of them): OpenBLAS and BLIS for SGEMM,
+# oneDNN for conv2d (its header, from libdnnl-dev, is read at build time);
+# and the tools of bench/*.sh.
+pkgs+=(libopenblas0 libblis4 libdnnl-dev
+       jq bc time)
 if [[ "${1:-}" == "--ci" ]]; then
   pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64
          clang libclang-rt-14-dev)

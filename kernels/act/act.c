@@ -24,6 +24,7 @@
 typedef struct {
     void (*relu_forward)(float *, const float *, size_t);
     void (*relu_backward)(float *, const float *, const float *, size_t);
+    void (*relu_backward_set)(float *, const float *, const float *, size_t);
     void (*leaky_relu_forward)(float *, const float *, float, size_t);
     void (*leaky_relu_backward)(float *, const float *, const float *, float, size_t);
     void (*sigmoid_forward)(float *, const float *, size_t);
@@ -40,6 +41,7 @@ static act_table_t act;
     do {                                                                \
         act.relu_forward = jg_f32_relu_forward_##isa;                   \
         act.relu_backward = jg_f32_relu_backward_##isa;                 \
+        act.relu_backward_set = jg_f32_relu_backward_set_##isa;         \
         act.leaky_relu_forward = jg_f32_leaky_relu_forward_##isa;       \
         act.leaky_relu_backward = jg_f32_leaky_relu_backward_##isa;     \
         act.sigmoid_forward = jg_f32_sigmoid_forward_##isa;             \
@@ -93,6 +95,14 @@ int jg_relu_backward(float *dx, const float *dy, const float *x, size_t n)
     JG_CHECK(dx && dy && x);
     jg_kernels_ensure_init();
     ACT_CHUNKS(n, act.relu_backward(dx + o, dy + o, x + o, len));
+    return 0;
+}
+
+int jg_relu_backward_set(float *dx, const float *dy, const float *x, size_t n)
+{
+    JG_CHECK(dx && dy && x);
+    jg_kernels_ensure_init();
+    ACT_CHUNKS(n, act.relu_backward_set(dx + o, dy + o, x + o, len));
     return 0;
 }
 

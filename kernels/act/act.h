@@ -18,6 +18,8 @@
     void jg_f32_relu_forward_##isa(float *y, const float *x, size_t n);              \
     void jg_f32_relu_backward_##isa(float *dx, const float *dy, const float *x,      \
                                     size_t n);                                       \
+    void jg_f32_relu_backward_set_##isa(float *dx, const float *dy, const float *x,  \
+                                        size_t n);                                   \
     void jg_f32_leaky_relu_forward_##isa(float *y, const float *x, float slope,      \
                                          size_t n);                                  \
     void jg_f32_leaky_relu_backward_##isa(float *dx, const float *dy,                \

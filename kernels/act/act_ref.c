@@ -26,6 +26,12 @@ void jg_f32_relu_backward_ref(float *dx, const float *dy, const float *x, size_t
         if (x[i] > 0.0f) dx[i] += dy[i];
 }
 
+/* dx = x > 0 ? dy : 0 */
+void jg_f32_relu_backward_set_ref(float *dx, const float *dy, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 /* y = x > 0 ? x : slope*x */
 void jg_f32_leaky_relu_forward_ref(float *y, const float *x, float slope, size_t n)
 {
@@ -94,6 +100,13 @@ int jg_relu_backward_ref(float *dx, const float *dy, const float *x, size_t n)
 {
     JG_CHECK(dx && dy && x);
     jg_f32_relu_backward_ref(dx, dy, x, n);
+    return 0;
+}
+
+int jg_relu_backward_set_ref(float *dx, const float *dy, const float *x, size_t n)
+{
+    JG_CHECK(dx && dy && x);
+    jg_f32_relu_backward_set_ref(dx, dy, x, n);
     return 0;
 }
 

@@ -2,10 +2,20 @@
 /*
  * act_tmpl.h - the SIMD act variants, written once against the macro layer.
  * Included by act_avx2.c, act_avx512.c and act_neon.c right after their
- * vec_<isa>.h; JG_VFN gives each copy its ISA suffix. Apart from sigmoid and
- * tanh forward (polynomial exp, see vmath.h), every function does exactly
- * the float operations of its _ref twin in act_ref.c (mul and add kept
- * separate, no FMA), so results are bit-identical to the oracle.
+ * vec_<isa>.h; JG_VFN gives each copy its ISA suffix.
+ *
+ * Generates (per ISA, <isa> = avx2 | avx512 | neon; twins in act_ref.c):
+ *   jg_f32_relu_forward_<isa>          jg_f32_relu_backward_<isa>
+ *   jg_f32_relu_backward_set_<isa>
+ *   jg_f32_leaky_relu_forward_<isa>    jg_f32_leaky_relu_backward_<isa>
+ *   jg_f32_sigmoid_forward_<isa>       jg_f32_sigmoid_backward_<isa>
+ *   jg_f32_tanh_forward_<isa>          jg_f32_tanh_backward_<isa>
+ *   jg_f32_bias_add_rows_<isa>         jg_f32_bias_grad_rows_<isa>
+ *
+ * Apart from sigmoid and tanh forward (polynomial exp, see vmath.h), every
+ * function does exactly the float operations of its _ref twin in act_ref.c
+ * (mul and add kept separate, no FMA), so results are bit-identical to the
+ * oracle.
  */
 #include "act/act.h"
 #include "simd/vmath.h"
@@ -28,6 +38,13 @@ void JG_VFN(relu_backward)(float *dx, const float *dy, const float *x, size_t n)
         const vf_t d = VLD(dx + i, 0.0f);
         VST(dx + i, VSEL(VGT(VLD(x + i, 0.0f), zero), VADD(d, VLD(dy + i, 0.0f)), d));
     });
+}
+
+/* dx = x > 0 ? dy : 0 (the overwriting backward: dx is not read) */
+void JG_VFN(relu_backward_set)(float *dx, const float *dy, const float *x, size_t n)
+{
+    const vf_t zero = VSET1(0.0f);
+    VLOOP(n, { VST(dx + i, VSEL(VGT(VLD(x + i, 0.0f), zero), VLD(dy + i, 0.0f), zero)); });
 }
 
 /* y = x > 0 ? x : slope*x */

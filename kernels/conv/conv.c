@@ -66,6 +66,7 @@ static struct {
     jg_conv2d_direct_bwdw_fn bwdw;
     jg_conv2d_im2col_fn im2col;
     jg_conv2d_col2im_fn col2im;
+    const jg_wino_kernels_t *wino; /* NULL: no Winograd path */
 } conv_table;
 
 void jg_conv_select(jg_isa_t isa)
@@ -77,23 +78,73 @@ void jg_conv_select(jg_isa_t isa)
         conv_table.bwdw = jg_f32_conv2d_direct_bwdw_avx512;
         conv_table.im2col = jg_f32_conv2d_im2col_avx512;
         conv_table.col2im = jg_f32_conv2d_col2im_avx512;
+        conv_table.wino = &jg_wino_kernels_avx512;
         break;
 #endif
     case JG_ISA_REF:
         /* The scalar direct twins keep the direct path tested everywhere. */
         conv_table.fwd = jg_f32_conv2d_direct_fwd_ref;
         conv_table.bwdw = jg_f32_conv2d_direct_bwdw_ref;
-        conv_table.im2col = jg_conv2d_im2col;
-        conv_table.col2im = jg_conv2d_col2im;
+        conv_table.im2col = jg_f32_conv2d_im2col_ref;
+        conv_table.col2im = jg_f32_conv2d_col2im_ref;
+        conv_table.wino = &jg_wino_kernels_ref; /* tested everywhere, like direct */
         break;
+#if defined(__x86_64__) || defined(_M_X64)
+    case JG_ISA_AVX2:
+        conv_table.fwd = jg_f32_conv2d_direct_fwd_avx2;
+        conv_table.bwdw = jg_f32_conv2d_direct_bwdw_avx2;
+        conv_table.im2col = jg_f32_conv2d_im2col_ref;
+        conv_table.col2im = jg_f32_conv2d_col2im_ref;
+        conv_table.wino = &jg_wino_kernels_avx2;
+        break;
+#endif
+#if defined(__aarch64__)
+    case JG_ISA_NEON:
+        conv_table.fwd = jg_f32_conv2d_direct_fwd_neon;
+        conv_table.bwdw = jg_f32_conv2d_direct_bwdw_neon;
+        conv_table.im2col = jg_f32_conv2d_im2col_ref;
+        conv_table.col2im = jg_f32_conv2d_col2im_ref;
+        conv_table.wino = NULL; /* no NEON Winograd: im2col + GEMM */
+        break;
+#endif
     default:
-        /* AVX2, NEON: no direct variant; their SGEMM handles every shape. */
         conv_table.fwd = NULL;
         conv_table.bwdw = NULL;
-        conv_table.im2col = jg_conv2d_im2col;
-        conv_table.col2im = jg_conv2d_col2im;
+        conv_table.im2col = jg_f32_conv2d_im2col_ref;
+        conv_table.col2im = jg_f32_conv2d_col2im_ref;
+        conv_table.wino = NULL;
         break;
     }
+}
+
+/* The shapes Winograd F(2x2, 3x3) takes, whatever the ISA (the workspace
+ * is sized for them on every ISA). */
+static int wino_shape(const jg_conv2d_shape_t *s)
+{
+    return s->kh == 3 && s->kw == 3 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h <= 2 &&
+           s->pad_w <= 2 && s->c >= JG_WINO_MIN_CHANNELS && s->k >= JG_WINO_MIN_CHANNELS;
+}
+
+int jg_conv2d_wino_ok(const jg_conv2d_shape_t *s)
+{
+    jg_kernels_ensure_init();
+    return conv_table.wino && jg_conv2d_check_shape(s, NULL, NULL) == 0 && wino_shape(s);
+}
+
+static size_t round_up(size_t v);
+
+/* Per-thread Winograd scratch: the padded input plane, V of one tile block
+ * and, for the weight gradient, dY^ of one block (the larger of the forward
+ * and backward-data geometries). */
+static size_t wino_thread_floats(const jg_conv2d_shape_t *s)
+{
+    jg_wino_geom_t f, b;
+    jg_wino_geom(&f, s, 0);
+    jg_wino_geom(&b, s, 1);
+    const size_t pf = (size_t)f.cin * f.hp * f.wp, pb = (size_t)b.cin * b.hp * b.wp;
+    const size_t cmax = (size_t)(s->c > s->k ? s->c : s->k);
+    return round_up(pf > pb ? pf : pb) + round_up((size_t)JG_WINO_WGRAD_LD * 16 * cmax) +
+           round_up((size_t)JG_WINO_WGRAD_LD * 16 * (size_t)s->k);
 }
 
 static size_t round_up(size_t v)
@@ -141,6 +192,17 @@ static int plan(const jg_conv2d_shape_t *s, conv_plan_t *p)
     p->apack = needs_col(s) || p->nthr > 1 ? round_up(a_fwd > a_bwd ? a_fwd : a_bwd) : 0;
     p->chunks = p->nthr > 1 ? (s->n < CONV_WCHUNKS ? s->n : CONV_WCHUNKS) : 0;
     p->partial = p->chunks ? round_up((size_t)s->k * ckk + (size_t)s->k) : 0;
+    if (wino_shape(s)) {
+        /* U (16 K C) in the filter slot; the weight gradient's S (16 K C) in
+         * the partials, one even on one thread */
+        const size_t u = round_up((size_t)16 * s->k * s->c);
+        if (u > p->apack) p->apack = u;
+        if (!p->chunks) p->chunks = 1;
+        const size_t part = round_up((size_t)16 * s->k * s->c + (size_t)s->k);
+        if (part > p->partial) p->partial = part;
+        const size_t t = wino_thread_floats(s);
+        if (t > p->col + p->pad) p->col = t - p->pad;
+    }
     return 0;
 }
 
@@ -179,6 +241,8 @@ typedef struct {
     gemm_fn gemm;
     int par;
     int ckk, ohw;
+    int wino; /* this call runs Winograd F(2x2, 3x3) */
+    int set;  /* backward-data writes dx (= ...) instead of adding */
 } conv_ctx_t;
 
 static int ctx_init(conv_ctx_t *cx, const jg_conv2d_shape_t *s, void *workspace,
@@ -194,6 +258,8 @@ static int ctx_init(conv_ctx_t *cx, const jg_conv2d_shape_t *s, void *workspace,
     cx->par = cx->p.nthr == 1; /* the SGEMM parallelises only with one image thread */
     cx->ckk = s->c * s->kh * s->kw;
     cx->ohw = cx->p.oh * cx->p.ow;
+    cx->wino = conv_table.wino && wino_shape(s);
+    cx->set = 0;
     return 0;
 }
 
@@ -265,6 +331,117 @@ static int gemm_w(const conv_ctx_t *cx, jg_trans_t ta, int m, int n, int k, cons
                     beta, c, n);
 }
 
+/* ---- Winograd F(2x2, 3x3) ------------------------------------------------ */
+
+/* Thread scratch for Winograd: padded plane, V block, dY^ block. */
+static void wino_scratch(const conv_ctx_t *cx, const conv_scratch_t *sc, float **xp, float **v,
+                         float **d)
+{
+    const jg_conv2d_shape_t *s = cx->s;
+    jg_wino_geom_t f, b;
+    jg_wino_geom(&f, s, 0);
+    jg_wino_geom(&b, s, 1);
+    const size_t pf = (size_t)f.cin * f.hp * f.wp, pb = (size_t)b.cin * b.hp * b.wp;
+    const size_t cmax = (size_t)(s->c > s->k ? s->c : s->k);
+    *xp = sc->col;
+    *v = *xp + round_up(pf > pb ? pf : pb);
+    *d = *v + round_up((size_t)JG_WINO_WGRAD_LD * 16 * cmax);
+}
+
+/* out (cout, oh, ow) (+)= the Winograd forward of in (cin, h, w) with the
+ * transformed filter u, over blocks of tiles. */
+static void wino_run(const conv_ctx_t *cx, const conv_scratch_t *sc, const jg_wino_geom_t *g,
+                     float *out, const float *in, const float *bias, int accumulate)
+{
+    float *xp, *v, *d;
+    wino_scratch(cx, sc, &xp, &v, &d);
+    conv_table.wino->pad(xp, in, g);
+    const int tiles = g->th * g->tw;
+    for (int t0 = 0; t0 < tiles; t0 += JG_WINO_TILE_BLOCK) {
+        const int nt = tiles - t0 < JG_WINO_TILE_BLOCK ? tiles - t0 : JG_WINO_TILE_BLOCK;
+        conv_table.wino->in_tf(v, xp, g, t0, nt, g->cin, 1);
+        conv_table.wino->gemm_out(out, v, cx->ws, bias, g, t0, nt, accumulate);
+    }
+}
+
+static int wino_fwd_image(const conv_ctx_t *cx, int n, const conv_scratch_t *sc)
+{
+    const jg_conv2d_shape_t *s = cx->s;
+    jg_wino_geom_t g;
+    jg_wino_geom(&g, s, 0);
+    wino_run(cx, sc, &g, cx->op.y + (size_t)n * s->k * cx->ohw,
+             cx->op.x + (size_t)n * s->c * s->h * s->w, cx->op.bias, 0);
+    return 0;
+}
+
+/* dx_n += the forward of dy_n with the flipped filter (U' in the workspace) */
+static int wino_bwdd_image(const conv_ctx_t *cx, int n, const conv_scratch_t *sc)
+{
+    const jg_conv2d_shape_t *s = cx->s;
+    jg_wino_geom_t g;
+    jg_wino_geom(&g, s, 1);
+    wino_run(cx, sc, &g, cx->op.dx + (size_t)n * s->c * s->h * s->w,
+             cx->op.dy + (size_t)n * s->k * cx->ohw, NULL, !cx->set);
+    return 0;
+}
+
+static void bias_grad_image(float *db, const float *dy, int K, int P);
+
+/* Chunk c of the weight gradient: S (K, C, 16) and db (K) of its images. */
+static int wino_bwdw_chunk(const conv_ctx_t *cx, int c, const conv_scratch_t *sc)
+{
+    const jg_conv2d_shape_t *s = cx->s;
+    const int K = s->k, n = s->n, nch = cx->p.chunks;
+    float *sum = chunk_partial(cx, c), *db = sum + (size_t)16 * K * s->c;
+    memset(sum, 0, sizeof(float) * ((size_t)16 * K * s->c + (size_t)K));
+    jg_wino_geom_t g;
+    jg_wino_geom(&g, s, 0);
+    float *xp, *v, *d;
+    wino_scratch(cx, sc, &xp, &v, &d);
+    const int tiles = g.th * g.tw;
+    const int n0 = (int)((long)n * c / nch), n1 = (int)((long)n * (c + 1) / nch);
+    for (int i = n0; i < n1; i++) {
+        const float *dyn = cx->op.dy + (size_t)i * K * cx->ohw;
+        if (cx->op.db) bias_grad_image(db, dyn, K, cx->ohw);
+        conv_table.wino->pad(xp, cx->op.x + (size_t)i * s->c * s->h * s->w, &g);
+        for (int t0 = 0; t0 < tiles; t0 += JG_WINO_TILE_BLOCK) {
+            const int nt = tiles - t0 < JG_WINO_TILE_BLOCK ? tiles - t0 : JG_WINO_TILE_BLOCK;
+            /* channel-major tuples (cin | K, JG_WINO_WGRAD_LD) for the sum over t */
+            conv_table.wino->in_tf(v, xp, &g, t0, nt, 1, JG_WINO_WGRAD_LD);
+            conv_table.wino->dy_tf(d, dyn, &g, t0, nt, 1, JG_WINO_WGRAD_LD);
+            conv_table.wino->wgrad(sum, d, v, &g, nt, JG_WINO_WGRAD_LD);
+        }
+    }
+    return 0;
+}
+
+/* Below this many floats the partials are summed on one thread. */
+#define CONV_PAR_SUM_MIN 16384
+
+/* dW += G^T S G and db += sum, S and sum added up over the chunks in chunk
+ * order (element ranges split over the threads: the order per element is
+ * fixed). */
+static int wino_bwdw(const conv_ctx_t *cx)
+{
+    const jg_conv2d_shape_t *s = cx->s;
+    int err = run_items(cx, cx->p.chunks, wino_bwdw_chunk);
+    if (err) return err;
+    const size_t ns = (size_t)16 * s->k * s->c + (size_t)s->k;
+    float *p0 = chunk_partial(cx, 0);
+    const int nch = cx->p.chunks, par = cx->p.nthr > 1 && ns >= CONV_PAR_SUM_MIN;
+    (void)par;
+#pragma omp parallel for num_threads(cx->p.nthr) schedule(static) if (par)
+    for (size_t e = 0; e < ns; e++) {
+        float acc = p0[e];
+        for (int c = 1; c < nch; c++) acc += p0[(size_t)c * cx->p.partial + e];
+        p0[e] = acc;
+    }
+    jg_wino_wgrad_out(cx->op.dw, p0, s->k, s->c);
+    if (cx->op.db)
+        for (int k = 0; k < s->k; k++) cx->op.db[k] += p0[(size_t)16 * s->k * s->c + k];
+    return 0;
+}
+
 /* ---- forward --------------------------------------------------------- */
 
 static int fwd_image(const conv_ctx_t *cx, int n, const conv_scratch_t *sc)
@@ -302,6 +479,10 @@ int jg_conv2d_forward(float *y, const float *x, const float *w, const float *bia
     const conv_ops_t op = {.y = y, .x = x, .w = w, .bias = bias};
     conv_ctx_t cx;
     int err = ctx_init(&cx, s, workspace, &op);
+    if (!err && cx.wino) {
+        jg_wino_filter_fwd(cx.ws, w, s->k, s->c); /* U leads the workspace */
+        return run_items(&cx, s->n, wino_fwd_image);
+    }
     /* the packed filter leads the workspace */
     if (!err && cx.p.apack)
         err = jg_sgemm_pack_a(cx.ws, JG_NOTRANS, s->k, cx.ohw, cx.ckk, w, cx.ckk);
@@ -317,26 +498,46 @@ static int bwdd_image(const conv_ctx_t *cx, int n, const conv_scratch_t *sc)
     float *dxn = cx->op.dx + (size_t)n * s->c * s->h * s->w;     // (C, H, W)
     const float *dyn = cx->op.dy + (size_t)n * K * P;            // (K, P)
     if (!needs_col(s)) {
-        /* dx_n (C, HW) += W^T (C, K) x dy_n (K, HW) */
-        return gemm_w(cx, JG_TRANS, CKK, P, K, dyn, 1.0f, dxn);
+        /* dx_n (C, HW) (+)= W^T (C, K) x dy_n (K, HW) */
+        return gemm_w(cx, JG_TRANS, CKK, P, K, dyn, cx->set ? 0.0f : 1.0f, dxn);
     }
     /* dcol (CKK, P) = W^T (CKK, K) x dy_n (K, P) */
     const int err = gemm_w(cx, JG_TRANS, CKK, P, K, dyn, 0.0f, sc->col);
-    if (!err) conv_table.col2im(dxn, sc->col, s, cx->p.oh, cx->p.ow, sc->pad);
-    return err;
+    if (err) return err;
+    /* col2im adds: a dx to be written is zeroed per image, while in cache */
+    if (cx->set) memset(dxn, 0, sizeof(float) * (size_t)s->c * s->h * s->w);
+    conv_table.col2im(dxn, sc->col, s, cx->p.oh, cx->p.ow, sc->pad);
+    return 0;
 }
 
-int jg_conv2d_backward_data(float *dx, const float *dy, const float *w,
-                            const jg_conv2d_shape_t *s, void *workspace)
+static int backward_data(float *dx, const float *dy, const float *w, const jg_conv2d_shape_t *s,
+                         void *workspace, int set)
 {
     JG_CHECK(dx && dy && w);
     jg_kernels_ensure_init();
     const conv_ops_t op = {.dx = dx, .dy = dy, .w = w};
     conv_ctx_t cx;
     int err = ctx_init(&cx, s, workspace, &op);
+    cx.set = set;
+    if (!err && cx.wino) {
+        jg_wino_filter_bwd(cx.ws, w, s->k, s->c); /* U' leads the workspace */
+        return run_items(&cx, s->n, wino_bwdd_image);
+    }
     if (!err && cx.p.apack)
         err = jg_sgemm_pack_a(cx.ws, JG_TRANS, cx.ckk, cx.ohw, s->k, w, cx.ckk);
     return err ? err : run_items(&cx, s->n, bwdd_image);
+}
+
+int jg_conv2d_backward_data(float *dx, const float *dy, const float *w,
+                            const jg_conv2d_shape_t *s, void *workspace)
+{
+    return backward_data(dx, dy, w, s, workspace, 0);
+}
+
+int jg_conv2d_backward_data_set(float *dx, const float *dy, const float *w,
+                                const jg_conv2d_shape_t *s, void *workspace)
+{
+    return backward_data(dx, dy, w, s, workspace, 1);
 }
 
 /* ---- backward-weights ------------------------------------------------ */
@@ -414,6 +615,7 @@ int jg_conv2d_backward_weights(float *dw, float *dbias, const float *dy,
     conv_ctx_t cx;
     int err = ctx_init(&cx, s, workspace, &op);
     if (err) return err;
+    if (cx.wino) return wino_bwdw(&cx);
     if (cx.p.nthr == 1) return bwdw_serial(&cx);
     err = run_items(&cx, cx.p.chunks, bwdw_chunk);
     if (err) return err;

@@ -6,6 +6,7 @@
  * anything it checks and needs no workspace.
  */
 #include <limits.h>
+#include <string.h>
 
 #include "conv.h"
 
@@ -113,6 +114,16 @@ int jg_conv2d_backward_data_ref(float *dx, const float *dy, const float *w,
         }
     }
     return 0;
+}
+
+int jg_conv2d_backward_data_set_ref(float *dx, const float *dy, const float *w,
+                                    const jg_conv2d_shape_t *s)
+{
+    JG_CHECK(dx && dy && w);
+    const int err = jg_conv2d_check_shape(s, NULL, NULL);
+    if (err) return err;
+    memset(dx, 0, sizeof(float) * (size_t)s->n * s->c * s->h * s->w);
+    return jg_conv2d_backward_data_ref(dx, dy, w, s);
 }
 
 /* dw(k,c,i,j) += sum_{n,oh,ow} dy(n,k,oh,ow) * x(n,c,oh*sh+i-ph,ow*sw+j-pw);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * im2col_avx512.c - im2col / col2im for stride_w == 1 with AVX-512F.
- * Twin: im2col.c (also the fallback for other strides).
+ * Twin: im2col_ref.c (also the fallback for other strides).
  *
  * Output rows are short (OW = 14 or 28 in the default network), so the
  * portable version spends its time on per-row bookkeeping (valid range,
@@ -26,7 +26,7 @@ void jg_f32_conv2d_im2col_avx512(float *restrict col, const float *restrict x,
                                  float *restrict pad)
 {
     if (s->stride_w != 1) {
-        jg_conv2d_im2col(col, x, s, oh, ow, pad);
+        jg_f32_conv2d_im2col_ref(col, x, s, oh, ow, pad);
         return;
     }
     const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w, sh = s->stride_h;
@@ -57,7 +57,7 @@ void jg_f32_conv2d_col2im_avx512(float *restrict dx, const float *restrict col,
                                  float *restrict pad)
 {
     if (s->stride_w != 1) {
-        jg_conv2d_col2im(dx, col, s, oh, ow, pad);
+        jg_f32_conv2d_col2im_ref(dx, col, s, oh, ow, pad);
         return;
     }
     const int H = s->h, W = s->w, Hp = H + 2 * s->pad_h, Wp = W + 2 * s->pad_w;

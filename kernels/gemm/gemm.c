@@ -85,25 +85,10 @@ static void pack_a(float *restrict dst, const jg_sgemm_config_t *cf,
     for (int ir = 0; ir < mc; ir += mr) {
         const int rows = imin(mr, mc - ir);
         float *restrict d = dst + (size_t)ir * kc; // (kc, MR)
-        if (g->ta == JG_NOTRANS && rows == mr && cf->pack_a_n) {
-            cf->pack_a_n(d, g->a + (size_t)(i0 + ir) * g->lda + p0, g->lda, kc);
-        } else if (g->ta == JG_NOTRANS) {
-            /* op(A)(i, p) = a[i * lda + p]: read rows, write with stride MR */
-            for (int i = 0; i < rows; i++) {
-                const float *restrict src = g->a + (size_t)(i0 + ir + i) * g->lda + p0;
-                for (int p = 0; p < kc; p++) d[(size_t)p * mr + i] = src[p];
-            }
-            for (int i = rows; i < mr; i++)
-                for (int p = 0; p < kc; p++) d[(size_t)p * mr + i] = 0.0f;
-        } else {
-            /* op(A)(i, p) = a[p * lda + i]: rows of the panel are contiguous */
-            for (int p = 0; p < kc; p++) {
-                const float *restrict src = g->a + (size_t)(p0 + p) * g->lda + i0 + ir;
-                float *restrict dp = d + (size_t)p * mr;
-                for (int i = 0; i < rows; i++) dp[i] = src[i];
-                for (int i = rows; i < mr; i++) dp[i] = 0.0f;
-            }
-        }
+        if (g->ta == JG_NOTRANS) /* op(A)(i, p) = a[i * lda + p] */
+            cf->pack_t(d, g->a + (size_t)(i0 + ir) * g->lda + p0, g->lda, kc, mr, rows);
+        else /* op(A)(i, p) = a[p * lda + i] */
+            cf->pack_n(d, g->a + (size_t)p0 * g->lda + i0 + ir, g->lda, kc, mr, rows);
     }
 }
 
@@ -117,25 +102,10 @@ static void pack_b(float *restrict dst, const jg_sgemm_config_t *cf,
         const int jr = jp * nr;
         const int cols = imin(nr, nc - jr);
         float *restrict d = dst + (size_t)jr * kc; // (kc, NR)
-        if (g->tb == JG_TRANS && cols == nr && cf->pack_b_t) {
-            cf->pack_b_t(d, g->b + (size_t)(j0 + jr) * g->ldb + p0, g->ldb, kc);
-        } else if (g->tb == JG_NOTRANS) {
-            /* op(B)(p, j) = b[p * ldb + j]: panel rows are contiguous */
-            for (int p = 0; p < kc; p++) {
-                const float *restrict src = g->b + (size_t)(p0 + p) * g->ldb + j0 + jr;
-                float *restrict dp = d + (size_t)p * nr;
-                for (int j = 0; j < cols; j++) dp[j] = src[j];
-                for (int j = cols; j < nr; j++) dp[j] = 0.0f;
-            }
-        } else {
-            /* op(B)(p, j) = b[j * ldb + p]: read rows of B, write stride NR */
-            for (int j = 0; j < cols; j++) {
-                const float *restrict src = g->b + (size_t)(j0 + jr + j) * g->ldb + p0;
-                for (int p = 0; p < kc; p++) d[(size_t)p * nr + j] = src[p];
-            }
-            for (int j = cols; j < nr; j++)
-                for (int p = 0; p < kc; p++) d[(size_t)p * nr + j] = 0.0f;
-        }
+        if (g->tb == JG_NOTRANS) /* op(B)(p, j) = b[p * ldb + j] */
+            cf->pack_n(d, g->b + (size_t)p0 * g->ldb + j0 + jr, g->ldb, kc, nr, cols);
+        else /* op(B)(p, j) = b[j * ldb + p] */
+            cf->pack_t(d, g->b + (size_t)(j0 + jr) * g->ldb + p0, g->ldb, kc, nr, cols);
     }
 }
 

@@ -53,15 +53,19 @@ typedef void (*jg_sgemm_ukernel_t)(int kc, float alpha, const float *a,
  * per L2 block, KC depth per block (A and B micro-panels in L1/L2), NC
  * columns of B per L3 block. mc % mr == 0, nc % nr == 0, mr <= JG_SGEMM_MR_MAX,
  * nr <= JG_SGEMM_NR_MAX. */
-/* Optional ISA packers for the transposing cases, one full micro-panel:
- * pack_a_n: d(p, i) = a[i * lda + p], d: (kc, MR);
- * pack_b_t: d(p, j) = b[j * ldb + p], d: (kc, NR). NULL: portable loops. */
-typedef void (*jg_sgemm_pack_t)(float *d, const float *src, ptrdiff_t ld, int kc);
+/* Packers, one micro-panel each: w (= MR or NR) floats wide, kc deep, with
+ * the entries of source rows/columns past `rows` (< w at an edge) zero:
+ *   pack_t  d(p, i) = src[i * ld + p]   A not transposed, B transposed
+ *   pack_n  d(p, i) = src[p * ld + i]   A transposed, B not transposed
+ * d: (kc, w). The _ref versions take any w <= JG_SGEMM_NR_MAX; an ISA's
+ * packer takes the widths of that ISA's tiles. */
+typedef void (*jg_sgemm_pack_t)(float *restrict d, const float *restrict src, ptrdiff_t ld,
+                                int kc, int w, int rows);
 
 typedef struct jg_sgemm_config {
     int mr, nr, mc, kc, nc;
     jg_sgemm_ukernel_t ukernel;
-    jg_sgemm_pack_t pack_a_n, pack_b_t;
+    jg_sgemm_pack_t pack_t, pack_n;
     /* Optional second tile for shapes the first covers badly, and its
      * steady-state speed relative to the first (measured): jg_sgemm_pick
      * takes it when its share of useful tile area times rel_speed is
@@ -100,11 +104,34 @@ const jg_sgemm_config_t *jg_sgemm_config(jg_isa_t isa);
 
 /* The portable micro-kernels (gemm_ukernel_ref.c): the _ref twins of every
  * SIMD micro-kernel, one per tile shape in use. */
-void jg_f32_gemm_ukernel_4x16_ref(int kc, float alpha, const float *a,
-                                  const float *b, float beta, float *c,
-                                  ptrdiff_t ldc);
+/* the ref ISA's own tile */
+void jg_f32_gemm_ukernel_4x16_ref(int kc, float alpha, const float *a, const float *b,
+                                  float beta, float *c, ptrdiff_t ldc);
+/* twin of jg_f32_gemm_ukernel_6x16_avx2 */
+void jg_f32_gemm_ukernel_6x16_ref(int kc, float alpha, const float *a, const float *b,
+                                  float beta, float *c, ptrdiff_t ldc);
+/* twin of jg_f32_gemm_ukernel_8x12_neon */
+void jg_f32_gemm_ukernel_8x12_ref(int kc, float alpha, const float *a, const float *b,
+                                  float beta, float *c, ptrdiff_t ldc);
+/* twin of jg_f32_gemm_ukernel_14x32_avx512 */
+void jg_f32_gemm_ukernel_14x32_ref(int kc, float alpha, const float *a, const float *b,
+                                   float beta, float *c, ptrdiff_t ldc);
+/* twin of jg_f32_gemm_ukernel_16x16_avx512 */
+void jg_f32_gemm_ukernel_16x16_ref(int kc, float alpha, const float *a, const float *b,
+                                   float beta, float *c, ptrdiff_t ldc);
+/* any tile up to JG_SGEMM_MR_MAX x JG_SGEMM_NR_MAX */
 void jg_f32_gemm_ukernel_ref(int mr, int nr, int kc, float alpha,
                              const float *a, const float *b, float beta,
                              float *c, ptrdiff_t ldc);
+/* The portable packers (gemm_pack_ref.c), twins of every ISA packer. */
+void jg_f32_gemm_pack_t_ref(float *restrict d, const float *restrict src, ptrdiff_t ld, int kc,
+                            int w, int rows);
+void jg_f32_gemm_pack_n_ref(float *restrict d, const float *restrict src, ptrdiff_t ld, int kc,
+                            int w, int rows);
+#if defined(__x86_64__)
+/* AVX-512 16 x 16 register transposes; w <= 32 (tiles 14x32 and 16x16). */
+void jg_f32_gemm_pack_t_avx512(float *restrict d, const float *restrict src, ptrdiff_t ld,
+                               int kc, int w, int rows);
+#endif
 
 #endif

@@ -53,4 +53,6 @@ void jg_f32_gemm_ukernel_6x16_avx2(int kc, float alpha, const float *restrict a,
 const jg_sgemm_config_t jg_sgemm_config_avx2 = {
     .mr = MR, .nr = NR, .mc = 144, .kc = 256, .nc = 4096,
     .ukernel = jg_f32_gemm_ukernel_6x16_avx2,
+    .pack_t = jg_f32_gemm_pack_t_ref,
+    .pack_n = jg_f32_gemm_pack_n_ref,
 };

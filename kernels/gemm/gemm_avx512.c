@@ -12,7 +12,6 @@
 
 #include "gemm.h"
 
-#define NR 32
 
 /* C(MR, 16*NV) = alpha * sum_p a(p, :)^T b(p, :) + beta * C; NV = 1 or 2
  * zmm per tile row. */
@@ -107,51 +106,38 @@ transpose16_store(const float *src, ptrdiff_t ld, int nrows, float *dst,
     }
 }
 
-/* A micro-panel from row-major A: d(p, i) = a(i, p), d: (kc, 14), a: (14, lda).
- * The portable packer writes with stride 14 one float at a time; 16 x 16
- * register transposes cut pack time ~4x, which is ~15% of a 256^3 SGEMM. */
-void jg_f32_gemm_pack_a14_avx512(float *d, const float *a, ptrdiff_t lda, int kc)
-{
-    int p = 0;
-    for (; p + 16 <= kc; p += 16) transpose16_store(a + p, lda, 14, d + p * 14, 14, 0x3fff);
-    for (; p < kc; p++)
-        for (int i = 0; i < 14; i++) d[p * 14 + i] = a[i * lda + p];
-}
-
-/* B micro-panel from transposed B: d(p, j) = b(j, p), d: (kc, 32), b: (32, ldb). */
-void jg_f32_gemm_pack_b32t_avx512(float *d, const float *b, ptrdiff_t ldb, int kc)
+/* d(p, i) = src(i, p) for i < rows, 0 up to w; d: (kc, w), src: (rows, ld);
+ * w <= 32, in groups of 16 columns of d. The portable packer writes with
+ * stride w one float at a time; 16 x 16 register transposes cut pack time
+ * ~4x, which is ~15% of a 256^3 SGEMM. */
+void jg_f32_gemm_pack_t_avx512(float *restrict d, const float *restrict src, ptrdiff_t ld,
+                               int kc, int w, int rows)
 {
     int p = 0;
     for (; p + 16 <= kc; p += 16) {
-        transpose16_store(b + p, ldb, 16, d + p * NR, NR, 0xffff);
-        transpose16_store(b + 16 * ldb + p, ldb, 16, d + p * NR + 16, NR, 0xffff);
+        for (int c0 = 0; c0 < w; c0 += 16) {
+            const int lanes = w - c0 < 16 ? w - c0 : 16;
+            const int nr = rows - c0 < 0 ? 0 : rows - c0 > 16 ? 16 : rows - c0;
+            transpose16_store(src + c0 * ld + p, ld, nr, d + (size_t)p * w + c0, w,
+                              (__mmask16)((1u << lanes) - 1u));
+        }
     }
     for (; p < kc; p++)
-        for (int j = 0; j < NR; j++) d[p * NR + j] = b[j * ldb + p];
-}
-
-/* Both operands of the 16 x 16 tile: d(p, i) = src(i, p), d: (kc, 16),
- * src: (16, ld); serves as pack_a_n and pack_b_t. */
-void jg_f32_gemm_pack_16t_avx512(float *d, const float *src, ptrdiff_t ld, int kc)
-{
-    int p = 0;
-    for (; p + 16 <= kc; p += 16) transpose16_store(src + p, ld, 16, d + p * 16, 16, 0xffff);
-    for (; p < kc; p++)
-        for (int i = 0; i < 16; i++) d[p * 16 + i] = src[i * ld + p];
+        for (int i = 0; i < w; i++) d[(size_t)p * w + i] = i < rows ? src[i * ld + p] : 0.0f;
 }
 
 static const jg_sgemm_config_t config_16x16 = {
     .mr = 16, .nr = 16, .mc = 160, .kc = 384, .nc = 4096,
     .ukernel = jg_f32_gemm_ukernel_16x16_avx512,
-    .pack_a_n = jg_f32_gemm_pack_16t_avx512,
-    .pack_b_t = jg_f32_gemm_pack_16t_avx512,
+    .pack_t = jg_f32_gemm_pack_t_avx512,
+    .pack_n = jg_f32_gemm_pack_n_ref,
     .rel_speed = 0.95f,
 };
 
 const jg_sgemm_config_t jg_sgemm_config_avx512 = {
-    .mr = 14, .nr = NR, .mc = 168, .kc = 384, .nc = 4096,
+    .mr = 14, .nr = 32, .mc = 168, .kc = 384, .nc = 4096,
     .ukernel = jg_f32_gemm_ukernel_14x32_avx512,
-    .pack_a_n = jg_f32_gemm_pack_a14_avx512,
-    .pack_b_t = jg_f32_gemm_pack_b32t_avx512,
+    .pack_t = jg_f32_gemm_pack_t_avx512,
+    .pack_n = jg_f32_gemm_pack_n_ref,
     .alt = &config_16x16,
 };

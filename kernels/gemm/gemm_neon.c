@@ -53,4 +53,6 @@ void jg_f32_gemm_ukernel_8x12_neon(int kc, float alpha, const float *restrict a,
 const jg_sgemm_config_t jg_sgemm_config_neon = {
     .mr = MR, .nr = NR, .mc = 128, .kc = 256, .nc = 3072,
     .ukernel = jg_f32_gemm_ukernel_8x12_neon,
+    .pack_t = jg_f32_gemm_pack_t_ref,
+    .pack_n = jg_f32_gemm_pack_n_ref,
 };

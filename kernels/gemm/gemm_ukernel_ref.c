@@ -26,16 +26,43 @@ void jg_f32_gemm_ukernel_ref(int mr, int nr, int kc, float alpha,
     }
 }
 
-/* The ref ISA's tile: 4 x 16 keeps acc in registers when the compiler
- * vectorises and is cheap to pad at edges. */
-void jg_f32_gemm_ukernel_4x16_ref(int kc, float alpha, const float *a,
-                                  const float *b, float beta, float *c,
-                                  ptrdiff_t ldc)
+/* Fixed-tile twins with the signature of the SIMD micro-kernels
+ * (jg_f32_gemm_ukernel_<MR>x<NR>_<isa>). 4 x 16 is the ref ISA's own tile:
+ * it keeps acc in registers when the compiler vectorises and is cheap to pad
+ * at edges. */
+void jg_f32_gemm_ukernel_4x16_ref(int kc, float alpha, const float *a, const float *b,
+                                  float beta, float *c, ptrdiff_t ldc)
 {
     jg_f32_gemm_ukernel_ref(4, 16, kc, alpha, a, b, beta, c, ldc);
+}
+
+void jg_f32_gemm_ukernel_6x16_ref(int kc, float alpha, const float *a, const float *b,
+                                  float beta, float *c, ptrdiff_t ldc)
+{
+    jg_f32_gemm_ukernel_ref(6, 16, kc, alpha, a, b, beta, c, ldc);
+}
+
+void jg_f32_gemm_ukernel_8x12_ref(int kc, float alpha, const float *a, const float *b,
+                                  float beta, float *c, ptrdiff_t ldc)
+{
+    jg_f32_gemm_ukernel_ref(8, 12, kc, alpha, a, b, beta, c, ldc);
+}
+
+void jg_f32_gemm_ukernel_14x32_ref(int kc, float alpha, const float *a, const float *b,
+                                   float beta, float *c, ptrdiff_t ldc)
+{
+    jg_f32_gemm_ukernel_ref(14, 32, kc, alpha, a, b, beta, c, ldc);
+}
+
+void jg_f32_gemm_ukernel_16x16_ref(int kc, float alpha, const float *a, const float *b,
+                                   float beta, float *c, ptrdiff_t ldc)
+{
+    jg_f32_gemm_ukernel_ref(16, 16, kc, alpha, a, b, beta, c, ldc);
 }
 
 const jg_sgemm_config_t jg_sgemm_config_ref = {
     .mr = 4, .nr = 16, .mc = 128, .kc = 256, .nc = 2048,
     .ukernel = jg_f32_gemm_ukernel_4x16_ref,
+    .pack_t = jg_f32_gemm_pack_t_ref,
+    .pack_n = jg_f32_gemm_pack_n_ref,
 };

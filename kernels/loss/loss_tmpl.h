@@ -3,6 +3,9 @@
  * loss_tmpl.h - SIMD softmax cross-entropy, written once against the macro
  * layer; included by loss_<isa>.c after vec_<isa>.h.
  *
+ * Generates (per ISA, <isa> = avx2 | avx512 | neon; twins in loss_ref.c):
+ *   jg_f32_softmax_xent_rows_<isa>    jg_f32_softmax_xent_backward_rows_<isa>
+ *
  * Forward per row: max, then e = vexp(x - max) stored into probs while
  * summed in double (so the error does not grow with k; lanes reduced in a
  * fixed order), then probs /= sum. The row loss log(sum) - (x_label - max)

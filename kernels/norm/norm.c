@@ -107,9 +107,10 @@ static int bn_infer(const jg_norm_kernels_t *k, int threaded, float *y, const fl
     return 0;
 }
 
-static int bn_backward(const jg_norm_kernels_t *k, int threaded, float *dx, float *dgamma,
-                       float *dbeta, const float *dy, const float *x, const float *mean,
-                       const float *rstd, const float *gamma, int n, int c, int hw)
+static int bn_backward(const jg_norm_kernels_t *k, int threaded, int set, float *dx,
+                       float *dgamma, float *dbeta, const float *dy, const float *x,
+                       const float *mean, const float *rstd, const float *gamma, int n, int c,
+                       int hw)
 {
     JG_CHECK(dx && dgamma && dbeta && dy && x && mean && rstd && gamma);
     JG_CHECK(n > 0 && c > 0 && hw > 0);
@@ -125,7 +126,7 @@ static int bn_backward(const jg_norm_kernels_t *k, int threaded, float *dx, floa
         const double r = rstd[ch], a = (double)gamma[ch] * r;
         /* dx = a/M (M dy - sum dy - xhat sum dy*xhat), xhat = (x - mean) r */
         k->bwd_apply(dx + off, dy + off, x + off, n, hw, cs, mean[ch], (float)a,
-                     (float)(-a * r * r * sdyxc / m), (float)(-a * sdy / m));
+                     (float)(-a * r * r * sdyxc / m), (float)(-a * sdy / m), set);
         dgamma[ch] += (float)(sdyxc * r);
         dbeta[ch] += (float)sdy;
     }
@@ -156,7 +157,15 @@ int jg_batchnorm2d_backward(float *dx, float *dgamma, float *dbeta, const float 
                             const float *gamma, int n, int c, int hw)
 {
     jg_kernels_ensure_init();
-    return bn_backward(&norm_table, 1, dx, dgamma, dbeta, dy, x, mean, rstd, gamma, n, c, hw);
+    return bn_backward(&norm_table, 1, 0, dx, dgamma, dbeta, dy, x, mean, rstd, gamma, n, c, hw);
+}
+
+int jg_batchnorm2d_backward_set(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                const float *x, const float *mean, const float *rstd,
+                                const float *gamma, int n, int c, int hw)
+{
+    jg_kernels_ensure_init();
+    return bn_backward(&norm_table, 1, 1, dx, dgamma, dbeta, dy, x, mean, rstd, gamma, n, c, hw);
 }
 
 int jg_batchnorm2d_forward_train_ref(float *y, float *mean, float *rstd, float *running_mean,
@@ -179,5 +188,12 @@ int jg_batchnorm2d_backward_ref(float *dx, float *dgamma, float *dbeta, const fl
                                 const float *x, const float *mean, const float *rstd,
                                 const float *gamma, int n, int c, int hw)
 {
-    return bn_backward(&norm_ref, 0, dx, dgamma, dbeta, dy, x, mean, rstd, gamma, n, c, hw);
+    return bn_backward(&norm_ref, 0, 0, dx, dgamma, dbeta, dy, x, mean, rstd, gamma, n, c, hw);
+}
+
+int jg_batchnorm2d_backward_set_ref(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                    const float *x, const float *mean, const float *rstd,
+                                    const float *gamma, int n, int c, int hw)
+{
+    return bn_backward(&norm_ref, 0, 1, dx, dgamma, dbeta, dy, x, mean, rstd, gamma, n, c, hw);
 }

@@ -32,9 +32,9 @@ typedef void (*jg_bn_apply_fn)(float *y, const float *x, int n, int hw, size_t c
 /* sdy = sum dy; sdyxc = sum dy * (x - mean), in double */
 typedef void (*jg_bn_bwd_sums_fn)(double *sdy, double *sdyxc, const float *dy, const float *x,
                                   int n, int hw, size_t cs, float mean);
-/* dx += a*dy + k*(x - mean) + b */
+/* dx (+)= a*dy + k*(x - mean) + b: added, or written when set */
 typedef void (*jg_bn_bwd_apply_fn)(float *dx, const float *dy, const float *x, int n, int hw,
-                                   size_t cs, float mean, float a, float k, float b);
+                                   size_t cs, float mean, float a, float k, float b, int set);
 
 typedef struct {
     jg_bn_moments_fn moments;
@@ -51,7 +51,7 @@ typedef struct {
     void jg_f32_bn_bwd_sums_##isa(double *sdy, double *sdyxc, const float *dy, const float *x, \
                                   int n, int hw, size_t cs, float mean); \
     void jg_f32_bn_bwd_apply_##isa(float *dx, const float *dy, const float *x, int n, int hw, \
-                                   size_t cs, float mean, float a, float k, float b);
+                                   size_t cs, float mean, float a, float k, float b, int set);
 
 JG_NORM_DECLARE(ref)
 JG_NORM_DECLARE(avx2)

@@ -2,23 +2,22 @@
 /* norm_ref.c - scalar per-channel batch-norm kernels: the oracle twins. */
 #include "norm.h"
 
-/* mean = sum x / M; var = sum (x - mean)^2 / M, two passes in double */
+/* mean = sum x / M; var = sum (x - mean)^2 / M in one pass: sums of
+ * d = x - x0 and d^2 in double, x0 = x[0] (as norm_tmpl.h) */
 void jg_f32_bn_moments_ref(double *mean, double *var, const float *x, int n, int hw, size_t cs)
 {
-    const double m = (double)n * hw;
-    double s = 0.0;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < hw; j++) s += x[i * cs + j];
-    const double mu = s / m;
-    double q = 0.0;
+    const double m = (double)n * hw, x0 = x[0];
+    double s = 0.0, q = 0.0;
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < hw; j++) {
-            const double d = (double)x[i * cs + j] - mu;
+            const double d = (double)x[i * cs + j] - x0;
+            s += d;
             q += d * d;
         }
     }
-    *mean = mu;
-    *var = q / m;
+    const double ds = s / m, v = q / m - ds * ds;
+    *mean = x0 + ds;
+    *var = v > 0.0 ? v : 0.0;
 }
 
 /* y = (x - mean) * scale + shift */
@@ -45,14 +44,15 @@ void jg_f32_bn_bwd_sums_ref(double *sdy, double *sdyxc, const float *dy, const f
     *sdyxc = t;
 }
 
-/* dx += a*dy + k*(x - mean) + b */
+/* dx (+)= a*dy + k*(x - mean) + b */
 void jg_f32_bn_bwd_apply_ref(float *dx, const float *dy, const float *x, int n, int hw,
-                             size_t cs, float mean, float a, float k, float b)
+                             size_t cs, float mean, float a, float k, float b, int set)
 {
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < hw; j++) {
             const size_t o = i * cs + j;
-            dx[o] += a * dy[o] + k * (x[o] - mean) + b;
+            const float t = a * dy[o] + k * (x[o] - mean) + b;
+            dx[o] = set ? t : dx[o] + t;
         }
     }
 }

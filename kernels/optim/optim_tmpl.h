@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * optim_tmpl.h - SIMD SGD and Adam/AdamW, written once against the macro
- * layer; included by optim_<isa>.c after act/vec_<isa>.h. Same float
- * operations in the same order as optim_ref.c (no FMA), so the variants are
- * bit-identical to the oracle. The branches on hyper-parameters are uniform
- * over the loop and predicted perfectly.
+ * layer; included by optim_<isa>.c after simd/vec_<isa>.h.
+ *
+ * Generates (per ISA, <isa> = avx2 | avx512 | neon; twins in optim_ref.c):
+ *   jg_f32_sgd_update_<isa>    jg_f32_adam_update_<isa>
+ *
+ * Same float operations in the same order as optim_ref.c (no FMA), so the
+ * variants are bit-identical to the oracle. The branches on hyper-parameters
+ * are uniform over the loop and predicted perfectly.
  */
 #include "simd/vmath.h"
 #include "optim/optim.h"

@@ -8,6 +8,7 @@
 #include "pool.h"
 
 #include <limits.h>
+#include <string.h>
 
 /* Below this many window reads a parallel region costs more than it saves. */
 #define POOL_PAR_MIN_WORK (1 << 15)
@@ -96,8 +97,9 @@ static int maxpool_fwd(const jg_pool_kernels_t *k, int threaded, float *y, int32
     return 0;
 }
 
-static int maxpool_bwd(const jg_pool_kernels_t *k, int threaded, float *dx, const float *dy,
-                       const int32_t *argmax, const jg_pool2d_shape_t *s)
+/* set: each dx plane is zeroed right before its scatter (in cache) */
+static int maxpool_bwd(const jg_pool_kernels_t *k, int threaded, int set, float *dx,
+                       const float *dy, const int32_t *argmax, const jg_pool2d_shape_t *s)
 {
     int oh, ow;
     const int rc = jg_pool2d_out_hw(s, &oh, &ow);
@@ -109,8 +111,10 @@ static int maxpool_bwd(const jg_pool_kernels_t *k, int threaded, float *dx, cons
     (void)par;
     long long bad = 0;
 #pragma omp parallel for num_threads(jg_nthreads()) schedule(static) if (par) reduction(+ : bad)
-    for (long long p = 0; p < planes; p++)
+    for (long long p = 0; p < planes; p++) {
+        if (set) memset(dx + p * ihw, 0, sizeof(float) * ihw);
         bad += k->max_bwd(dx + p * ihw, dy + p * ohw, argmax + p * ohw, (int)ihw, (int)ohw);
+    }
     return bad ? -EINVAL : 0;
 }
 
@@ -156,7 +160,14 @@ int jg_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
                           const jg_pool2d_shape_t *s)
 {
     jg_kernels_ensure_init();
-    return maxpool_bwd(&pool_table, 1, dx, dy, argmax, s);
+    return maxpool_bwd(&pool_table, 1, 0, dx, dy, argmax, s);
+}
+
+int jg_maxpool2d_backward_set(float *dx, const float *dy, const int32_t *argmax,
+                              const jg_pool2d_shape_t *s)
+{
+    jg_kernels_ensure_init();
+    return maxpool_bwd(&pool_table, 1, 1, dx, dy, argmax, s);
 }
 
 int jg_avgpool2d_forward(float *y, const float *x, const jg_pool2d_shape_t *s)
@@ -180,7 +191,13 @@ int jg_maxpool2d_forward_ref(float *y, int32_t *argmax, const float *x,
 int jg_maxpool2d_backward_ref(float *dx, const float *dy, const int32_t *argmax,
                               const jg_pool2d_shape_t *s)
 {
-    return maxpool_bwd(&pool_ref, 0, dx, dy, argmax, s);
+    return maxpool_bwd(&pool_ref, 0, 0, dx, dy, argmax, s);
+}
+
+int jg_maxpool2d_backward_set_ref(float *dx, const float *dy, const int32_t *argmax,
+                                  const jg_pool2d_shape_t *s)
+{
+    return maxpool_bwd(&pool_ref, 0, 1, dx, dy, argmax, s);
 }
 
 int jg_avgpool2d_forward_ref(float *y, const float *x, const jg_pool2d_shape_t *s)

@@ -95,4 +95,96 @@ static inline double vdsum_reduce(vdsum_t s)
     return _mm_cvtsd_f64(_mm_add_sd(u, _mm_unpackhi_pd(u, u)));
 }
 
+/* ---- used by the pool and norm templates (see vec_avx512.h) ----------- */
+
+#define VTAILN(n) VTAIL(n) /* the compare already clamps */
+
+#define VNLE(a, b) _mm256_cmp_ps((a), (b), _CMP_NLE_UQ)
+#define VORD(a) _mm256_cmp_ps((a), (a), _CMP_ORD_Q)
+#define VCMP_AND(m1, m2) _mm256_and_ps((m1), (m2))
+
+typedef __m256i vi_t;
+#define VI_SET1(x) _mm256_set1_epi32(x)
+#define VI_ADD(a, b) _mm256_add_epi32((a), (b))
+#define VI_SEL(m, a, b) \
+    _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(b), _mm256_castsi256_ps(a), (m)))
+#define VI_STORE(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (v))
+#define VI_STORET(p, t, v) _mm256_maskstore_epi32((int *)(p), (t), (v))
+
+static inline vi_t vi_iota(int step)
+{
+    return _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(step));
+}
+
+/* even lanes of (lo, hi) */
+static inline __m256 vpick_avx2(__m256 lo, __m256 hi, int odd)
+{
+    const __m256 t = odd ? _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))
+                         : _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+static inline void vld_even_odd(const float *p, int cnt, vf_t *even, vf_t *odd)
+{
+    const __m256 lo = _mm256_maskload_ps(p, VTAILN(cnt));
+    const __m256 hi = _mm256_maskload_ps(p + 8, VTAILN(cnt - 8));
+    *even = vpick_avx2(lo, hi, 0);
+    if (odd) *odd = vpick_avx2(lo, hi, 1);
+}
+
+static inline vf_t vld_strided(const float *p, int sw, int n, vi_t idx)
+{
+    if (sw == 1) return _mm256_maskload_ps(p, VTAILN(n));
+    if (sw == 2) {
+        vf_t e;
+        vld_even_odd(p, 2 * n - 1, &e, NULL);
+        return e;
+    }
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, idx,
+                                    _mm256_castsi256_ps(VTAILN(n)), 4);
+}
+
+static inline void vzip(vf_t a, vf_t b, vf_t *lo, vf_t *hi)
+{
+    const __m256 ul = _mm256_unpacklo_ps(a, b), uh = _mm256_unpackhi_ps(a, b);
+    *lo = _mm256_permute2f128_ps(ul, uh, 0x20);
+    *hi = _mm256_permute2f128_ps(ul, uh, 0x31);
+}
+
+static inline vdsum_t vdsum_add_dev(vdsum_t s, vf_t v, double mu)
+{
+    const __m256d m = _mm256_set1_pd(mu);
+    s.lo = _mm256_add_pd(s.lo, _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m));
+    s.hi = _mm256_add_pd(s.hi, _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m));
+    return s;
+}
+
+static inline vdsum_t vdsum_add_sqdev(vdsum_t s, vf_t v, double mu)
+{
+    const __m256d m = _mm256_set1_pd(mu);
+    const __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m);
+    const __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m);
+    s.lo = _mm256_fmadd_pd(d0, d0, s.lo);
+    s.hi = _mm256_fmadd_pd(d1, d1, s.hi);
+    return s;
+}
+
+static inline vdsum_t vdsum_add_muldev(vdsum_t s, vf_t g, vf_t v, double mu)
+{
+    const __m256d m = _mm256_set1_pd(mu);
+    const __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m);
+    const __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m);
+    s.lo = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(g)), d0, s.lo);
+    s.hi = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g, 1)), d1, s.hi);
+    return s;
+}
+
+static inline float vreduce_add_avx2(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+#define VREDUCE_ADD(v) vreduce_add_avx2(v)
+
 #endif /* JG_VEC_AVX2_H */

@@ -98,4 +98,101 @@ static inline double vdsum_reduce(vdsum_t s)
     return _mm512_reduce_add_pd(_mm512_add_pd(s.lo, s.hi));
 }
 
+/* ---- used by the pool and norm templates ------------------------------ */
+
+/* Live lanes of a partial vector for any count: n <= 0 none, n >= VEPR all. */
+#define VTAILN(n) \
+    ((__mmask16)((n) <= 0 ? 0u : (n) >= 16 ? 0xffffu : (1u << (n)) - 1u))
+
+/* Predicates: !(a <= b) (a larger, or either NaN); a not NaN; and. */
+#define VNLE(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_NLE_UQ)
+#define VORD(a) _mm512_cmp_ps_mask((a), (a), _CMP_ORD_Q)
+#define VCMP_AND(m1, m2) ((__mmask16)((m1) & (m2)))
+
+/* int32 lanes (max-pool argmax) */
+typedef __m512i vi_t;
+#define VI_SET1(x) _mm512_set1_epi32(x)
+#define VI_ADD(a, b) _mm512_add_epi32((a), (b))
+#define VI_SEL(m, a, b) _mm512_mask_blend_epi32((m), (b), (a)) /* m ? a : b */
+#define VI_STORE(p, v) _mm512_storeu_si512((void *)(p), (v))
+#define VI_STORET(p, t, v) _mm512_mask_storeu_epi32((p), (t), (v))
+
+/* lanes l * step */
+static inline vi_t vi_iota(int step)
+{
+    return _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(step));
+}
+
+/* Even / odd floats of p[0 .. cnt) (cnt <= 2*VEPR) in lanes 0.., others 0;
+ * reads nothing at or past p[cnt]. */
+static inline void vld_even_odd(const float *p, int cnt, vf_t *even, vf_t *odd)
+{
+    const __m512 lo = _mm512_maskz_loadu_ps(VTAILN(cnt), p);
+    const __m512 hi = _mm512_maskz_loadu_ps(VTAILN(cnt - 16), p + 16);
+    const __m512i ie =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    *even = _mm512_permutex2var_ps(lo, ie, hi);
+    if (odd) *odd = _mm512_permutex2var_ps(lo, _mm512_add_epi32(ie, _mm512_set1_epi32(1)), hi);
+}
+
+/* lanes l < n get p[l * sw] (others 0); reads p[0 .. (n-1)*sw] only.
+ * idx = vi_iota(sw). */
+static inline vf_t vld_strided(const float *p, int sw, int n, vi_t idx)
+{
+    if (sw == 1) return _mm512_maskz_loadu_ps(VTAILN(n), p);
+    if (sw == 2) {
+        vf_t e;
+        vld_even_odd(p, 2 * n - 1, &e, NULL);
+        return e;
+    }
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), VTAILN(n), idx, p, 4);
+}
+
+/* Interleaved lanes of a and b: lo = a0 b0 a1 b1 .., hi = the second half. */
+static inline void vzip(vf_t a, vf_t b, vf_t *lo, vf_t *hi)
+{
+    *lo = _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
+    *hi = _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
+}
+
+/* s += (v - mu)^2 and s += g * (v - mu), lane-wise in double */
+static inline vdsum_t vdsum_add_dev(vdsum_t s, vf_t v, double mu)
+{
+    const __m512d m = _mm512_set1_pd(mu);
+    const __m256 vh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    s.lo = _mm512_add_pd(s.lo, _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), m));
+    s.hi = _mm512_add_pd(s.hi, _mm512_sub_pd(_mm512_cvtps_pd(vh), m));
+    return s;
+}
+
+static inline vdsum_t vdsum_add_sqdev(vdsum_t s, vf_t v, double mu)
+{
+    const __m512d m = _mm512_set1_pd(mu);
+    const __m256 vh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    const __m512d d0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), m);
+    const __m512d d1 = _mm512_sub_pd(_mm512_cvtps_pd(vh), m);
+    s.lo = _mm512_fmadd_pd(d0, d0, s.lo);
+    s.hi = _mm512_fmadd_pd(d1, d1, s.hi);
+    return s;
+}
+
+static inline vdsum_t vdsum_add_muldev(vdsum_t s, vf_t g, vf_t v, double mu)
+{
+    const __m512d m = _mm512_set1_pd(mu);
+    const __m256 vh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    const __m256 gh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(g), 1));
+    const __m512d d0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), m);
+    const __m512d d1 = _mm512_sub_pd(_mm512_cvtps_pd(vh), m);
+    s.lo = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g)), d0, s.lo);
+    s.hi = _mm512_fmadd_pd(_mm512_cvtps_pd(gh), d1, s.hi);
+    return s;
+}
+
+/* horizontal sum (lanes in a fixed tree order) */
+#define VREDUCE_ADD(v) _mm512_reduce_add_ps(v)
+
 #endif /* JG_VEC_AVX512_H */

@@ -109,4 +109,93 @@ static inline double vdsum_reduce(vdsum_t s)
     return vaddvq_f64(vaddq_f64(s.lo, s.hi));
 }
 
+/* ---- used by the pool and norm templates (see vec_avx512.h) ----------- */
+
+#define VTAILN(n) ((size_t)((n) <= 0 ? 0 : (n) >= 4 ? 4 : (n)))
+
+#define VNLE(a, b) vmvnq_u32(vcleq_f32((a), (b)))
+#define VORD(a) vceqq_f32((a), (a))
+#define VCMP_AND(m1, m2) vandq_u32((m1), (m2))
+
+typedef int32x4_t vi_t;
+#define VI_SET1(x) vdupq_n_s32(x)
+#define VI_ADD(a, b) vaddq_s32((a), (b))
+#define VI_SEL(m, a, b) vbslq_s32((m), (a), (b))
+
+static inline void vi_storet_neon(int32_t *p, size_t rem, int32x4_t v)
+{
+    int32_t b[4];
+    vst1q_s32(b, v);
+    memcpy(p, b, rem * sizeof(int32_t));
+}
+#define VI_STORE(p, v) vst1q_s32((p), (v))
+#define VI_STORET(p, t, v) vi_storet_neon((p), (t), (v))
+
+static inline vi_t vi_iota(int step)
+{
+    const int32_t l[4] = {0, step, 2 * step, 3 * step};
+    return vld1q_s32(l);
+}
+
+/* No masked loads: a full pair is one vld2q, a partial one goes through a
+ * stack buffer so nothing at or past p[cnt] is read. */
+static inline void vld_even_odd(const float *p, int cnt, vf_t *even, vf_t *odd)
+{
+    float32x4x2_t v;
+    if (cnt >= 8) {
+        v = vld2q_f32(p);
+    } else {
+        float b[8] = {0};
+        if (cnt > 0) memcpy(b, p, (size_t)cnt * sizeof(float));
+        v = vld2q_f32(b);
+    }
+    *even = v.val[0];
+    if (odd) *odd = v.val[1];
+}
+
+static inline vf_t vld_strided(const float *p, int sw, int n, vi_t idx)
+{
+    (void)idx;
+    if (sw == 1 && n >= 4) return vld1q_f32(p);
+    float b[4] = {0};
+    for (int l = 0; l < n && l < 4; l++) b[l] = p[(size_t)l * sw];
+    return vld1q_f32(b);
+}
+
+static inline void vzip(vf_t a, vf_t b, vf_t *lo, vf_t *hi)
+{
+    *lo = vzip1q_f32(a, b);
+    *hi = vzip2q_f32(a, b);
+}
+
+static inline vdsum_t vdsum_add_dev(vdsum_t s, vf_t v, double mu)
+{
+    const float64x2_t m = vdupq_n_f64(mu);
+    s.lo = vaddq_f64(s.lo, vsubq_f64(vcvt_f64_f32(vget_low_f32(v)), m));
+    s.hi = vaddq_f64(s.hi, vsubq_f64(vcvt_high_f64_f32(v), m));
+    return s;
+}
+
+static inline vdsum_t vdsum_add_sqdev(vdsum_t s, vf_t v, double mu)
+{
+    const float64x2_t m = vdupq_n_f64(mu);
+    const float64x2_t d0 = vsubq_f64(vcvt_f64_f32(vget_low_f32(v)), m);
+    const float64x2_t d1 = vsubq_f64(vcvt_high_f64_f32(v), m);
+    s.lo = vfmaq_f64(s.lo, d0, d0);
+    s.hi = vfmaq_f64(s.hi, d1, d1);
+    return s;
+}
+
+static inline vdsum_t vdsum_add_muldev(vdsum_t s, vf_t g, vf_t v, double mu)
+{
+    const float64x2_t m = vdupq_n_f64(mu);
+    const float64x2_t d0 = vsubq_f64(vcvt_f64_f32(vget_low_f32(v)), m);
+    const float64x2_t d1 = vsubq_f64(vcvt_high_f64_f32(v), m);
+    s.lo = vfmaq_f64(s.lo, vcvt_f64_f32(vget_low_f32(g)), d0);
+    s.hi = vfmaq_f64(s.hi, vcvt_high_f64_f32(g), d1);
+    return s;
+}
+
+#define VREDUCE_ADD(v) vaddvq_f32(v)
+
 #endif /* JG_VEC_NEON_H */

@@ -45,6 +45,21 @@
 #define VST(p, v) (full_ ? VSTORE((p), (v)) : VSTORET((p), tail_, (v)))
 #define VLIVE(v) (full_ ? (v) : VZEROT(tail_, (v)))
 
+/* The first n lanes at p (n >= VEPR: a whole vector; dead lanes read as 0
+ * and are never written), outside VLOOP. */
+static inline vf_t vld_n(const float *p, int n)
+{
+    return n >= VEPR ? VLOAD(p) : VLOADT(p, VTAILN(n), 0.0f);
+}
+
+static inline void vst_n(float *p, int n, vf_t v)
+{
+    if (n >= VEPR)
+        VSTORE(p, v);
+    else
+        VSTORET(p, VTAILN(n), v);
+}
+
 /* e^x. Cephes expf scheme: x = n ln2 + r with |r| <= ln2/2 (ln2 split in
  * two so n*C1 is exact), e^r by a degree-6 polynomial in r (max rel error
  * ~1.5 ulp), then scaled by 2^n in two steps (vldexp). x is clamped to

@@ -114,6 +114,35 @@ static void test_unary_vs_ref(void **state)
     }
 }
 
+/* relu_backward_set: every ISA against its _ref twin (exact), dx starting as
+ * NaN (it must not be read), and equal to zero + the accumulating backward
+ * except for the sign of a zero. */
+static void test_relu_set_vs_ref(void **state)
+{
+    (void)state;
+    jg_isa_t isas[JG_ISA_COUNT];
+    const int nisa = jg_test_isas(isas);
+    for (int a = 0; a < nisa; a++) {
+        set_isa(isas[a]);
+        for (size_t s = 0; s < NSIZES; s++) {
+            const size_t n = SIZES[s];
+            float *x = alloc_off(n), *dy = alloc_off(n), *dx = alloc_off(n);
+            float *dxr = alloc_off(n), *acc = alloc_off(n);
+            jg_test_fill_uniform(x, n, -1.0f, 1.0f, 21 + n);
+            jg_test_fill_uniform(dy, n, -1.0f, 1.0f, 22 + n);
+            for (size_t i = 0; i < n; i++) dx[i] = dxr[i] = NAN, acc[i] = 0.0f;
+            char what[96];
+            snprintf(what, sizeof what, "relu backward_set %s n=%zu", jg_isa_name(isas[a]), n);
+            assert_int_equal(jg_relu_backward_set(dx, dy, x, n), 0);
+            assert_int_equal(jg_relu_backward_set_ref(dxr, dy, x, n), 0);
+            jg_test_assert_close(what, dx, dxr, n, TOL_EXACT, 0.0);
+            assert_int_equal(jg_relu_backward_ref(acc, dy, x, n), 0);
+            jg_test_assert_close(what, dx, acc, n, TOL_EXACT, 0.0);
+            free_off(x), free_off(dy), free_off(dx), free_off(dxr), free_off(acc);
+        }
+    }
+}
+
 static void test_leaky_vs_ref(void **state)
 {
     (void)state;
@@ -418,6 +447,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unary_vs_ref),
+        cmocka_unit_test(test_relu_set_vs_ref),
         cmocka_unit_test(test_leaky_vs_ref),
         cmocka_unit_test(test_exp_accuracy_and_extremes),
         cmocka_unit_test(test_backward_finite_differences),

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "conv/conv.h"
 
 /* Fast paths sum in float, the oracle in double. Random-sign rounding errors
  * of a length-D float sum of terms in [-1, 1] grow like u * D / 3 (u = 6e-8,
@@ -78,6 +79,13 @@ static const conv_case_t cases[] = {
     {"N=9 5x5 s2 p2 chunks", 9, 4, 13, 13, 12, 5, 5, 2, 2, 2, 2},
     {"N=10 1x1 s2 chunks", 10, 32, 16, 16, 32, 1, 1, 2, 2, 0, 0},
     {"N=13 1x1 s1 no col", 13, 32, 8, 8, 32, 1, 1, 1, 1, 0, 0},
+    /* Winograd F(2x2, 3x3) (C, K >= 8): pads 0..2, odd output sizes (edge
+     * tiles cut), more tiles than a block (64), K and C off the 4x6 and 4x6
+     * register blocks */
+    {"wino pad0 odd OH", 2, 9, 9, 12, 11, 3, 3, 1, 1, 0, 0},
+    {"wino pad2 odd OW", 2, 8, 7, 5, 13, 3, 3, 1, 1, 2, 2},
+    {"wino pad(1,0) 88 tiles", 1, 10, 22, 17, 8, 3, 3, 1, 1, 1, 0},
+    {"wino default conv2", 3, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1},
     {"N=12 C=1 3x3 p0 chunks", 12, 1, 28, 28, 16, 3, 3, 1, 1, 0, 0},
     {"N=9 C=3 3x3 s2 p0", 9, 3, 17, 17, 32, 3, 3, 2, 2, 0, 0},
 };
@@ -181,6 +189,12 @@ static void check_case_isa(const conv_case_t *t, jg_isa_t isa, uint64_t seed)
     assert_int_equal(jg_conv2d_backward_data_ref(dx_ref, d.r, d.w, &s), 0);
     snprintf(what, sizeof what, "%s backward_data [%s]", jg_isa_name(isa), t->name);
     jg_test_assert_close(what, dx, dx_ref, d.nx, TOL_RTOL, TOL_ATOL_PER_TERM * bwdd_depth(&s));
+    /* the overwriting variant: dx starts as NaN and must not be read */
+    for (size_t e = 0; e < d.nx; e++) dx[e] = NAN;
+    assert_int_equal(jg_conv2d_backward_data_set(dx, d.r, d.w, &s, ws), 0);
+    assert_int_equal(jg_conv2d_backward_data_set_ref(dx_ref, d.r, d.w, &s), 0);
+    snprintf(what, sizeof what, "%s backward_data_set [%s]", jg_isa_name(isa), t->name);
+    jg_test_assert_close(what, dx, dx_ref, d.nx, TOL_RTOL, TOL_ATOL_PER_TERM * bwdd_depth(&s));
 
     /* backward-weights into pre-filled dw and dbias, then without dbias */
     float *dw = jg_test_alloc(d.nw), *dw_ref = jg_test_alloc(d.nw);
@@ -225,6 +239,167 @@ static void test_fast_vs_ref(void **state)
     }
     assert_int_equal(jg_kernels_set_threads(threads), 0);
     assert_int_equal(jg_kernels_set_isa(before), 0);
+}
+
+/* Each ISA's im2col / col2im against the portable twins over every case:
+ * im2col is a copy (bit-exact); col2im from a zeroed dx sums each element's
+ * taps in the same order, so it is bit-exact too. */
+typedef struct {
+    const char *isa;
+    jg_conv2d_im2col_fn im2col;
+    jg_conv2d_col2im_fn col2im;
+} im2col_variant_t;
+
+static void test_im2col_vs_ref(void **state)
+{
+    (void)state;
+    im2col_variant_t v[JG_ISA_COUNT];
+    int nv = 0;
+#if defined(__x86_64__)
+    if (jg_kernels_isa_supported(JG_ISA_AVX512))
+        v[nv++] = (im2col_variant_t){"avx512", jg_f32_conv2d_im2col_avx512,
+                                     jg_f32_conv2d_col2im_avx512};
+#endif
+    if (nv == 0) skip();
+    for (size_t c = 0; c < NCASES; c++) {
+        const conv_case_t *t = &cases[c];
+        const jg_conv2d_shape_t s = {1, t->c, t->h, t->w, t->k, t->kh, t->kw,
+                                     t->sh, t->sw, t->ph, t->pw};
+        int oh, ow;
+        assert_int_equal(jg_conv2d_out_hw(&s, &oh, &ow), 0);
+        const size_t ncol = (size_t)t->c * t->kh * t->kw * oh * ow;
+        const size_t nx = (size_t)t->c * t->h * t->w;
+        float *x = jg_test_alloc(nx), *pad = jg_test_alloc(jg_conv2d_pad_floats(&s));
+        float *col = jg_test_alloc(ncol), *col_ref = jg_test_alloc(ncol);
+        float *dx = jg_test_alloc_zero(nx), *dx_ref = jg_test_alloc_zero(nx);
+        jg_test_fill_uniform(x, nx, -1, 1, 40 + c);
+        for (int i = 0; i < nv; i++) {
+            for (size_t e = 0; e < ncol; e++) col[e] = NAN;
+            v[i].im2col(col, x, &s, oh, ow, pad);
+            jg_f32_conv2d_im2col_ref(col_ref, x, &s, oh, ow, pad);
+            if (memcmp(col, col_ref, ncol * sizeof(float)) != 0) {
+                print_error("im2col %s [%s] differs from _ref\n", v[i].isa, t->name);
+                fail();
+            }
+            memset(dx, 0, nx * sizeof(float));
+            memset(dx_ref, 0, nx * sizeof(float));
+            v[i].col2im(dx, col_ref, &s, oh, ow, pad);
+            jg_f32_conv2d_col2im_ref(dx_ref, col_ref, &s, oh, ow, pad);
+            if (memcmp(dx, dx_ref, nx * sizeof(float)) != 0) {
+                print_error("col2im %s [%s] differs from _ref\n", v[i].isa, t->name);
+                fail();
+            }
+        }
+        free(x), free(pad), free(col), free(col_ref), free(dx), free(dx_ref);
+    }
+}
+
+/* Each ISA's Winograd kernels against the _ref twins, bit for bit: the same
+ * float operations in the same order (fmaf for the lane-wise FMA). Edge
+ * tiles (odd sizes), partial register blocks and the backward-data
+ * geometry (pads 2 - p) are covered. */
+typedef struct {
+    const char *isa;
+    const jg_wino_kernels_t *k;
+} wino_variant_t;
+
+static void wino_expect_same(const char *what, const char *isa, const float *got,
+                             const float *want, size_t n, const char *name)
+{
+    if (memcmp(got, want, n * sizeof(float)) != 0) {
+        size_t i = 0;
+        while (i < n && !memcmp(got + i, want + i, sizeof(float))) i++;
+        print_error("wino %s %s [%s] differs from _ref at %zu: %.9g vs %.9g\n", what, isa, name,
+                    i, (double)got[i], (double)want[i]);
+        fail();
+    }
+}
+
+static void test_wino_vs_ref(void **state)
+{
+    (void)state;
+    wino_variant_t v[JG_ISA_COUNT];
+    int nv = 0;
+#if defined(__x86_64__)
+    if (jg_kernels_isa_supported(JG_ISA_AVX2))
+        v[nv++] = (wino_variant_t){"avx2", &jg_wino_kernels_avx2};
+    if (jg_kernels_isa_supported(JG_ISA_AVX512))
+        v[nv++] = (wino_variant_t){"avx512", &jg_wino_kernels_avx512};
+#endif
+    if (nv == 0) skip();
+    /* c, h, w, k, pad: cin/cout off the blocks, odd and even outputs */
+    static const int shapes[][5] = {{1, 4, 4, 1, 1},  {3, 5, 7, 5, 1},   {7, 9, 6, 13, 0},
+                                    {8, 14, 14, 9, 1}, {6, 11, 3, 7, 2}, {13, 17, 22, 4, 1}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        for (int bwd = 0; bwd < 2; bwd++) {
+            const jg_conv2d_shape_t s = {1, shapes[si][0], shapes[si][1], shapes[si][2],
+                                         shapes[si][3], 3, 3, 1, 1, shapes[si][4],
+                                         shapes[si][4]};
+            jg_wino_geom_t g;
+            jg_wino_geom(&g, &s, bwd);
+            const int tiles = g.th * g.tw;
+            const size_t nin = (size_t)g.cin * g.h * g.w, nout = (size_t)g.cout * g.oh * g.ow;
+            const size_t nv_ = (size_t)tiles * g.cin * 16, nd = (size_t)tiles * g.cout * 16;
+            const size_t nu = (size_t)16 * g.cin * g.cout;
+            float *in = jg_test_alloc(nin), *xp = jg_test_alloc((size_t)g.cin * g.hp * g.wp);
+            float *u = jg_test_alloc(nu), *bias = jg_test_alloc((size_t)g.cout);
+            float *dy = jg_test_alloc(nout);
+            float *va = jg_test_alloc(nv_), *vb = jg_test_alloc(nv_);
+            float *da = jg_test_alloc(nd), *db = jg_test_alloc(nd);
+            float *ya = jg_test_alloc(nout), *yb = jg_test_alloc(nout);
+            float *sa = jg_test_alloc(nu), *sb = jg_test_alloc(nu);
+            jg_test_fill_uniform(in, nin, -1, 1, 60 + si);
+            jg_test_fill_uniform(u, nu, -1, 1, 70 + si);
+            jg_test_fill_uniform(bias, (size_t)g.cout, -1, 1, 80 + si);
+            jg_test_fill_uniform(dy, nout, -1, 1, 90 + si);
+            float *xpa = jg_test_alloc((size_t)g.cin * g.hp * g.wp);
+            jg_f32_wino_pad_ref(xp, in, &g);
+            jg_f32_wino_in_tf_ref(vb, xp, &g, 0, tiles, g.cin, 1);
+            jg_f32_wino_dy_tf_ref(db, dy, &g, 0, tiles, g.cout, 1);
+            for (int i = 0; i < nv; i++) {
+                char name[64];
+                snprintf(name, sizeof name, "c%d h%d w%d k%d p%d %s", s.c, s.h, s.w, s.k,
+                         s.pad_h, bwd ? "bwd-data geometry" : "forward");
+                for (size_t e = 0; e < (size_t)g.cin * g.hp * g.wp; e++) xpa[e] = NAN;
+                v[i].k->pad(xpa, in, &g);
+                wino_expect_same("pad", v[i].isa, xpa, xp, (size_t)g.cin * g.hp * g.wp, name);
+                v[i].k->in_tf(va, xp, &g, 0, tiles, g.cin, 1);
+                wino_expect_same("in_tf", v[i].isa, va, vb, nv_, name);
+                v[i].k->dy_tf(da, dy, &g, 0, tiles, g.cout, 1);
+                wino_expect_same("dy_tf", v[i].isa, da, db, nd, name);
+                for (int mode = 0; mode < 3; mode++) {
+                    /* 0: y = ..., 1: y = ... + bias, 2: y += ... */
+                    jg_test_fill_uniform(ya, nout, -1, 1, 99);
+                    memcpy(yb, ya, nout * sizeof(float));
+                    const float *b = mode == 1 ? bias : NULL;
+                    /* in two tile blocks, the second one partial */
+                    const int half = tiles / 2;
+                    v[i].k->gemm_out(ya, va, u, b, &g, 0, half, mode == 2);
+                    v[i].k->gemm_out(ya, va + (size_t)half * g.cin * 16, u, b, &g, half,
+                                     tiles - half, mode == 2);
+                    jg_f32_wino_gemm_out_ref(yb, vb, u, b, &g, 0, tiles, mode == 2);
+                    wino_expect_same("gemm_out", v[i].isa, ya, yb, nout, name);
+                }
+                /* the weight gradient's channel-major layout (ld = tiles) */
+                v[i].k->in_tf(va, xp, &g, 0, tiles, 1, tiles);
+                jg_f32_wino_in_tf_ref(vb, xp, &g, 0, tiles, 1, tiles);
+                wino_expect_same("in_tf (channel-major)", v[i].isa, va, vb, nv_, name);
+                v[i].k->dy_tf(da, dy, &g, 0, tiles, 1, tiles);
+                jg_f32_wino_dy_tf_ref(db, dy, &g, 0, tiles, 1, tiles);
+                wino_expect_same("dy_tf (channel-major)", v[i].isa, da, db, nd, name);
+                jg_test_fill_uniform(sa, nu, -1, 1, 98);
+                memcpy(sb, sa, nu * sizeof(float));
+                v[i].k->wgrad(sa, da, va, &g, tiles, tiles);
+                jg_f32_wino_wgrad_ref(sb, db, vb, &g, tiles, tiles);
+                wino_expect_same("wgrad", v[i].isa, sa, sb, nu, name);
+                /* back to the GEMM layout for the next ISA */
+                jg_f32_wino_in_tf_ref(vb, xp, &g, 0, tiles, g.cin, 1);
+                jg_f32_wino_dy_tf_ref(db, dy, &g, 0, tiles, g.cout, 1);
+            }
+            free(in), free(xp), free(xpa), free(u), free(bias), free(dy), free(va), free(vb);
+            free(da), free(db), free(ya), free(yb), free(sa), free(sb);
+        }
+    }
 }
 
 /* ---- accumulation -------------------------------------------------------- */
@@ -621,6 +796,8 @@ int main(void)
         cmocka_unit_test(test_ref_forward_vs_double),
         cmocka_unit_test(test_ref_backward_vs_fd),
         cmocka_unit_test(test_fast_vs_ref),
+        cmocka_unit_test(test_im2col_vs_ref),
+        cmocka_unit_test(test_wino_vs_ref),
         cmocka_unit_test(test_backward_accumulates),
         cmocka_unit_test(test_threads_bit_identical),
     };

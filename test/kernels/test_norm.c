@@ -396,6 +396,47 @@ static void test_accumulates(void **state)
     CHECK_OK(jg_kernels_set_isa(before));
 }
 
+/* batchnorm2d_backward_set: dx (starting as NaN) equal to zero plus the
+ * accumulating backward of the same ISA, and close to the _ref twin;
+ * dgamma and dbeta still accumulate. */
+static void test_backward_set(void **state)
+{
+    (void)state;
+    jg_isa_t isas[JG_ISA_COUNT];
+    const int nisa = jg_test_isas(isas);
+    const jg_isa_t before = jg_kernels_isa();
+    const bn_shape_t s = {3, 4, 45};
+    const size_t nt = (size_t)s.n * s.c * s.hw;
+    bufs_t p;
+    bufs_alloc(&p, &s, 321, 0.0f);
+    float *dx = jg_test_alloc(nt), *zx = jg_test_alloc(nt), *rx = jg_test_alloc(nt);
+    float *g1 = jg_test_alloc(s.c), *b1 = jg_test_alloc(s.c);
+    float *g2 = jg_test_alloc(s.c), *b2 = jg_test_alloc(s.c);
+    CHECK_OK(jg_batchnorm2d_forward_train_ref(p.y, p.mean, p.rstd, NULL, NULL, p.x, p.g, p.b,
+                                              s.n, s.c, s.hw, EPS, MOMENTUM));
+    for (size_t i = 0; i < nt; i++) rx[i] = NAN;
+    memcpy(g2, p.dg, s.c * sizeof(float)), memcpy(b2, p.db, s.c * sizeof(float));
+    CHECK_OK(jg_batchnorm2d_backward_set_ref(rx, g2, b2, p.dy, p.x, p.mean, p.rstd, p.g, s.n,
+                                             s.c, s.hw));
+    for (int k = 0; k < nisa; k++) {
+        CHECK_OK(jg_kernels_set_isa(isas[k]));
+        for (size_t i = 0; i < nt; i++) dx[i] = NAN, zx[i] = 0.0f;
+        memcpy(g1, p.dg, s.c * sizeof(float)), memcpy(b1, p.db, s.c * sizeof(float));
+        CHECK_OK(jg_batchnorm2d_backward_set(dx, g1, b1, p.dy, p.x, p.mean, p.rstd, p.g, s.n,
+                                             s.c, s.hw));
+        memcpy(g2, p.dg, s.c * sizeof(float)), memcpy(b2, p.db, s.c * sizeof(float));
+        CHECK_OK(jg_batchnorm2d_backward(zx, g2, b2, p.dy, p.x, p.mean, p.rstd, p.g, s.n, s.c,
+                                         s.hw));
+        jg_test_assert_close("dx set = 0 + accumulate", dx, zx, nt, 0.0, 0.0);
+        jg_test_assert_close("dgamma accumulates", g1, g2, s.c, 0.0, 0.0);
+        jg_test_assert_close("dbeta accumulates", b1, b2, s.c, 0.0, 0.0);
+        jg_test_assert_close("dx set vs _ref", dx, rx, nt, TOL_DX_RTOL, TOL_DX_ATOL);
+    }
+    free(dx), free(zx), free(rx), free(g1), free(b1), free(g2), free(b2);
+    bufs_free(&p);
+    CHECK_OK(jg_kernels_set_isa(before));
+}
+
 /* Bit-identical on 1 and 2 threads (channels are owned by one thread). */
 static void test_threads_deterministic(void **state)
 {
@@ -507,7 +548,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_isas_vs_ref),     cmocka_unit_test(test_train_vs_double),
         cmocka_unit_test(test_infer_vs_double), cmocka_unit_test(test_backward_fd),
-        cmocka_unit_test(test_accumulates),     cmocka_unit_test(test_threads_deterministic),
+        cmocka_unit_test(test_accumulates),     cmocka_unit_test(test_backward_set),
+        cmocka_unit_test(test_threads_deterministic),
         cmocka_unit_test(test_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

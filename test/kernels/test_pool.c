@@ -405,6 +405,46 @@ static void test_accumulates(void **state)
     CHECK_OK(jg_kernels_set_isa(before));
 }
 
+/* maxpool2d_backward_set writes dx (starting as NaN here) equal to zero plus
+ * the accumulating backward, exactly, on every ISA and in _ref. */
+static void test_backward_set(void **state)
+{
+    (void)state;
+    jg_isa_t isas[JG_ISA_COUNT];
+    const int nisa = jg_test_isas(isas);
+    const jg_isa_t before = jg_kernels_isa();
+    const jg_pool2d_shape_t shapes[] = {
+        {2, 3, 14, 14, 2, 2, 2, 2, 0, 0},
+        {1, 2, 9, 19, 3, 3, 1, 1, 1, 1},
+        {1, 2, 7, 15, 2, 2, 2, 2, 0, 0},
+    };
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const jg_pool2d_shape_t *s = &shapes[si];
+        int oh, ow;
+        CHECK_OK(jg_pool2d_out_hw(s, &oh, &ow));
+        const size_t ni = in_size(s), no = (size_t)s->n * s->c * oh * ow;
+        float *x = jg_test_alloc(ni), *dy = jg_test_alloc(no), *y = jg_test_alloc(no);
+        float *want = jg_test_alloc_zero(ni), *got = jg_test_alloc(ni);
+        int32_t *am = jg_test_alloc_bytes(no * sizeof(int32_t));
+        fill(x, ni, 30 + si, 0);
+        jg_test_fill_uniform(dy, no, -1.0f, 1.0f, 40 + si);
+        CHECK_OK(jg_maxpool2d_forward_ref(y, am, x, s));
+        CHECK_OK(jg_maxpool2d_backward_ref(want, dy, am, s));
+        for (int k = 0; k <= nisa; k++) {
+            for (size_t i = 0; i < ni; i++) got[i] = NAN;
+            if (k == nisa) {
+                CHECK_OK(jg_maxpool2d_backward_set_ref(got, dy, am, s));
+            } else {
+                CHECK_OK(jg_kernels_set_isa(isas[k]));
+                CHECK_OK(jg_maxpool2d_backward_set(got, dy, am, s));
+            }
+            jg_test_assert_close("maxpool backward_set", got, want, ni, TOL_EXACT, TOL_EXACT);
+        }
+        free(x), free(dy), free(y), free(want), free(got), free(am);
+    }
+    CHECK_OK(jg_kernels_set_isa(before));
+}
+
 /* The default CNN's pooling (batch 64 at 28x28, 32 channels): identical
  * results on 1 and 2 threads. */
 static void test_threads_deterministic(void **state)
@@ -511,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_nan),
         cmocka_unit_test(test_backward_fd),
         cmocka_unit_test(test_accumulates),
+        cmocka_unit_test(test_backward_set),
         cmocka_unit_test(test_threads_deterministic),
         cmocka_unit_test(test_invalid),
     };

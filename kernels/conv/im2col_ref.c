@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * im2col.c - unfold one image into the GEMM operand and fold it back.
+ * im2col_ref.c - unfold one image into the GEMM operand and fold it back.
  * Portable C: both are memory-bound copies; rows of the column matrix are
  * built from contiguous input runs (plain copy loops when stride_w == 1) with the
  * padding zero-filled, so no per-element bounds test sits in the inner loop.
@@ -26,8 +26,8 @@ static void valid_range(int j, int pad, int stride, int in, int out, int *lo, in
 }
 
 /* col(c*KH*KW + i*KW + j, oh*OW + ow) = x(c, oh*sh + i - ph, ow*sw + j - pw) */
-void jg_conv2d_im2col(float *restrict col, const float *restrict x, const jg_conv2d_shape_t *s,
-                      int oh, int ow, float *restrict pad)
+void jg_f32_conv2d_im2col_ref(float *restrict col, const float *restrict x,
+                              const jg_conv2d_shape_t *s, int oh, int ow, float *restrict pad)
 {
     (void)pad;
     const int C = s->c, H = s->h, W = s->w, KH = s->kh, KW = s->kw;
@@ -66,8 +66,8 @@ void jg_conv2d_im2col(float *restrict col, const float *restrict x, const jg_con
 
 /* dx(c, ih, iw) += col(c*KH*KW + i*KW + j, oh*OW + ow) at every (i, j, oh, ow)
  * that reads (ih, iw); taps are added in (i, j, oh, ow) order. */
-void jg_conv2d_col2im(float *restrict dx, const float *restrict col, const jg_conv2d_shape_t *s,
-                      int oh, int ow, float *restrict pad)
+void jg_f32_conv2d_col2im_ref(float *restrict dx, const float *restrict col,
+                              const jg_conv2d_shape_t *s, int oh, int ow, float *restrict pad)
 {
     (void)pad;
     const int C = s->c, H = s->h, W = s->w, KH = s->kh, KW = s->kw;

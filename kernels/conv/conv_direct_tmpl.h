@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conv_direct_tmpl.h - the direct conv2d kernels for shallow filters
+ * (jg_conv2d_direct_ok: C*KH*KW <= JG_CONV_DIRECT_MAX_CKK, stride 1),
+ * written once against the macro layer for the ISAs without a hand-tuned
+ * file (AVX-512 has conv_direct_avx512.c). Included by conv_direct_avx2.c
+ * and conv_direct_neon.c after their vec_<isa>.h.
+ *
+ * Generates (per ISA, <isa> = avx2 | neon):
+ *   jg_f32_conv2d_direct_fwd_<isa>    twin jg_f32_conv2d_direct_fwd_ref
+ *   jg_f32_conv2d_direct_bwdw_<isa>   twin jg_f32_conv2d_direct_bwdw_ref
+ *
+ * The input plane is zero-padded once per image (jg_conv2d_pad_input), so
+ * every tap is one unguarded load (masked at the row end).
+ *  forward: DKB output channels x 2 vectors of one output row (2 DKB
+ *           accumulators, 16 registers on AVX2); each input vector feeds
+ *           DKB FMAs.
+ *  dW:      2 output channels x up to DTB taps (2 DTB accumulators), summed
+ *           over the image and reduced horizontally once at the end.
+ * Sums run in another order than the twin (vector lanes), within the
+ * tolerance the tests allow for conv2d.
+ */
+#include "conv/conv.h"
+#include "simd/vmath.h"
+
+#define DKB 4 /* output channels per forward tile */
+#define DTB 4 /* taps per dW tile */
+
+/* y(k0 .. k0+kb-1, oy, ox0 .. ox0+2*VEPR-1); kb is a constant after
+ * inlining, which keeps the accumulators in registers. */
+static inline __attribute__((always_inline)) void
+dfwd_tile(const int kb, float *y, const float *xp, const float *w, const float *bias, int k0,
+          int oy, int ox0, int oh, int ow, int C, int KH, int KW, int Hp, int Wp)
+{
+    const int n0 = ow - ox0, n1 = ow - ox0 - VEPR; /* live lanes of each vector */
+    const int ckk = C * KH * KW;
+    vf_t lo[DKB], hi[DKB];
+#pragma GCC unroll 4
+    for (int kk = 0; kk < kb; kk++) lo[kk] = hi[kk] = VSET1(bias ? bias[k0 + kk] : 0.0f);
+    const float *wt = w + (size_t)k0 * ckk; // w(k0, tap)
+    for (int c = 0; c < C; c++) {
+        for (int i = 0; i < KH; i++) {
+            const float *row = xp + ((size_t)c * Hp + oy + i) * Wp + ox0;
+            for (int j = 0; j < KW; j++, wt++) {
+                const vf_t x0 = vld_n(row + j, n0);
+                const vf_t x1 = n1 > 0 ? vld_n(row + j + VEPR, n1) : VSET1(0.0f);
+#pragma GCC unroll 4
+                for (int kk = 0; kk < kb; kk++) {
+                    const vf_t wv = VSET1(wt[(size_t)kk * ckk]);
+                    lo[kk] = VFMA(wv, x0, lo[kk]);
+                    hi[kk] = VFMA(wv, x1, hi[kk]);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int kk = 0; kk < kb; kk++) {
+        float *yr = y + ((size_t)(k0 + kk) * oh + oy) * ow + ox0;
+        vst_n(yr, n0, lo[kk]);
+        if (n1 > 0) vst_n(yr + VEPR, n1, hi[kk]);
+    }
+}
+
+#define DFWD(n)                                                                            \
+    case n:                                                                                \
+        dfwd_tile(n, y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);         \
+        break
+
+int JG_VFN(conv2d_direct_fwd)(float *y, const float *x, const float *w, const float *bias,
+                              const jg_conv2d_shape_t *s, int oh, int ow, float *scratch)
+{
+    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
+    const int C = s->c, K = s->k, KH = s->kh, KW = s->kw;
+    const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
+    jg_conv2d_pad_input(scratch, x, s); // (C, Hp, Wp)
+    for (int oy = 0; oy < oh; oy++) {
+        for (int ox0 = 0; ox0 < ow; ox0 += 2 * VEPR) {
+            for (int k0 = 0; k0 < K; k0 += DKB) {
+                switch (K - k0 < DKB ? K - k0 : DKB) {
+                    DFWD(1);
+                    DFWD(2);
+                    DFWD(3);
+                default: dfwd_tile(DKB, y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp,
+                                   Wp);
+                    break;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* dw(k0+kk, t0+tt) += sum_{oy,ox} dy(k0+kk, oy, ox) * xp(tap t0+tt at oy, ox)
+ * for kb (1 or 2) channels and nt (<= DTB) taps; tap_off[t] is the offset of
+ * tap t in the padded plane. */
+static inline __attribute__((always_inline)) void
+dbwdw_tile(const int kb, const int nt, float *dw, const float *dy, const float *xp,
+           const size_t *tap_off, int k0, int t0, int ckk, int oh, int ow, int Wp)
+{
+    vf_t acc[2][DTB];
+#pragma GCC unroll 4
+    for (int tt = 0; tt < nt; tt++) acc[0][tt] = acc[1][tt] = VSET1(0.0f);
+    const float *dy0 = dy + (size_t)k0 * oh * ow, *dy1 = dy0 + (size_t)oh * ow;
+    for (int oy = 0; oy < oh; oy++) {
+        const float *xr = xp + (size_t)oy * Wp;
+        for (int ox = 0; ox < ow; ox += VEPR) {
+            const int n = ow - ox;
+            const vf_t d0 = vld_n(dy0 + (size_t)oy * ow + ox, n);
+            const vf_t d1 = kb == 2 ? vld_n(dy1 + (size_t)oy * ow + ox, n) : d0;
+#pragma GCC unroll 4
+            for (int tt = 0; tt < nt; tt++) {
+                const vf_t xv = vld_n(xr + tap_off[t0 + tt] + ox, n);
+                acc[0][tt] = VFMA(d0, xv, acc[0][tt]);
+                if (kb == 2) acc[1][tt] = VFMA(d1, xv, acc[1][tt]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int tt = 0; tt < nt; tt++) {
+        dw[(size_t)k0 * ckk + t0 + tt] += VREDUCE_ADD(acc[0][tt]);
+        if (kb == 2) dw[(size_t)(k0 + 1) * ckk + t0 + tt] += VREDUCE_ADD(acc[1][tt]);
+    }
+}
+
+#define DBWD(kb, nt)                                                                       \
+    case nt:                                                                               \
+        dbwdw_tile(kb, nt, dw, dy, scratch, tap_off, k0, t0, ckk, oh, ow, Wp);             \
+        break
+
+int JG_VFN(conv2d_direct_bwdw)(float *dw, const float *dy, const float *x,
+                               const jg_conv2d_shape_t *s, int oh, int ow, float *scratch)
+{
+    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
+    const int C = s->c, K = s->k, KH = s->kh, KW = s->kw, ckk = C * KH * KW;
+    const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
+    size_t tap_off[JG_CONV_DIRECT_MAX_CKK];
+    for (int c = 0, t = 0; c < C; c++)
+        for (int i = 0; i < KH; i++)
+            for (int j = 0; j < KW; j++, t++) tap_off[t] = ((size_t)c * Hp + i) * Wp + j;
+    jg_conv2d_pad_input(scratch, x, s); // (C, Hp, Wp)
+    for (int k0 = 0; k0 < K; k0 += 2) {
+        for (int t0 = 0; t0 < ckk; t0 += DTB) {
+            const int nt = ckk - t0 < DTB ? ckk - t0 : DTB;
+            if (K - k0 >= 2) {
+                switch (nt) {
+                    DBWD(2, 1);
+                    DBWD(2, 2);
+                    DBWD(2, 3);
+                default: dbwdw_tile(2, DTB, dw, dy, scratch, tap_off, k0, t0, ckk, oh, ow, Wp);
+                    break;
+                }
+            } else {
+                switch (nt) {
+                    DBWD(1, 1);
+                    DBWD(1, 2);
+                    DBWD(1, 3);
+                default: dbwdw_tile(1, DTB, dw, dy, scratch, tap_off, k0, t0, ckk, oh, ow, Wp);
+                    break;
+                }
+            }
+        }
+    }
+    return 0;
+}
