@@ -12,7 +12,7 @@
 #
 # usage: bench/mpi_scaling.sh [train|tune|all] [path/to/joulegrad]
 # env:   REPS (default 3), TRIALS (default 12), TRAIN_LIMIT (tune's images,
-#        default 6000), EPOCHS (tune's epochs per trial, default 1)
+#        default 30000), EPOCHS (tune's epochs per trial, default 1)
 # Every rank is on this machine (mpirun --oversubscribe): the figures measure
 # the code's overheads, not a network.
 set -euo pipefail
@@ -21,7 +21,7 @@ which=${1:-all}
 bin=${2:-build/joulegrad}
 reps=${REPS:-3}
 trials=${TRIALS:-12}
-limit=${TRAIN_LIMIT:-6000}
+limit=${TRAIN_LIMIT:-30000}
 epochs=${EPOCHS:-1}
 mpirun=(mpirun --allow-run-as-root --oversubscribe)
 for tool in jq mpirun; do

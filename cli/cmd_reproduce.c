@@ -141,6 +141,6 @@ int jg_cli_reproduce(int argc, char **argv)
     jg_run_error_t err = {{0}};
     rc = jg_run_reproduce(&cfg, &err);
     jg_cli_release_sigint();
-    if (rc) fprintf(stderr, PROG ": %s\n", err.msg);
+    if (rc) jg_cli_error(PROG, err.msg);
     return jg_cli_exit_code(rc);
 }

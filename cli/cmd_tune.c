@@ -196,6 +196,6 @@ int jg_cli_tune(int argc, char **argv)
     rc = jg_run_tune_check(&cfg, &err);
     if (!rc && f.threads && jg_cli_use_threads(PROG, f.threads)) return 2;
     if (!rc) rc = jg_run_tune(&cfg, &log, &err);
-    if (rc) fprintf(stderr, PROG ": %s\n", err.msg[0] ? err.msg : strerror(-rc));
+    if (rc) jg_cli_error(PROG, err.msg[0] ? err.msg : strerror(-rc));
     return jg_cli_exit_code(rc);
 }

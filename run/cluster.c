@@ -272,7 +272,8 @@ int jg_cl_send(const void *buf, int64_t bytes, int to, int tag)
 
 /* Open MPI's blocking receive spins a core while it waits; a coordinator or
  * an idle worker sharing the node with busy ranks would take a core from
- * them. So: test, and sleep between tests (growing to 1 ms). */
+ * them. So: test, and sleep between tests, the naps doubling from 1 us to
+ * 10 ms (a short wait stays short; a long one costs ~100 wake-ups a second). */
 int jg_cl_recv(void *buf, int64_t bytes, int from, int *source, int *tag)
 {
 #ifdef JG_HAVE_MPI
@@ -288,7 +289,7 @@ int jg_cl_recv(void *buf, int64_t bytes, int from, int *source, int *tag)
         if (done) break;
         const struct timespec ts = {0, nap_ns};
         nanosleep(&ts, NULL);
-        if (nap_ns < 1000000) nap_ns *= 2;
+        if (nap_ns < 10000000) nap_ns = nap_ns * 2 > 10000000 ? 10000000 : nap_ns * 2;
     }
     if (source) *source = st.MPI_SOURCE;
     if (tag) *tag = st.MPI_TAG;

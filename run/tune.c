@@ -122,7 +122,7 @@ typedef struct {
     jg_tune_study_t *study;
 } tune_t;
 
-/* The data (prepared as for `joulegrad train`) and the model's spec. */
+/* The data, prepared as for `joulegrad train`. */
 static int tune_data(const jg_run_tune_config_t *c, tune_t *t, jg_run_error_t *err)
 {
     const jg_data_prep_config_t dc = {
@@ -132,16 +132,46 @@ static int tune_data(const jg_run_tune_config_t *c, tune_t *t, jg_run_error_t *e
     };
     jg_data_prepared_t dp;
     jg_data_error_t derr = {{0}};
-    int rc = jg_data_prepare(&dc, &dp, &derr);
+    const int rc = jg_data_prepare(&dc, &dp, &derr);
     if (rc) return jg_run_fail(err, rc == -EINVAL ? rc : RUNTIME(rc), "%s", derr.msg);
     t->train = dp.train;
     t->val = dp.val;
     t->test = dp.test;
     memcpy(t->env.mean, dp.mean, sizeof dp.mean);
     memcpy(t->env.std, dp.std, sizeof dp.std);
+    t->env.train = jg_run_data_view(&t->train);
+    t->env.val = jg_run_data_view(&t->val);
+    t->env.test = jg_run_data_view(&t->test);
+    return 0;
+}
+
+/* The data's sizes and shape, all rank 0 of a job needs of it: rank 1's,
+ * broadcast (rank 0 loads no images). Every rank calls it. */
+static int tune_shape(tune_t *t, int rc, jg_run_error_t *err)
+{
+    int v[8] = {!rc, t->train.n, t->val.n, t->test.n, t->train.c, t->train.h, t->train.w,
+                t->train.classes};
+    if (jg_cl_bcast(v, sizeof v, 1)) return jg_run_fail(err, -EIO, "MPI: broadcast failed");
+    if (jg_run_cluster()->rank == 0 && !v[0])
+        return jg_run_fail(err, -EIO, "rank 1 could not prepare the data (its message says why)");
+    if (jg_run_cluster()->rank == 0) {
+        t->train.n = v[1];
+        t->val.n = v[2];
+        t->test.n = v[3];
+        t->train.c = v[4];
+        t->train.h = v[5];
+        t->train.w = v[6];
+        t->train.classes = v[7];
+    }
+    return rc;
+}
+
+/* The model built once for its canonical spec, which names it in the logs. */
+static int tune_model(const jg_run_tune_config_t *c, tune_t *t, jg_run_error_t *err)
+{
     jg_nn_error_t nerr = {{0}};
-    rc = jg_model_create(&t->probe_model, c->model, t->train.c, t->train.h, t->train.w,
-                         t->train.classes, c->seed, &nerr);
+    const int rc = jg_model_create(&t->probe_model, c->model, t->train.c, t->train.h,
+                                   t->train.w, t->train.classes, c->seed, &nerr);
     if (rc) return jg_run_fail(err, rc == -EINVAL || rc == -ENOENT ? -EINVAL : RUNTIME(rc),
                                "--model: %s", nerr.msg);
     plan_t *p = &t->plan;
@@ -150,9 +180,6 @@ static int tune_data(const jg_run_tune_config_t *c, tune_t *t, jg_run_error_t *e
                            sizeof p->spec);
     log_model_name(p->spec, p->log_model, sizeof p->log_model);
     t->env.spec = p->spec;
-    t->env.train = jg_run_data_view(&t->train);
-    t->env.val = jg_run_data_view(&t->val);
-    t->env.test = jg_run_data_view(&t->test);
     return 0;
 }
 
@@ -237,7 +264,15 @@ int jg_run_tune(const jg_run_tune_config_t *cfg, const jg_log_t *log, jg_run_err
     if (!rc && lead) rc = tune_lock(cfg, t, &lock_fd, &created, err);
     rc = jg_run_agreed(rc, err);
     memcpy(t->env.dims, t->plan.dims, sizeof t->env.dims);
-    if (!rc) rc = jg_run_agreed(tune_data(cfg, t, err), err);
+    const jg_run_cluster_t *cl = jg_run_cluster();
+    if (!rc && cl->size > 1) {
+        rc = tune_shape(t, lead ? 0 : tune_data(cfg, t, err), err);
+        if (!rc) rc = tune_model(cfg, t, err);
+        rc = jg_run_agreed(rc, err);
+    } else if (!rc) {
+        rc = tune_data(cfg, t, err);
+        if (!rc) rc = tune_model(cfg, t, err);
+    }
     if (!rc) rc = tune_open(cfg, t, log, err);
     if (!rc) rc = tune_run(t, log, err);
     jg_tune_study_close(t->study);
