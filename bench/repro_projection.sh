@@ -93,10 +93,10 @@ n=$(wc -l <"$tmp/subs")
 printf '\n%d sub-runs, %.1f h of work in all (1 worker)\n\n' "$n" "$(hours "$total")"
 printf '| nodes | ranks | workers | projected wall (h) | speedup | longest sub-run (h) |\n|---|---|---|---|---|---|\n'
 read -r one longest <<<"$(makespan 1)"
-printf '| 1 | 1 | 1 | %.1f | 1.0 | %.1f |\n' "$(hours "$one")" "$(hours "$longest")"
+printf '| 1 | 1 | 1 | %.2f | 1.0 | %.2f |\n' "$(hours "$one")" "$(hours "$longest")"
 for nd in $nodes; do
   w=$(( nd * ranks - 1 ))
   read -r span longest <<<"$(makespan "$w")"
-  printf '| %d | %d | %d | %.1f | %.1f | %.1f |\n' "$nd" "$(( nd * ranks ))" "$w" "$(hours "$span")" \
+  printf '| %d | %d | %d | %.2f | %.1f | %.2f |\n' "$nd" "$(( nd * ranks ))" "$w" "$(hours "$span")" \
     "$(echo "$one / $span" | bc -l)" "$(hours "$longest")"
 done
