@@ -6,7 +6,8 @@
  * node with a fake powercap tree count the node's energy once; a study on a
  * pool of workers runs a serial study's trials, and a worker killed with
  * SIGKILL ends the job, then --resume completes the study keeping every
- * finished trial.
+ * finished trial; a killed reproduction resumes keeping its finished
+ * sub-runs.
  */
 #define _GNU_SOURCE /* unshare */
 #include <errno.h>
@@ -231,6 +232,40 @@ static void test_tune_worker_killed_then_resumed(void **state)
     free(after);
 }
 
+/* reproduce over 3 ranks, rank 2 killed with SIGKILL after 10 sub-runs:
+ * the job ends with an error naming it, and --resume finishes the
+ * reproduction, keeping (skipping) every sub-run that had finished. */
+static void test_reproduce_killed_then_resumed(void **state)
+{
+    (void)state;
+    const char *dir = jg_cli_path("repro");
+    char progress[700];
+    snprintf(progress, sizeof progress, "%s/progress.csv", dir);
+    const char *args = "reproduce all --scale tiny --data synthetic --threads 1";
+    const int rc = jg_cli_sh(out, "(" MPIRUN_N "3 '%s' %s --out %s 2>&1 & "
+                             "while [ \"$(cat %s 2>/dev/null | wc -l)\" -lt 11 ]; do sleep 0.02; done; "
+                             "for p in $(pgrep -f 'joulegrad reproduce'); do "
+                             "grep -qz '^OMPI_COMM_WORLD_RANK=2$' /proc/$p/environ 2>/dev/null && "
+                             "kill -9 $p; done; wait $!)",
+                             JG_CLI_PATH, args, dir, progress);
+    if (rc == 0) fail_msg("the job survived its rank's SIGKILL: %s", out);
+    if (!strstr(out, "rank 2")) fail_msg("the job's error does not name rank 2: %s", out);
+    char *before = jg_cli_read_text(progress);
+    const int done = jg_cli_count_lines(before) - 1;
+    free(before);
+    const int rc2 = jg_cli_sh(out, MPIRUN_N "3 '%s' %s --out %s --resume 2>&1", JG_CLI_PATH,
+                              args, dir);
+    if (rc2) fail_msg("resume: exit %d: %s", rc2, out);
+    // Every sub-run the first job finished is skipped, not run again.
+    int skipped = 0;
+    for (const char *p = out; (p = strstr(p, "done before: skipped")); p++) skipped++;
+    if (skipped < done) fail_msg("%d sub-runs had finished, %d skipped: %s", done, skipped, out);
+    assert_non_null(strstr(out, "wrote"));
+    char report[700];
+    snprintf(report, sizeof report, "%s/report.md", dir);
+    free(jg_cli_read_text(report));
+}
+
 /* ---- RAPL: the node's packages read once ---- */
 
 #define PKG "/sys/class/powercap/intel-rapl/intel-rapl:0"
@@ -359,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_rapl_node_counted_once),
         cmocka_unit_test(test_tune_pool_runs_the_serial_trials),
         cmocka_unit_test(test_tune_worker_killed_then_resumed),
+        cmocka_unit_test(test_reproduce_killed_then_resumed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
