@@ -168,3 +168,14 @@ void jg_cli_kill9(pid_t pid)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
+
+cJSON *jg_cli_read_json(const char *dir, const char *file)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s%s%s", dir, file ? "/" : "", file ? file : "");
+    char *text = jg_cli_read_text(path);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) fail_msg("%s is not JSON", path);
+    return j;
+}

@@ -41,6 +41,10 @@ const char *jg_cli_path(const char *rel);
 /* The whole file, NUL-terminated (free it); the test fails if unreadable. */
 char *jg_cli_read_text(const char *path);
 
+/* DIR/FILE (or DIR alone when file is NULL) parsed (cJSON_Delete it); the
+ * test fails when it is unreadable or not JSON. */
+struct cJSON *jg_cli_read_json(const char *dir, const char *file);
+
 /* Members of a cJSON object; the test fails when the key is missing or of
  * another type. */
 struct cJSON;

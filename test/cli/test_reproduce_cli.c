@@ -120,15 +120,6 @@ static double csv_num(const csv_t *c, int row, const char *name)
     return v;
 }
 
-static cJSON *read_json(const char *path)
-{
-    char *t = jg_cli_read_text(path);
-    cJSON *j = cJSON_Parse(t);
-    free(t);
-    if (!j) fail_msg("%s is not JSON", path);
-    return j;
-}
-
 static void assert_near(const char *what, double got, double want, double tol)
 {
     if (!(fabs(got - want) <= tol)) fail_msg("%s: %.9g, the raw file says %.9g", what, got, want);
@@ -251,7 +242,7 @@ static void check_rq1(const char *dir)
     for (int r = 0; r < c.rows; r++) {
         char sub[700];
         snprintf(sub, sizeof sub, "%s/%s/summary.json", dir, c.f[r + 1][csv_col(&c, "dir")]);
-        cJSON *j = read_json(sub);
+        cJSON *j = jg_cli_read_json(sub, NULL);
         assert_near("total_j", csv_num(&c, r, "total_j"), jg_cli_json_num(j, "total_energy_j"),
                     1e-6);
         assert_near("best_val_accuracy", csv_num(&c, r, "best_val_accuracy"),
@@ -300,7 +291,7 @@ static void check_rq2(const char *dir)
     for (int r = 0; r < c.rows; r++) {
         char sub[700];
         snprintf(sub, sizeof sub, "%s/%s/summary.json", dir, c.f[r + 1][csv_col(&c, "dir")]);
-        cJSON *j = read_json(sub);
+        cJSON *j = jg_cli_read_json(sub, NULL);
         const cJSON *en = jg_cli_json_get(j, "energy");
         const cJSON *conv = cJSON_GetObjectItemCaseSensitive(jg_cli_json_get(en, "by_type"), "conv");
         const double conv_j = conv ? jg_cli_json_num(conv, "forward_j") +

@@ -41,15 +41,6 @@
 
 static char out[JG_CLI_OUT_MAX];
 
-static cJSON *read_json(const char *path)
-{
-    char *text = jg_cli_read_text(path);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) fail_msg("%s is not JSON", path);
-    return j;
-}
-
 /* Rows of epochs.csv after its header. */
 static int csv_rows(const char *path)
 {
@@ -268,7 +259,7 @@ static void test_synthetic_run(void **state)
             "--train-limit 2048 --out %s", dir), 0);
     char p[600];
     snprintf(p, sizeof p, "%s/summary.json", dir);
-    cJSON *s = read_json(p);
+    cJSON *s = jg_cli_read_json(p, NULL);
     check_summary(s, SYN_SPEC, 2, 1792, 256, 500, 10);
     assert_true(jg_cli_json_num(s, "test_accuracy") > 0.5);  // the blobs are easy
     assert_string_equal(jg_cli_json_str(jg_cli_json_get(s, "energy"), "source"), "off");
@@ -364,7 +355,7 @@ static void test_resume_matches_straight(void **state)
     assert_int_equal(csv_rows(pb), 2);
     snprintf(pa, sizeof pa, "%s/summary.json", a);
     snprintf(pb, sizeof pb, "%s/summary.json", b);
-    cJSON *sa = read_json(pa), *sb = read_json(pb);
+    cJSON *sa = jg_cli_read_json(pa, NULL), *sb = jg_cli_read_json(pb, NULL);
     assert_true(jg_cli_json_num(sa, "test_accuracy") == jg_cli_json_num(sb, "test_accuracy"));
     assert_true(jg_cli_json_num(sa, "test_loss") == jg_cli_json_num(sb, "test_loss"));
     assert_true(cJSON_IsTrue(jg_cli_json_get(sb, "resumed")));
@@ -526,7 +517,7 @@ static void test_fashion_mnist(void **state)
     assert_non_null(strstr(out, "Ankle boot"));
     char p[600];
     snprintf(p, sizeof p, "%s/summary.json", dir);
-    cJSON *s = read_json(p);
+    cJSON *s = jg_cli_read_json(p, NULL);
     check_summary(s, "default", 1, 2000, 0, 1000, 10);
     const double acc = jg_cli_json_num(s, "test_accuracy");
     if (!(acc > FM_MIN_ACCURACY)) fail_msg("test accuracy %.4f <= %.2f", acc, FM_MIN_ACCURACY);

@@ -334,17 +334,6 @@ static void test_diverged_trials(void **state)
     check_outputs(dir, "grid", 2);
 }
 
-static cJSON *read_json(const char *dir, const char *name)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *text = jg_cli_read_text(path);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) fail_msg("%s is not JSON", path);
-    return j;
-}
-
 /* The same records, in the same order, with bit-identical accuracies. */
 static void assert_same_records(const rec_t *a, int na, const rec_t *b, int nb)
 {
@@ -417,7 +406,7 @@ static void test_several_strategies(void **state)
     const int na = read_records(sub, a, 8), nb = read_records(alone, b, 8);
     assert_same_records(a, na, b, nb);
 
-    cJSON *cmp = read_json(dir, "summary.json");
+    cJSON *cmp = jg_cli_read_json(dir, "summary.json");
     const cJSON *arr = jg_cli_json_get(cmp, "strategies");
     assert_int_equal(cJSON_GetArraySize(arr), 2);
     const double top = jg_cli_json_num(cmp, "best_val_accuracy");
@@ -428,7 +417,7 @@ static void test_several_strategies(void **state)
         assert_string_equal(jg_cli_json_str(e, "strategy"), labels[k]);
         snprintf(sub, sizeof sub, "%s/%s", dir, labels[k]);
         check_outputs(sub, labels[k], 6);
-        cJSON *s = read_json(sub, "summary.json");
+        cJSON *s = jg_cli_read_json(sub, "summary.json");
         assert_true(fabs(jg_cli_json_num(e, "total_energy_j") -
                          jg_cli_json_num(s, "total_energy_j")) < 1e-9);
         const double best = jg_cli_json_num(s, "best_val_accuracy");
@@ -487,7 +476,7 @@ static void test_energy_budget(void **state)
                                  " --trials 8 --energy-budget %.6f " FLAGS " --out %s", budget,
                                  dir), 0);
     assert_non_null(strstr(out, "energy budget: stopping before trial"));
-    cJSON *s = read_json(dir, "summary.json");
+    cJSON *s = jg_cli_read_json(dir, "summary.json");
     assert_string_equal(jg_cli_json_str(s, "stopped_by"), "energy-budget");
     const double spent = jg_cli_json_num(s, "total_energy_j");
     const double pred = jg_cli_json_num(s, "next_trial_predicted_j");
@@ -531,7 +520,7 @@ static void test_asha(void **state)
     }
     for (int t = 0; t < 9; t++) assert_int_equal(rung0[t], 1);
     assert_true(top >= 0); // 9 trials with eta 3 take one to the top rung
-    cJSON *s = read_json(dir, "summary.json");
+    cJSON *s = jg_cli_read_json(dir, "summary.json");
     assert_string_equal(jg_cli_json_str(s, "stopped_by"), "asha");
     const cJSON *es = jg_cli_json_get(s, "early_stopping");
     const double trained = jg_cli_json_num(es, "epochs_trained");
@@ -639,7 +628,7 @@ static void test_pareto_and_ei_per_joule(void **state)
         rec_t r[8];
         const int n = read_records(dir, r, 8);
         assert_int_equal(n, 8);
-        cJSON *s = read_json(dir, "summary.json");
+        cJSON *s = jg_cli_read_json(dir, "summary.json");
         const cJSON *pf = jg_cli_json_get(s, "pareto_front");
         const int nf = cJSON_GetArraySize(pf);
         assert_true(nf >= 1 && nf <= n);

@@ -43,17 +43,6 @@
 
 static char out[JG_CLI_OUT_MAX];
 
-static cJSON *read_json(const char *dir, const char *file)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    char *text = jg_cli_read_text(path);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) fail_msg("%s is not JSON", path);
-    return j;
-}
-
 /* The parameters and optimizer state of two checkpoints are bit-identical. */
 static int same_weights(const char *a, const char *b)
 {
@@ -84,7 +73,7 @@ static void test_data_parallel_equivalence(void **state)
                         JG_CLI_PATH, two), 0);
     assert_int_equal(jg_cli_sh(out, MPIRUN "'%s' train " FLAGS " --energy off --out %s 2>&1", JG_CLI_PATH,
                         again), 0);
-    cJSON *a = read_json(one, "summary.json"), *b = read_json(two, "summary.json");
+    cJSON *a = jg_cli_read_json(one, "summary.json"), *b = jg_cli_read_json(two, "summary.json");
     const double la = jg_cli_json_num(a, "test_loss"), lb = jg_cli_json_num(b, "test_loss");
     if (fabs(la - lb) > 1e-4 * fabs(la)) fail_msg("test loss %.9g (1 rank) vs %.9g (2 ranks)", la, lb);
     assert_true(fabs(jg_cli_json_num(a, "test_accuracy") - jg_cli_json_num(b, "test_accuracy")) <=
@@ -195,6 +184,22 @@ static char *result_lines(const char *dir)
     return res;
 }
 
+/* Starts `mpirun -n 3 joulegrad ARGS --out DIR`, waits until FILE has at
+ * least `lines` lines that contain `grep` (every line: "."), kills the
+ * given rank with SIGKILL (found by its environment) and returns the job's
+ * exit status, its output in out. */
+static int kill_rank_during(const char *args, const char *dir, const char *file,
+                            const char *grep, int lines, int rank)
+{
+    return jg_cli_sh(out, "(" MPIRUN_N "3 '%s' %s --out %s 2>&1 & "
+                     "while [ \"$(cat %s/%s 2>/dev/null | grep -c '%s')\" -lt %d ]; "
+                     "do sleep 0.02; done; "
+                     "for p in $(pgrep -f '%s'); do "
+                     "grep -qz '^OMPI_COMM_WORLD_RANK=%d$' /proc/$p/environ 2>/dev/null && "
+                     "kill -9 $p; done; wait $!)",
+                     JG_CLI_PATH, args, dir, dir, file, grep, lines, JG_CLI_PATH, rank);
+}
+
 /* bayes on 2 workers, one worker killed with SIGKILL after 3 results: the
  * job ends with an error naming the rank, every finished record stays, and
  * --resume completes the study (the running trials submitted again). */
@@ -202,25 +207,15 @@ static void test_tune_worker_killed_then_resumed(void **state)
 {
     (void)state;
     const char *dir = jg_cli_path("killed-study");
-    char log[700];
-    snprintf(log, sizeof log, "%s/trials.jsonl", dir);
     // The default model on 3000 images: trials long enough to be killed in.
-    const char *args = "--data synthetic --train-limit 3000 --test-limit 200 --threads 1 "
+    const char *args = "tune --data synthetic --train-limit 3000 --test-limit 200 --threads 1 "
                        "--energy estimate --strategy bayes --space lr=log:1e-4:1e-1 --trials 10";
-    // Rank 1 is found by its environment and killed once 3 trials are done.
-    const int rc = jg_cli_sh(out, "(" MPIRUN_N "3 '%s' tune %s --out %s 2>&1 & "
-                             "while [ \"$(cat %s 2>/dev/null | grep -c '\"type\":\"trial\"')\" "
-                             "-lt 3 ]; "
-                             "do sleep 0.05; done; "
-                             "for p in $(pgrep -f 'joulegrad tune'); do "
-                             "grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$p/environ 2>/dev/null && "
-                             "kill -9 $p; done; wait $!)",
-                             JG_CLI_PATH, args, dir, log);
+    const int rc = kill_rank_during(args, dir, "trials.jsonl", "\"type\":\"trial\"", 3, 1);
     if (rc == 0) fail_msg("the job survived its worker's SIGKILL: %s", out);
     if (!strstr(out, "rank 1")) fail_msg("the job's error does not name rank 1: %s", out);
     char *before = result_lines(dir);
     assert_true(jg_cli_count_lines(before) >= 3);
-    const int rc2 = jg_cli_sh(out, MPIRUN_N "3 '%s' tune %s --out %s --resume 2>&1",
+    const int rc2 = jg_cli_sh(out, MPIRUN_N "3 '%s' %s --out %s --resume 2>&1",
                               JG_CLI_PATH, args, dir);
     if (rc2) fail_msg("resume: exit %d: %s", rc2, out);
     if (strstr(out, "warning")) fail_msg("the resume replayed other proposals: %s", out);
@@ -242,12 +237,7 @@ static void test_reproduce_killed_then_resumed(void **state)
     char progress[700];
     snprintf(progress, sizeof progress, "%s/progress.csv", dir);
     const char *args = "reproduce all --scale tiny --data synthetic --threads 1";
-    const int rc = jg_cli_sh(out, "(" MPIRUN_N "3 '%s' %s --out %s 2>&1 & "
-                             "while [ \"$(cat %s 2>/dev/null | wc -l)\" -lt 11 ]; do sleep 0.02; done; "
-                             "for p in $(pgrep -f 'joulegrad reproduce'); do "
-                             "grep -qz '^OMPI_COMM_WORLD_RANK=2$' /proc/$p/environ 2>/dev/null && "
-                             "kill -9 $p; done; wait $!)",
-                             JG_CLI_PATH, args, dir, progress);
+    const int rc = kill_rank_during(args, dir, "progress.csv", ".", 11, 2); // header + 10
     if (rc == 0) fail_msg("the job survived its rank's SIGKILL: %s", out);
     if (!strstr(out, "rank 2")) fail_msg("the job's error does not name rank 2: %s", out);
     char *before = jg_cli_read_text(progress);
@@ -368,7 +358,7 @@ static void test_rapl_node_counted_once(void **state)
         fail_msg("tune --energy rapl on 2 workers sharing a node: exit %d: %s", tune_rc[2],
                  tune_out[2]);
     if (rc) fail_msg("mpirun train --energy rapl: exit %d: %s", rc, out);
-    cJSON *s = read_json(dir, "summary.json");
+    cJSON *s = jg_cli_read_json(dir, "summary.json");
     const cJSON *en = jg_cli_json_get(s, "energy");
     assert_string_equal(jg_cli_json_str(en, "source"), "rapl");
     if (!cJSON_IsTrue(jg_cli_json_get(en, "valid")))
