@@ -446,7 +446,9 @@ int jg_run_tune_check(const jg_run_tune_config_t *cfg, jg_run_error_t *err);
  * meter (its fallback line a JG_LOG_NOTE), then every study and the
  * comparison. 0, -EINVAL (settings, or a study on disk that does not fit)
  * or a failure; err says what in one line. Kernel threads are the caller's
- * (jg_kernels_set_threads). */
+ * (jg_kernels_set_threads). In an MPI job every rank calls it: rank 0 runs
+ * the studies and writes the files, each other rank trains the trials it is
+ * sent (one slot per rank; docs/scaling.md). */
 int jg_run_tune(const jg_run_tune_config_t *cfg, const jg_log_t *log, jg_run_error_t *err);
 
 #ifdef __cplusplus
