@@ -20,6 +20,7 @@
 #        scheduler slices (8 ms); OMP_WAIT_POLICY=passive avoids that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 bin=${1:-build/joulegrad}
 reps=${REPS:-3}
 threads=${THREADS:-2}
@@ -31,7 +32,6 @@ if [[ ! -x $bin ]]; then
 fi
 command -v jq >/dev/null || { echo "gemm.sh: needs jq (apt-get install jq)" >&2; exit 2; }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'; }
 best() { sort -g | tail -1; }
 

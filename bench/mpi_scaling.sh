@@ -18,6 +18,7 @@
 # the code's overheads, not a network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 which=${1:-all}
 bin=${2:-build/joulegrad}
 reps=${REPS:-3}
@@ -29,10 +30,8 @@ for tool in jq mpirun; do
   command -v "$tool" >/dev/null || { echo "mpi_scaling.sh: needs $tool (scripts/deps.sh)" >&2; exit 2; }
 done
 "$bin" info | grep -q '^mpi: yes' || { echo "mpi_scaling.sh: $bin is not built with MPI" >&2; exit 2; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-now() { date +%s.%N; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $("$bin" info | sed -n 2p)"
 
 if [[ $which == train || $which == all ]]; then

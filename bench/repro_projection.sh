@@ -24,6 +24,7 @@
 #        RQ2_EPOCHS (10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 bin=${1:-build/joulegrad}
 threads=${THREADS:-1}
 ranks=${RANKS:-2}
@@ -35,7 +36,6 @@ rq2_epochs=${RQ2_EPOCHS:-10}
 command -v jq >/dev/null || { echo "repro_projection.sh: needs jq (scripts/deps.sh)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-now() { date +%s.%N; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $("$bin" info | sed -n 2p); $threads thread(s) per rank"
 
 # The reproduction's networks (run/repro.c: NETS, then CFGS).

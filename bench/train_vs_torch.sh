@@ -25,6 +25,7 @@
 # batch 512, both with Adam at lr 1e-3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 which=${1:-all}
 bin=${2:-build/joulegrad}
 reps=${REPS:-3}
@@ -44,7 +45,6 @@ $py -c 'import torch' 2>/dev/null || {
 jg_limit=()
 [[ $limit -gt 0 ]] && jg_limit=(--train-limit "$limit")
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 least() { sort -g | head -1; }
 spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
 tmp=$(mktemp -d)

@@ -18,6 +18,7 @@
 #        removed unless set), ENERGY (auto)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 bin=${1:-build/joulegrad}
 seeds=${SEEDS:-5}
 trials=${TRIALS:-64}
@@ -29,7 +30,6 @@ command -v jq >/dev/null || { echo "tune_energy.sh: needs jq (scripts/deps.sh)" 
   echo "tune_energy.sh: STRATEGIES must include random and bayes" >&2; exit 2; }
 if [[ -n ${OUT:-} ]]; then out=$OUT; mkdir -p "$out"; else out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "# joulegrad tune benchmark: $(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs"
 echo "# $bin tune --strategy $strategies --space '$space' --trials $trials --epochs ${EPOCHS:-3} --batch ${BATCH:-512} --model paper-simplecnn --train-limit ${TRAIN_LIMIT:-10000} --test-limit ${TEST_LIMIT:-2000}, seeds 1..$seeds"

@@ -30,23 +30,12 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
 static int open_meter(const jg_run_profile_config_t *cfg, jg_meter_t **meter,
                       jg_energy_source_t *source, jg_run_error_t *err)
 {
-    jg_energy_cfg_t ecfg;
-    jg_energy_cfg_default(&ecfg);
-    ecfg.mode = cfg->energy;
-    ecfg.assume_w_per_core = cfg->assume_w;
-    ecfg.idle_w = cfg->idle_w;
-    jg_energy_status_t est;
-    memset(&est, 0, sizeof est);
-    char line[JG_ENERGY_TEXT_MAX * 3];
-    const int rc = jg_meter_open(meter, &ecfg, &est);
-    if (rc || !*meter) {
-        jg_energy_status_line(&est, line, sizeof line);
-        return jg_run_fail(err, rc ? rc : -EINVAL, "--energy: %s", line);
-    }
-    if (est.fallback) {
-        jg_energy_status_brief(&est, line, sizeof line);
-        jg_logf(cfg->log, JG_LOG_NOTE, "%s", line);
-    }
+    char brief[JG_ENERGY_TEXT_MAX * 3];
+    const int rc = jg_run_open_meter(meter, cfg->energy, cfg->assume_w, cfg->idle_w, brief,
+                                     sizeof brief, NULL, 0, err);
+    if (rc) return rc;
+    if (!*meter) return jg_run_fail(err, -EINVAL, "--energy: profile needs a meter");
+    if (brief[0]) jg_logf(cfg->log, JG_LOG_NOTE, "%s", brief);
     *source = jg_meter_source(*meter);
     return 0;
 }

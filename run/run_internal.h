@@ -21,6 +21,18 @@ void jg_run_unlock_dir(const char *dir, int fd, int remove_empty);
  * Returns the agreed rc (jg_cl_agree). */
 int jg_run_agreed(int rc, jg_run_error_t *err);
 
+/* Opens *meter in mode (NULL with off; assume_w, idle_w: 0 for the
+ * estimate's defaults). A failure is its errno with err saying "--energy:"
+ * and the status line. After a fallback to the estimate its short line goes
+ * to brief and its full one to detail (each "" otherwise; a cap of 0: not
+ * wanted). */
+int jg_run_open_meter(jg_meter_t **meter, jg_energy_mode_t mode, double assume_w, double idle_w,
+                      char *brief, size_t brief_cap, char *detail, size_t detail_cap,
+                      jg_run_error_t *err);
+/* Between batches: polls meter (NULL: nothing) once half its poll interval
+ * has passed since *last_s, so counter wraps are never missed in a long run. */
+void jg_run_poll_meter(jg_meter_t *meter, double now, double *last_s);
+
 /* ---- the cluster's collectives (cluster.c); one rank: no-ops ---- */
 
 /* on: this rank works alone until off (a reproduction's sub-run): it sees a

@@ -32,11 +32,7 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
         /* a write error shows at finish */
         jg_breakdown_step_done(jg_run_probe_breakdown(st->probe), mine);
     }
-    const double now = jg_now_s();
-    if (st->meter && st->poll_s > 0 && now - st->last_poll_s >= st->poll_s) {
-        jg_meter_poll(st->meter);
-        st->last_poll_s = now;
-    }
+    jg_run_poll_meter(st->meter, jg_now_s(), &st->last_poll_s);
     return st->cfg->on_batch ? st->cfg->on_batch(st->cfg->ctx, p) : 0;
 }
 
@@ -134,33 +130,19 @@ static int build(jg_run_train_state_t *st, const jg_data_prepared_t *dp, jg_chec
 static int open_energy(jg_run_train_state_t *st, jg_run_error_t *err)
 {
     const jg_run_train_config_t *cfg = st->cfg;
-    jg_energy_cfg_t ecfg;
-    jg_energy_cfg_default(&ecfg);
-    ecfg.mode = cfg->energy;
-    ecfg.assume_w_per_core = cfg->assume_w;
     st->w_per_core = cfg->assume_w > 0 ? cfg->assume_w : JG_ESTIMATE_DEFAULT_W_PER_CORE;
-    jg_energy_status_t est;
-    memset(&est, 0, sizeof est);
-    int rc = jg_meter_open(&st->meter, &ecfg, &est);
-    if (rc) {
-        char line[JG_ENERGY_TEXT_MAX * 3];
-        jg_energy_status_line(&est, line, sizeof line);
-        return jg_run_fail(err, rc, "--energy: %s", line);
-    }
-    if (est.fallback) {
-        char brief[JG_ENERGY_TEXT_MAX];
-        jg_energy_status_line(&est, st->energy_detail, sizeof st->energy_detail); // summary.json
-        jg_energy_status_brief(&est, brief, sizeof brief);
-        jg_logf(cfg->log, JG_LOG_NOTE, "%s", brief);
-    }
+    char brief[JG_ENERGY_TEXT_MAX];
+    // The fallback's full line goes to summary.json, its short one to the log.
+    int rc = jg_run_open_meter(&st->meter, cfg->energy, cfg->assume_w, 0, brief, sizeof brief,
+                               st->energy_detail, sizeof st->energy_detail, err);
+    if (rc) return rc;
+    if (brief[0]) jg_logf(cfg->log, JG_LOG_NOTE, "%s", brief);
     if (st->meter) st->source = jg_energy_source_name(jg_meter_source(st->meter));
     if (!jg_run_reads_meter(st->meter)) { // RAPL in a job: one reader per node
         jg_meter_close(st->meter);
         st->meter = NULL;
     }
     if (!st->meter) return 0;
-    const int64_t poll_ns = jg_meter_poll_interval_ns(st->meter);
-    st->poll_s = poll_ns > 0 ? 0.5e-9 * (double)poll_ns : 0;
     // Invocation k of a resumed run keeps its own raw trace beside the others'
     // (rank 0's in a job).
     const int k = st->invocation;

@@ -14,7 +14,7 @@ typedef struct {
     jg_checkpoint_meta_t meta;  /* template: state is filled at each save */
     jg_model_t *model;
     jg_meter_t *meter;
-    double poll_s, last_poll_s; /* meter watchdog */
+    double last_poll_s;         /* meter watchdog (jg_run_poll_meter) */
     jg_run_probe_t *probe;      /* per-layer energy; NULL with energy off */
     double w_per_core;          /* estimate's assumption, for the reports */
     char energy_detail[JG_ENERGY_TEXT_MAX]; /* the fallback line, or "" */

@@ -81,10 +81,7 @@ static int on_batch(void *ctx, const jg_train_progress_t *p)
     (void)p;
     trial_env_t *e = ctx;
     const double now = jg_now_s();
-    if (e->meter && e->poll_s > 0 && now - e->last_poll_s >= e->poll_s) {
-        jg_meter_poll(e->meter);
-        e->last_poll_s = now;
-    }
+    jg_run_poll_meter(e->meter, now, &e->last_poll_s);
     if (e->stop && now - e->last_stop_s >= 0.1) {
         e->last_stop_s = now;
         return e->stop();
@@ -225,26 +222,9 @@ int jg_run_eval_trial(void *ctx, const jg_tune_job_t *job, jg_tune_trial_t *t, c
 int jg_run_trial_meter(trial_env_t *e, jg_energy_mode_t mode, double assume_w, char *note,
                        size_t cap, jg_run_error_t *err)
 {
-    jg_energy_cfg_t ecfg;
-    jg_energy_cfg_default(&ecfg);
-    ecfg.mode = mode;
-    ecfg.assume_w_per_core = assume_w;
-    jg_energy_status_t est;
-    memset(&est, 0, sizeof est);
-    note[0] = '\0';
-    const int rc = jg_meter_open(&e->meter, &ecfg, &est);
-    if (rc || est.fallback) {
-        char line[JG_ENERGY_TEXT_MAX * 3];
-        jg_energy_status_line(&est, line, sizeof line);
-        // Failures after the checks are never -EINVAL, which means "usage".
-        if (rc) return jg_run_fail(err, rc == -EINVAL ? -EIO : rc, "--energy: %s", line);
-        jg_energy_status_brief(&est, note, cap);
-    }
+    const int rc = jg_run_open_meter(&e->meter, mode, assume_w, 0, note, cap, NULL, 0, err);
+    // Failures after the checks are never -EINVAL, which means "usage".
+    if (rc) return rc == -EINVAL ? -EIO : rc;
     e->source = e->meter ? jg_energy_source_name(jg_meter_source(e->meter)) : "off";
-    e->poll_s = 0;
-    if (e->meter) {
-        const int64_t poll_ns = jg_meter_poll_interval_ns(e->meter);
-        e->poll_s = poll_ns > 0 ? 0.5e-9 * (double)poll_ns : 0;
-    }
     return 0;
 }

@@ -26,7 +26,7 @@ typedef struct {
     float mean[4], std[4]; /* input normalisation, kept in checkpoints */
     jg_meter_t *meter;     /* NULL with energy off */
     const char *source;
-    double poll_s, last_poll_s;
+    double last_poll_s;    /* jg_run_poll_meter */
     /* Asked between batches (at most every 0.1 s); non-zero cancels the
      * trial (-ECANCELED). NULL: never. */
     int (*stop)(void);

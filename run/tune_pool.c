@@ -136,20 +136,29 @@ static int pool_submit(void *ctx, const jg_tune_job_t *job, char *msg, size_t ca
     return 0;
 }
 
+/* One worker's result; that worker is idle again. 0, or -EIO when no
+ * worker's result came. */
+static int pool_receive(pool_t *p, result_msg_t *r, int *from)
+{
+    if (jg_cl_recv(r, sizeof *r, -1, from, NULL) || *from < 1 || *from > p->workers ||
+        p->busy[*from - 1] < 0)
+        return -EIO;
+    p->busy[*from - 1] = -1;
+    p->running--;
+    r->msg[sizeof r->msg - 1] = '\0';
+    return 0;
+}
+
 static int pool_wait(void *ctx, jg_tune_trial_t *out, char *msg, size_t cap)
 {
-    pool_t *p = ctx;
     result_msg_t r;
     int from = 0;
-    if (jg_cl_recv(&r, sizeof r, -1, &from, NULL) || from < 1 || from > p->workers) {
+    if (pool_receive(ctx, &r, &from)) {
         out->trial = -1;
         snprintf(msg, cap, "MPI: lost contact with the workers");
         return -EIO;
     }
-    p->busy[from - 1] = -1;
-    p->running--;
     *out = r.t;
-    r.msg[sizeof r.msg - 1] = '\0';
     if (r.rc) snprintf(msg, cap, "rank %d, trial %lld: %s", from, (long long)r.t.trial + 1, r.msg);
     return r.rc;
 }
@@ -160,15 +169,9 @@ static void pool_stop(pool_t *p)
 {
     const int stop = 0;
     for (int w = 0; w < p->workers; w++) jg_cl_send(&stop, sizeof stop, w + 1, TAG_STOP);
-    while (p->running > 0) {
-        result_msg_t r;
-        int from = 0;
-        if (jg_cl_recv(&r, sizeof r, -1, &from, NULL)) return;
-        if (from >= 1 && from <= p->workers && p->busy[from - 1] >= 0) {
-            p->busy[from - 1] = -1;
-            p->running--;
-        }
-    }
+    result_msg_t r;
+    int from = 0;
+    while (p->running > 0 && !pool_receive(p, &r, &from)) {}
 }
 
 int jg_run_pool_study(jg_tune_study_t *study, const char *source, const jg_log_t *log,
