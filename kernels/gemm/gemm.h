@@ -129,6 +129,9 @@ void jg_f32_gemm_pack_t_ref(float *restrict d, const float *restrict src, ptrdif
 void jg_f32_gemm_pack_n_ref(float *restrict d, const float *restrict src, ptrdiff_t ld, int kc,
                             int w, int rows);
 #if defined(__x86_64__)
+/* AVX2 8 x 8 register transposes; any w <= JG_SGEMM_NR_MAX. */
+void jg_f32_gemm_pack_t_avx2(float *restrict d, const float *restrict src, ptrdiff_t ld,
+                             int kc, int w, int rows);
 /* AVX-512 16 x 16 register transposes; w <= 32 (tiles 14x32 and 16x16). */
 void jg_f32_gemm_pack_t_avx512(float *restrict d, const float *restrict src, ptrdiff_t ld,
                                int kc, int w, int rows);

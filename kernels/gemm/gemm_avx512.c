@@ -21,7 +21,14 @@ ukernel_avx512(const int mr, const int nv, int kc, float alpha, const float *res
 {
     __m512 acc0[JG_SGEMM_MR_MAX], acc1[JG_SGEMM_MR_MAX]; // (MR, 16*NV) in NV*MR zmm
 #pragma GCC unroll 16
-    for (int i = 0; i < mr; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+    for (int i = 0; i < mr; i++) {
+        acc0[i] = acc1[i] = _mm512_setzero_ps();
+        /* C is read (beta != 0) or written after kc steps: fetch its lines
+         * now (a row of 16 * NV floats spans at most NV + 1 lines). */
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 16 * nv - 1), _MM_HINT_T0);
+        if (nv == 2) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+    }
     for (int p = 0; p < kc; p++) {
         const __m512 b0 = _mm512_load_ps(b);
         const __m512 b1 = nv == 2 ? _mm512_load_ps(b + 16) : b0;

@@ -234,14 +234,14 @@ static void test_ukernel_vs_ref(void **state)
 
 /* Each ISA's packers against the portable twins: pure copies, so bit-exact,
  * for both widths of every tile, full and partial panels (rows < w), depths
- * around the 16-deep register transpose, and strided sources. d starts as
- * NaN so a missed entry shows. */
+ * around the 8- and 16-deep register transposes, and strided sources. d starts as
+ * NaN so a missed entry, or one written past the panel, shows. */
 static void test_pack_vs_ref(void **state)
 {
     (void)state;
     jg_isa_t isas[JG_ISA_COUNT];
     const int nisa = jg_test_isas(isas);
-    static const int kcs[] = {1, 5, 15, 16, 17, 32, 37};
+    static const int kcs[] = {1, 5, 7, 8, 9, 15, 16, 17, 32, 37};
     enum { KMAX = 37, LDPAD = 3 };
     const size_t nsrc = (size_t)(JG_SGEMM_NR_MAX + LDPAD) * (KMAX + LDPAD);
     float *src = jg_test_alloc(nsrc);
@@ -266,9 +266,12 @@ static void test_pack_vs_ref(void **state)
                         jg_sgemm_pack_t fn = t ? cf->pack_n : cf->pack_t;
                         jg_sgemm_pack_t ref = t ? jg_f32_gemm_pack_n_ref : jg_f32_gemm_pack_t_ref;
                         const ptrdiff_t ld = t ? w + LDPAD : kc + LDPAD;
-                        for (size_t e = 0; e < nd; e++) got[e] = want[e] = NAN;
+                        const size_t ncheck = (size_t)JG_SGEMM_NR_MAX * KMAX;
+                        for (size_t e = 0; e < ncheck; e++) got[e] = want[e] = NAN;
                         fn(got, src, ld, kc, w, rows);
                         ref(want, src, ld, kc, w, rows);
+                        /* and nothing written past the panel (NaN != NaN) */
+                        for (size_t e = nd; e < ncheck; e++) assert_true(isnan(got[e]));
                         if (memcmp(got, want, nd * sizeof(float)) != 0) {
                             print_error("pack_%c %s w=%d rows=%d kc=%d differs from _ref\n",
                                         t ? 'n' : 't', jg_isa_name(isas[i / 2]), w, rows, kc);
