@@ -164,7 +164,8 @@ int jg_bias_grad_rows_ref(float *db, const float *dy, int rows, int cols, int ld
 /* f(x) = max{0, x};  dx += dy * [x > 0] */
 int jg_relu_forward(float *y, const float *x, size_t n);
 int jg_relu_backward(float *dx, const float *dy, const float *x, size_t n);
-/* dx = dy * [x > 0] (overwrites dx) */
+/* dx = dy * [x > 0] (overwrites dx). In place: y may be x, and dx may be dy
+ * (nn runs ReLU in place, with x = its output: y > 0 iff x > 0). */
 int jg_relu_backward_set(float *dx, const float *dy, const float *x, size_t n);
 int jg_relu_backward_set_ref(float *dx, const float *dy, const float *x, size_t n);
 /* f(x) = x > 0 ? x : slope*x;  dx += dy * (x > 0 ? 1 : slope) */

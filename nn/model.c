@@ -214,6 +214,27 @@ int jg_model_init_params(jg_model_t *m, uint64_t seed)
     return 0;
 }
 
+/* ReLU runs in place, as PyTorch's ReLU(inplace=True): it shares its
+ * output and gradient buffers with the layer before it, whose backward
+ * reads its own input and output gradient but never its output (conv,
+ * linear, batchnorm, pooling). Its backward masks with y > 0, the same test
+ * as x > 0, so every value is bit-identical; what changes is that the
+ * layer before shows the ReLU's output afterwards (jg_layer_info_t), and
+ * the arena holds two activation-sized buffers less per ReLU: for the
+ * default net at batch 64, 19 MiB less memory touched per step. */
+static int relu_in_place(const jg_model_t *m, int i)
+{
+    if (i == 0 || m->layers[i].spec.kind != JG_LAYER_RELU) return 0;
+    switch (m->layers[i - 1].spec.kind) {
+    case JG_LAYER_CONV2D:
+    case JG_LAYER_LINEAR:
+    case JG_LAYER_BATCHNORM2D:
+    case JG_LAYER_MAXPOOL2D:
+    case JG_LAYER_AVGPOOL2D: return 1;
+    default: return 0;
+    }
+}
+
 int jg_model_reserve(jg_model_t *m, int batch)
 {
     if (!m || batch < 1) return -EINVAL;
@@ -225,7 +246,7 @@ int jg_model_reserve(jg_model_t *m, int batch)
     for (int i = 0; i < m->n_layers; i++) {
         const jg_layer_t *l = &m->layers[i];
         const size_t n = round_up(B * l->out_n, JG_NN_ALIGN_FLOATS);
-        off += 2 * n;
+        if (!relu_in_place(m, i)) off += 2 * n;
         if (l->spec.kind == JG_LAYER_MAXPOOL2D || l->spec.kind == JG_LAYER_DROPOUT)
             off += n; /* int32 argmax has the size of a float */
         const jg_layer_ops_t *ops = jg_nn_ops(l->spec.kind);
@@ -261,10 +282,15 @@ int jg_model_reserve(jg_model_t *m, int batch)
     for (int i = 0; i < m->n_layers; i++) {
         jg_layer_t *l = &m->layers[i];
         const size_t n = round_up(B * l->out_n, JG_NN_ALIGN_FLOATS);
-        l->out = acts + off;
-        off += n;
-        l->dout = acts + off;
-        off += n;
+        if (relu_in_place(m, i)) {
+            l->out = m->layers[i - 1].out;
+            l->dout = m->layers[i - 1].dout;
+        } else {
+            l->out = acts + off;
+            off += n;
+            l->dout = acts + off;
+            off += n;
+        }
         l->argmax = NULL;
         l->mask = NULL;
         if (l->spec.kind == JG_LAYER_MAXPOOL2D) {

@@ -507,6 +507,69 @@ static void test_workspace_threads(void **state)
     jg_model_destroy(m);
 }
 
+/* ReLU runs in place after conv, linear, batchnorm and pooling (it shares
+ * the buffers of the layer before): bit-identical to a ReLU that is not in
+ * place (after dropout(0), the identity), over training steps, and the
+ * layer before shows the ReLU's output. */
+static void test_relu_in_place(void **state)
+{
+    (void)state;
+    const int B = 6;
+    jg_model_t *a = make("conv(4,3,pad=1) relu maxpool(2) flatten linear(8) relu linear(3)", 2,
+                         6, 6, 3, 5);
+    jg_model_t *b = make("conv(4,3,pad=1) dropout(0) relu maxpool(2) flatten linear(8) dropout(0) "
+                         "relu linear(3)",
+                         2, 6, 6, 3, 5);
+    assert_int_equal(jg_model_n_params(a), jg_model_n_params(b));
+    const size_t np = (size_t)jg_model_n_params(a);
+    memcpy(jg_model_params(b), jg_model_params(a), np * sizeof(float));
+    assert_int_equal(jg_model_reserve(a, B), 0);
+    assert_int_equal(jg_model_reserve(b, B), 0);
+    jg_layer_info_t conv, relu, drop, relu_b;
+    assert_int_equal(jg_model_layer(a, 0, &conv), 0);
+    assert_int_equal(jg_model_layer(a, 1, &relu), 0);
+    assert_ptr_equal(relu.out, conv.out);   /* in place */
+    assert_ptr_equal(relu.dout, conv.dout);
+    assert_int_equal(jg_model_layer(b, 1, &drop), 0);
+    assert_int_equal(jg_model_layer(b, 2, &relu_b), 0);
+    assert_ptr_not_equal(relu_b.out, drop.out); /* after dropout: not in place */
+    jg_optim_config_t cfg;
+    jg_optim_defaults(&cfg, JG_OPT_ADAM);
+    jg_optim_t *oa = NULL, *ob = NULL;
+    assert_int_equal(jg_optim_create(&oa, &cfg, (int64_t)np), 0);
+    assert_int_equal(jg_optim_create(&ob, &cfg, (int64_t)np), 0);
+    float *x = jg_test_alloc((size_t)B * 2 * 36);
+    jg_test_fill_uniform(x, (size_t)B * 2 * 36, -1, 1, 9);
+    const int32_t y[6] = {0, 1, 2, 2, 1, 0};
+    int negative = 0;
+    for (int t = 0; t < 3; t++) {
+        const float *la, *lb;
+        float lossa, lossb;
+        assert_int_equal(jg_model_forward(a, x, B, 1, &la), 0);
+        assert_int_equal(jg_model_forward(b, x, B, 1, &lb), 0);
+        for (int i = 0; i < B * 4 * 36; i++) {
+            assert_true(conv.out[i] >= 0.0f); /* the ReLU's output */
+            negative += drop.out[i] < 0.0f;   /* b's conv output, before its ReLU */
+        }
+        assert_memory_equal(la, lb, (size_t)B * 3 * sizeof(float));
+        assert_int_equal(jg_model_loss(a, y, &lossa), 0);
+        assert_int_equal(jg_model_loss(b, y, &lossb), 0);
+        assert_true(lossa == lossb);
+        assert_int_equal(jg_model_backward(a), 0);
+        assert_int_equal(jg_model_backward(b), 0);
+        assert_memory_equal(jg_model_grads(a), jg_model_grads(b), np * sizeof(float));
+        assert_int_equal(jg_optim_step(oa, jg_model_params(a), jg_model_grads(a), 1e-2f), 0);
+        assert_int_equal(jg_optim_step(ob, jg_model_params(b), jg_model_grads(b), 1e-2f), 0);
+    }
+    assert_true(negative > 0); /* the ReLUs had something to cut */
+    assert_memory_equal(jg_model_params(a), jg_model_params(b), np * sizeof(float));
+    free(x);
+    jg_optim_destroy(oa);
+    jg_optim_destroy(ob);
+    jg_model_destroy(a);
+    jg_model_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_batchnorm_modes),
         cmocka_unit_test(test_workspace_threads),
+        cmocka_unit_test(test_relu_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
