@@ -82,6 +82,12 @@ int jg_run_probe_create(jg_run_probe_t **p, jg_model_t *model, jg_meter_t *meter
 void jg_run_probe_destroy(jg_run_probe_t *p);
 /* The probe's breakdown (owned by the probe). */
 jg_breakdown_t *jg_run_probe_breakdown(jg_run_probe_t *p);
+/* The hooks the probe installed on its model, for a caller that drives the
+ * steps itself (or chains a probe of its own and forwards to these): each
+ * step opens with begin(-1, JG_NN_PHASE_DATA) and closes with
+ * end(-1, JG_NN_PHASE_OPTIMIZER), then jg_breakdown_step_done, as jg_train
+ * and jg_run_train do. */
+jg_nn_probe_t jg_run_probe_hooks(const jg_run_probe_t *p);
 /* Removes the probe from the model and hands over its breakdown (the
  * caller destroys it); the probe is freed. */
 jg_breakdown_t *jg_run_probe_take(jg_run_probe_t *p);

@@ -65,6 +65,11 @@ static int type_of_group(const char *g)
     return JG_RUN_T_OTHER;
 }
 
+jg_nn_probe_t jg_run_probe_hooks(const jg_run_probe_t *p)
+{
+    return (jg_nn_probe_t){.ctx = (void *)p, .begin = on_begin, .end = on_end};
+}
+
 int jg_run_probe_create(jg_run_probe_t **out, jg_model_t *model, jg_meter_t *meter,
                         const jg_run_probe_config_t *pc)
 {
@@ -111,7 +116,7 @@ int jg_run_probe_create(jg_run_probe_t **out, jg_model_t *model, jg_meter_t *met
     }
     p->model = model;
     p->n_layers = L;
-    const jg_nn_probe_t probe = {.ctx = p, .begin = on_begin, .end = on_end};
+    const jg_nn_probe_t probe = jg_run_probe_hooks(p);
     jg_model_set_probe(model, &probe);
     *out = p;
     return 0;
