@@ -16,6 +16,9 @@
 
 #include "breakdown_internal.h"
 
+/* stdio buffer of the trace file, bytes */
+#define JG_TRACE_FILE_BUFFER (1 << 18)
+
 static char *dup_cat(const char *a, const char *b)
 {
     const size_t na = strlen(a), nb = strlen(b);
@@ -145,7 +148,15 @@ int jg_breakdown_create(jg_breakdown_t **out, jg_meter_t *meter, const jg_breakd
         bd->part = dup_cat(cfg->trace_path, ".part");
         if (!bd->path || !bd->part) rc = -ENOMEM;
         else if (!(bd->tf = fopen(bd->part, "w"))) rc = -errno;
-        else write_header(bd);
+        else {
+            /* a step's line is ~2.5 KB: with stdio's 4 KiB buffer every
+             * other step paid a write(2), ~50 us on the 2-vCPU guest; the
+             * trace is flushed where it must be (jg_breakdown_part, finish) */
+            /* (glibc ignores the size unless given the buffer) */
+            bd->tbuf = malloc(JG_TRACE_FILE_BUFFER);
+            if (bd->tbuf) setvbuf(bd->tf, bd->tbuf, _IOFBF, JG_TRACE_FILE_BUFFER);
+            write_header(bd);
+        }
         if (!rc) rc = bd->werr;
     }
     if (rc) {
@@ -163,6 +174,7 @@ void jg_breakdown_destroy(jg_breakdown_t *bd)
         fclose(bd->tf);
         remove(bd->part);
     }
+    free(bd->tbuf);
     jg_trace_destroy(bd->trace);
     free(bd->desc);
     free(bd->reg);
@@ -187,6 +199,25 @@ void jg_breakdown_end(jg_breakdown_t *bd, int region)
     jg_trace_end(bd->trace, region);
 }
 
+/* v in decimal at p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_i64(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return put_u64(p, (uint64_t)0 - (uint64_t)v);
+    }
+    return put_u64(p, (uint64_t)v);
+}
+
 /* Keeps the step bracket's samples for the power series and writes every
  * mark to the trace file when there is one. */
 static void visit_mark(void *ctx, int region, int end, const jg_energy_sample_t *s)
@@ -201,11 +232,28 @@ static void visit_mark(void *ctx, int region, int end, const jg_energy_sample_t 
     }
     FILE *f = bd->tf;
     if (!f || bd->werr) return;
-    fprintf(f, "%s[%d,%d,%lld", bd->first_mark ? "" : ",", region, end, (long long)s->t_ns);
-    for (int z = 0; z < bd->nzones; z++)
-        fprintf(f, ",%llu,%llu,%u,%u", (unsigned long long)s->ext_uj[z],
-                (unsigned long long)s->raw_uj[z], (unsigned)s->status[z], (unsigned)s->epoch[z]);
-    fputc(']', f);
+    /* ",[region,end,t_ns" then ",ext,raw,status,epoch" per zone and "]",
+     * formatted by hand: fprintf took ~0.85 us a mark, 40 us a step */
+    char line[48 + JG_METER_MAX_ZONES * 64], *p = line;
+    if (!bd->first_mark) *p++ = ',';
+    *p++ = '[';
+    p = put_i64(p, region);
+    *p++ = ',';
+    *p++ = end ? '1' : '0';
+    *p++ = ',';
+    p = put_i64(p, s->t_ns);
+    for (int z = 0; z < bd->nzones; z++) {
+        *p++ = ',';
+        p = put_u64(p, s->ext_uj[z]);
+        *p++ = ',';
+        p = put_u64(p, s->raw_uj[z]);
+        *p++ = ',';
+        p = put_u64(p, s->status[z]);
+        *p++ = ',';
+        p = put_u64(p, s->epoch[z]);
+    }
+    *p++ = ']';
+    fwrite(line, 1, (size_t)(p - line), f);
     bd->first_mark = 0;
 }
 
@@ -337,6 +385,8 @@ int jg_breakdown_finish(jg_breakdown_t *bd)
         if (!rc && (fflush(bd->tf) || fsync(fileno(bd->tf)))) rc = -errno;
         if (fclose(bd->tf) && !rc) rc = -errno;
         bd->tf = NULL;
+        free(bd->tbuf);
+        bd->tbuf = NULL;
         if (!rc && rename(bd->part, bd->path)) rc = -errno;
         if (rc) remove(bd->part);
     }

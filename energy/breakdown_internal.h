@@ -71,6 +71,7 @@ struct jg_breakdown {
     char host[64];
     /* Raw trace file. */
     FILE *tf;
+    char *tbuf; /* tf's stdio buffer (JG_TRACE_FILE_BUFFER), or NULL */
     char *path, *part;
     int first_mark, werr;
 };

@@ -292,8 +292,10 @@ int jg_meter_sim_inject(jg_meter_t *meter, int zone, jg_sim_fault_t fault);
  * attribution, which keeps only running per-region sums; a mark stays in the
  * ring only until the next counter change after it has been seen, so memory
  * is bounded by the capacity whatever the run length. Regions must not nest
- * (the step bracket may enclose them). Method and error bound:
- * docs/energy.md. */
+ * (the step bracket may enclose them). A begin within JG_TRACE_SHARE_NS of
+ * the previous end reuses that end's reading (one read per boundary between
+ * back-to-back regions; the short gap counts to the region that begins).
+ * Method and error bound: docs/energy.md. */
 
 /* Region id of the whole-step bracket, beside the caller's regions. */
 #define JG_TRACE_STEP (-1)
@@ -362,8 +364,12 @@ int jg_trace_end(jg_energy_trace_t *trace, int region);
 /* Off the hot path: attributes every mark that can be, freeing its slot.
  * A zone whose counter has not changed over half the ring is given up as
  * stuck (its figures invalid) so the ring never fills. Then refreshes the
- * meter (jg_meter_refresh), so call it outside every region bracket.
+ * meter (jg_meter_refresh) at the first flush and after that at most once
+ * per JG_TRACE_REFRESH_NS, so call it outside every region bracket.
  * Returns 0, -EINVAL or -ENOMEM (from the refresh; the figures are fine). */
+#define JG_TRACE_REFRESH_NS 1000000000LL
+/* A begin this soon after an end shares its reading (trace.c). */
+#define JG_TRACE_SHARE_NS 2000
 int jg_trace_flush(jg_energy_trace_t *trace);
 
 /* Current figures (after a flush). regions may be NULL; otherwise it holds

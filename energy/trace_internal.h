@@ -62,6 +62,10 @@ struct jg_energy_trace {
     uint64_t steps;
     double step_s;
     int have_first;
+    jg_energy_sample_t prev;  /* the last mark's sample (have_prev) */
+    int have_prev, prev_is_begin; /* prev_is_begin: a region's begin */
+    int refreshed;            /* the meter was refreshed at refresh_ns */
+    int64_t refresh_ns;
     jg_energy_sample_t first, last;
     jg_zone_attrib_t z[JG_METER_MAX_ZONES];
     double *scratch;          /* (nregions + 1)^2 + 2 * (nregions + 1) for the solve */
