@@ -342,6 +342,71 @@ static void test_invalid_args(void **state)
     jg_meter_close(m);
 }
 
+/* Marks' times, collected by jg_trace_visit. */
+typedef struct {
+    int n;
+    int region[16], end[16];
+    int64_t t_ns[16];
+} seen_t;
+
+static void collect(void *ctx, int region, int end, const jg_energy_sample_t *s)
+{
+    seen_t *v = ctx;
+    if (v->n < 16) {
+        v->region[v->n] = region;
+        v->end[v->n] = end;
+        v->t_ns[v->n++] = s->t_ns;
+    }
+}
+
+/* A begin within JG_TRACE_SHARE_NS of an end (or of the step's begin), and
+ * the step's end right after a region's end, reuse that reading; a region's
+ * end always reads, and so does a begin after a longer gap. */
+static void test_shared_boundary(void **state)
+{
+    (void)state;
+    jg_sim_cfg_t cfg;
+    make_cfg(&cfg, 16, 0);
+    vnow = 1000 * US;
+    jg_meter_t *m = NULL;
+    assert_int_equal(jg_meter_open_sim(&m, &cfg), 0);
+    jg_energy_trace_t *t = NULL;
+    assert_int_equal(jg_trace_create(&t, m, 3, 64), 0);
+    assert_true(JG_TRACE_SHARE_NS >= 1 * US && JG_TRACE_SHARE_NS < 5 * US);
+    const int64_t t0 = vnow;
+    assert_int_equal(jg_trace_begin(t, JG_TRACE_STEP), 0);
+    vnow += 1 * US;
+    assert_int_equal(jg_trace_begin(t, 0), 0); /* shares the step's begin (t0) */
+    vnow += 100 * US;
+    assert_int_equal(jg_trace_end(t, 0), 0);   /* reads: t0 + 101 us */
+    vnow += 1 * US;
+    assert_int_equal(jg_trace_begin(t, 1), 0); /* shares the end: t0 + 101 us */
+    vnow += 100 * US;
+    assert_int_equal(jg_trace_end(t, 1), 0);   /* t0 + 202 us */
+    vnow += 5 * US;
+    assert_int_equal(jg_trace_begin(t, 2), 0); /* 5 us later: reads, t0 + 207 us */
+    vnow += 1 * US;
+    assert_int_equal(jg_trace_end(t, 2), 0);   /* a short region still reads: t0 + 208 us */
+    vnow += 1 * US;
+    assert_int_equal(jg_trace_end(t, JG_TRACE_STEP), 0); /* shares: t0 + 208 us */
+    seen_t v = {0};
+    assert_int_equal(jg_trace_visit(t, collect, &v), 8);
+    const int64_t want[8] = {t0, t0, t0 + 101 * US, t0 + 101 * US, t0 + 202 * US, t0 + 207 * US,
+                             t0 + 208 * US, t0 + 208 * US};
+    for (int i = 0; i < 8; i++) assert_int_equal(v.t_ns[i], want[i]);
+    assert_int_equal(jg_trace_flush(t), 0);
+    jg_attrib_summary_t sum;
+    jg_region_energy_t reg[3];
+    assert_int_equal(jg_trace_result(t, &sum, reg, 3), 0);
+    /* the shared gaps count to the region that begins */
+    assert_true(fabs(reg[0].seconds - 101e-6) < 1e-9);
+    assert_true(fabs(reg[1].seconds - 101e-6) < 1e-9);
+    assert_true(fabs(reg[2].seconds - 1e-6) < 1e-9);
+    assert_true(fabs(sum.step_s - 208e-6) < 1e-9);
+    jg_trace_destroy(t);
+    jg_meter_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_fault_read_error),
         cmocka_unit_test(test_fault_gone),
         cmocka_unit_test(test_invalid_args),
+        cmocka_unit_test(test_shared_boundary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
