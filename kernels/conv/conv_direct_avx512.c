@@ -5,8 +5,9 @@
  *
  * The input plane is zero-padded once per image, so every tap is an
  * unguarded (masked at the row end) 16-wide load.
- *  forward: a tile of 8 output channels x 32 output columns of one row
- *           (16 accumulators); each input vector feeds 8 FMAs.
+ *  forward: a tile of up to 8 output channels x 1, 2 or 4 rows x 16 or
+ *           32 columns (up to 24 accumulators); each input vector feeds
+ *           one FMA per channel of the tile.
  *  dW:      2 output channels x up to 9 taps (18 accumulators), 1 channel
  *           for an odd K's last one, summed over the image and reduced
  *           horizontally once at the end.
@@ -15,7 +16,8 @@
 
 #include "conv.h"
 
-#define FWD_KB 8   /* output channels per forward tile */
+#define FWD_KB 8   /* most output channels per forward tile */
+#define FWD_ACC 24 /* accumulators a forward tile may hold */
 #define BWD_MAXT 9 /* taps per general dW tile (its accumulator array) */
 
 static __mmask16 tail_mask(int remaining)
@@ -23,127 +25,100 @@ static __mmask16 tail_mask(int remaining)
     return (__mmask16)jg_conv2d_tail_bits(remaining);
 }
 
-/* One tap for 8 channels: wt points at w(k0, tap); channel stride ckk. */
-#define FWD_FMA8(wt, ckk, x0, x1)                                             \
-    do {                                                                      \
-        __m512 wv;                                                            \
-        wv = _mm512_set1_ps((wt)[0]);                                         \
-        a00 = _mm512_fmadd_ps(wv, x0, a00), a01 = _mm512_fmadd_ps(wv, x1, a01); \
-        wv = _mm512_set1_ps((wt)[(ckk)]);                                     \
-        a10 = _mm512_fmadd_ps(wv, x0, a10), a11 = _mm512_fmadd_ps(wv, x1, a11); \
-        wv = _mm512_set1_ps((wt)[2 * (ckk)]);                                 \
-        a20 = _mm512_fmadd_ps(wv, x0, a20), a21 = _mm512_fmadd_ps(wv, x1, a21); \
-        wv = _mm512_set1_ps((wt)[3 * (ckk)]);                                 \
-        a30 = _mm512_fmadd_ps(wv, x0, a30), a31 = _mm512_fmadd_ps(wv, x1, a31); \
-        wv = _mm512_set1_ps((wt)[4 * (ckk)]);                                 \
-        a40 = _mm512_fmadd_ps(wv, x0, a40), a41 = _mm512_fmadd_ps(wv, x1, a41); \
-        wv = _mm512_set1_ps((wt)[5 * (ckk)]);                                 \
-        a50 = _mm512_fmadd_ps(wv, x0, a50), a51 = _mm512_fmadd_ps(wv, x1, a51); \
-        wv = _mm512_set1_ps((wt)[6 * (ckk)]);                                 \
-        a60 = _mm512_fmadd_ps(wv, x0, a60), a61 = _mm512_fmadd_ps(wv, x1, a61); \
-        wv = _mm512_set1_ps((wt)[7 * (ckk)]);                                 \
-        a70 = _mm512_fmadd_ps(wv, x0, a70), a71 = _mm512_fmadd_ps(wv, x1, a71); \
-    } while (0)
-
-#define FWD_STORE(kk, lo, hi)                                                 \
-    do {                                                                      \
-        float *yr = y + ((size_t)(k0 + (kk)) * oh + oy) * ow + ox0;           \
-        _mm512_mask_storeu_ps(yr, m0, lo);                                    \
-        _mm512_mask_storeu_ps(yr + 16, m1, hi);                               \
-    } while (0)
-
-/* y(k0 .. k0+7, oy, ox0 .. ox0+31): 16 accumulators in registers. */
-static void fwd_tile8(float *y, const float *xp, const float *w, const float *bias,
-                      int k0, int oy, int ox0, int oh, int ow, int C, int KH, int KW,
-                      int Hp, int Wp)
-{
-    const __mmask16 m0 = tail_mask(ow - ox0);
-    const __mmask16 m1 = ow - ox0 > 16 ? tail_mask(ow - ox0 - 16) : 0;
-    const int ckk = C * KH * KW;
-    __m512 a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
-    a00 = a01 = _mm512_set1_ps(bias ? bias[k0 + 0] : 0.0f);
-    a10 = a11 = _mm512_set1_ps(bias ? bias[k0 + 1] : 0.0f);
-    a20 = a21 = _mm512_set1_ps(bias ? bias[k0 + 2] : 0.0f);
-    a30 = a31 = _mm512_set1_ps(bias ? bias[k0 + 3] : 0.0f);
-    a40 = a41 = _mm512_set1_ps(bias ? bias[k0 + 4] : 0.0f);
-    a50 = a51 = _mm512_set1_ps(bias ? bias[k0 + 5] : 0.0f);
-    a60 = a61 = _mm512_set1_ps(bias ? bias[k0 + 6] : 0.0f);
-    a70 = a71 = _mm512_set1_ps(bias ? bias[k0 + 7] : 0.0f);
-    const float *wt = w + (size_t)k0 * ckk;                     // w(k0, tap)
-    for (int c = 0; c < C; c++) {
-        for (int i = 0; i < KH; i++) {
-            const float *row = xp + ((size_t)c * Hp + oy + i) * Wp + ox0;
-            for (int j = 0; j < KW; j++, wt++) {
-                const __m512 x0 = _mm512_maskz_loadu_ps(m0, row + j);
-                const __m512 x1 = _mm512_maskz_loadu_ps(m1, row + j + 16);
-                FWD_FMA8(wt, ckk, x0, x1);
-            }
-        }
-    }
-    FWD_STORE(0, a00, a01);
-    FWD_STORE(1, a10, a11);
-    FWD_STORE(2, a20, a21);
-    FWD_STORE(3, a30, a31);
-    FWD_STORE(4, a40, a41);
-    FWD_STORE(5, a50, a51);
-    FWD_STORE(6, a60, a61);
-    FWD_STORE(7, a70, a71);
-}
-
-/* y(k0 .. k0+kb-1, oy, ox0 .. ox0+31) for the K % 8 tail, kb in 1..7: 2*kb
- * accumulators, so each input vector feeds 2*kb independent FMA chains (one
- * channel at a time left only 2 chains, latency-bound: the 3-channel first
- * layer of paper-simplecnn ran at ~9 GFLOPS). kb is a constant after
- * inlining, which keeps the arrays in registers. */
+/* y(k0 .. k0+kb-1, oy .. oy+rb-1, ox0 .. ox0+16*nv-1): kb x rb x nv
+ * accumulators in registers (kb, rb, nv constants after inlining). Per tap,
+ * kb weight broadcasts and rb*nv input loads feed kb*rb*nv FMAs; every
+ * output sums its bias, then the taps in (c, i, j) order. A row of 16 or
+ * fewer columns takes one vector (nv = 1), so a 14-wide plane wastes 2 lanes
+ * in 16, not 18 in 32, and rows make up the accumulators instead. */
 static inline __attribute__((always_inline)) void
-fwd_tile_kb(const int kb, float *y, const float *xp, const float *w, const float *bias, int k0,
-            int oy, int ox0, int oh, int ow, int C, int KH, int KW, int Hp, int Wp)
+fwd_tile(const int kb, const int rb, const int nv, float *y, const float *xp, const float *w,
+         const float *bias, int k0, int oy, int ox0, int oh, int ow, int C, int KH, int KW,
+         int Hp, int Wp)
 {
     const __mmask16 m0 = tail_mask(ow - ox0);
-    const __mmask16 m1 = ow - ox0 > 16 ? tail_mask(ow - ox0 - 16) : 0;
+    const __mmask16 m1 = nv == 2 && ow - ox0 > 16 ? tail_mask(ow - ox0 - 16) : 0;
     const int ckk = C * KH * KW;
-    __m512 lo[FWD_KB], hi[FWD_KB];
+    __m512 acc[4][FWD_KB][2];
 #pragma GCC unroll 8
-    for (int kk = 0; kk < kb; kk++) lo[kk] = hi[kk] = _mm512_set1_ps(bias ? bias[k0 + kk] : 0.0f);
-    const float *wt = w + (size_t)k0 * ckk;                     // w(k0, tap)
+    for (int kk = 0; kk < kb; kk++) {
+        const __m512 b = _mm512_set1_ps(bias ? bias[k0 + kk] : 0.0f);
+#pragma GCC unroll 4
+        for (int rr = 0; rr < rb; rr++) acc[rr][kk][0] = acc[rr][kk][1] = b;
+    }
+    const float *wt = w + (size_t)k0 * ckk; // w(k0, tap)
     for (int c = 0; c < C; c++) {
         for (int i = 0; i < KH; i++) {
             const float *row = xp + ((size_t)c * Hp + oy + i) * Wp + ox0;
             for (int j = 0; j < KW; j++, wt++) {
-                const __m512 x0 = _mm512_maskz_loadu_ps(m0, row + j);
-                const __m512 x1 = _mm512_maskz_loadu_ps(m1, row + j + 16);
+                __m512 wv[FWD_KB];
 #pragma GCC unroll 8
-                for (int kk = 0; kk < kb; kk++) {
-                    const __m512 wv = _mm512_set1_ps(wt[(size_t)kk * ckk]);
-                    lo[kk] = _mm512_fmadd_ps(wv, x0, lo[kk]);
-                    hi[kk] = _mm512_fmadd_ps(wv, x1, hi[kk]);
+                for (int kk = 0; kk < kb; kk++) wv[kk] = _mm512_set1_ps(wt[(size_t)kk * ckk]);
+#pragma GCC unroll 4
+                for (int rr = 0; rr < rb; rr++) {
+                    const float *r = row + (size_t)rr * Wp + j;
+                    const __m512 x0 = _mm512_maskz_loadu_ps(m0, r);
+                    const __m512 x1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, r + 16) : x0;
+#pragma GCC unroll 8
+                    for (int kk = 0; kk < kb; kk++) {
+                        acc[rr][kk][0] = _mm512_fmadd_ps(wv[kk], x0, acc[rr][kk][0]);
+                        if (nv == 2) acc[rr][kk][1] = _mm512_fmadd_ps(wv[kk], x1, acc[rr][kk][1]);
+                    }
                 }
             }
         }
     }
 #pragma GCC unroll 8
-    for (int kk = 0; kk < kb; kk++) FWD_STORE(kk, lo[kk], hi[kk]);
+    for (int kk = 0; kk < kb; kk++) {
+#pragma GCC unroll 4
+        for (int rr = 0; rr < rb; rr++) {
+            float *yr = y + ((size_t)(k0 + kk) * oh + oy + rr) * ow + ox0;
+            _mm512_mask_storeu_ps(yr, m0, acc[rr][kk][0]);
+            if (nv == 2) _mm512_mask_storeu_ps(yr + 16, m1, acc[rr][kk][1]);
+        }
+    }
 }
 
-#define FWD_TAIL(n)                                                                        \
-    case n:                                                                                \
-        fwd_tile_kb(n, y, xp, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);            \
-        break
+typedef void (*fwd_tile_fn)(float *y, const float *xp, const float *w, const float *bias, int k0,
+                            int oy, int ox0, int oh, int ow, int C, int KH, int KW, int Hp,
+                            int Wp);
 
-static void fwd_tail(int kb, float *y, const float *xp, const float *w, const float *bias,
-                     int k0, int oy, int ox0, int oh, int ow, int C, int KH, int KW, int Hp,
-                     int Wp)
-{
-    switch (kb) {
-        FWD_TAIL(1);
-        FWD_TAIL(2);
-        FWD_TAIL(3);
-        FWD_TAIL(4);
-        FWD_TAIL(5);
-        FWD_TAIL(6);
-        FWD_TAIL(7);
-    default: break;
+/* One function per (kb, rb, nv), rb in {1, 2, 4}. */
+#define FWD_TILE_FN(kb, rb, nv)                                                                \
+    static void fwd_##kb##_##rb##_##nv(float *y, const float *xp, const float *w,              \
+                                       const float *bias, int k0, int oy, int ox0, int oh,     \
+                                       int ow, int C, int KH, int KW, int Hp, int Wp)          \
+    {                                                                                          \
+        fwd_tile(kb, rb, nv, y, xp, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);          \
     }
+#define FWD_TILE_KB(kb)                                                                        \
+    FWD_TILE_FN(kb, 1, 1)                                                                      \
+    FWD_TILE_FN(kb, 2, 1)                                                                      \
+    FWD_TILE_FN(kb, 4, 1)                                                                      \
+    FWD_TILE_FN(kb, 1, 2)                                                                      \
+    FWD_TILE_FN(kb, 2, 2)                                                                      \
+    FWD_TILE_FN(kb, 4, 2)
+FWD_TILE_KB(1)
+FWD_TILE_KB(2)
+FWD_TILE_KB(3)
+FWD_TILE_KB(4)
+FWD_TILE_KB(5)
+FWD_TILE_KB(6)
+FWD_TILE_KB(7)
+FWD_TILE_KB(8)
+#define FWD_ROW(kb)                                                                            \
+    {fwd_##kb##_1_1, fwd_##kb##_2_1, fwd_##kb##_4_1,                                           \
+     fwd_##kb##_1_2, fwd_##kb##_2_2, fwd_##kb##_4_2}
+/* [kb - 1][(0, 1, 2 for rb 1, 2, 4) + 3 * (nv - 1)] */
+static const fwd_tile_fn fwd_tiles[FWD_KB][6] = {FWD_ROW(1), FWD_ROW(2), FWD_ROW(3),
+                                                  FWD_ROW(4), FWD_ROW(5), FWD_ROW(6),
+                                                  FWD_ROW(7), FWD_ROW(8)};
+
+/* The most rows (1, 2 or 4) whose kb x rows x nv accumulators fit FWD_ACC. */
+static int fwd_rows(int kb, int nv)
+{
+    const int r = FWD_ACC / (kb * nv);
+    return r >= 4 ? 4 : r >= 2 ? 2 : 1;
 }
 
 int jg_f32_conv2d_direct_fwd_avx512(float *y, const float *x, const float *w,
@@ -154,13 +129,22 @@ int jg_f32_conv2d_direct_fwd_avx512(float *y, const float *x, const float *w,
     const int C = s->c, K = s->k, KH = s->kh, KW = s->kw;
     const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
     jg_conv2d_pad_input(scratch, x, s);                         // (C, Hp, Wp)
-    for (int oy = 0; oy < oh; oy++) {
-        for (int ox0 = 0; ox0 < ow; ox0 += 32) {
-            int k0 = 0;
-            for (; k0 + FWD_KB <= K; k0 += FWD_KB)
-                fwd_tile8(y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);
-            if (k0 < K)
-                fwd_tail(K - k0, y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);
+    for (int ox0 = 0; ox0 < ow; ox0 += 32) {
+        const int nv = ow - ox0 > 16 ? 2 : 1;
+        /* channel blocks as even as the width allows (K = 9 is 5 + 4, not
+         * 8 + 1): at most 8 wide for one vector a row, 6 for two, so that
+         * two rows of two vectors still fill the accumulators */
+        const int kmax = nv == 2 ? FWD_ACC / 4 : FWD_KB;
+        const int nkb = (K + kmax - 1) / kmax;
+        for (int b = 0; b < nkb; b++) {
+            const int k0 = (int)((long)K * b / nkb), kb = (int)((long)K * (b + 1) / nkb) - k0;
+            const int rb = fwd_rows(kb, nv), ri = rb == 4 ? 2 : rb - 1;
+            const fwd_tile_fn full = fwd_tiles[kb - 1][ri + 3 * (nv - 1)];
+            const fwd_tile_fn one = fwd_tiles[kb - 1][3 * (nv - 1)];
+            int oy = 0;
+            for (; oy + rb <= oh; oy += rb)
+                full(y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);
+            for (; oy < oh; oy++) one(y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);
         }
     }
     return 0;

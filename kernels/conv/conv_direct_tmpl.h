@@ -12,9 +12,9 @@
  *
  * The input plane is zero-padded once per image (jg_conv2d_pad_input), so
  * every tap is one unguarded load (masked at the row end).
- *  forward: DKB output channels x 2 vectors of one output row (2 DKB
- *           accumulators, 16 registers on AVX2); each input vector feeds
- *           DKB FMAs.
+ *  forward: up to DKB output channels x 2 vectors of a row (two rows
+ *           for a single channel); each input vector feeds one FMA per
+ *           channel of the tile.
  *  dW:      2 output channels x up to DTB taps (2 DTB accumulators), summed
  *           over the image and reduced horizontally once at the end.
  * Sums run in another order than the twin (vector lanes), within the
@@ -23,47 +23,69 @@
 #include "conv/conv.h"
 #include "simd/vmath.h"
 
-#define DKB 4 /* output channels per forward tile */
+/* Tile sizes measured on the Zen 4 guest with JOULEGRAD_ISA=avx2 (2 threads,
+ * bench conv, forward ms, 3 runs: paper-simplecnn conv1 / conv2, default
+ * conv1): 4 channels, 1 row (before) 0.45 / 0.64 / 0.65-0.68; DKB 3 and
+ * two rows only when 4 DKB <= DACC = 6 (single channels) 0.42-0.44 /
+ * 0.64-0.70 / 0.46-0.47; 3 channels x 2 rows (12 accumulators, one
+ * register short) 0.40-0.50 / 0.80-0.88 / 0.45-0.46; 4 x 2: 0.41-0.51 /
+ * 0.80-0.89 / 0.58-0.74; 2 x 2: 0.44-0.56 / 0.68-0.73 / 0.44-0.46. */
+#define DKB 3  /* most output channels per forward tile */
+#define DACC 6 /* most accumulators: two rows only for one channel */
 #define DTB 4 /* taps per dW tile */
 
-/* y(k0 .. k0+kb-1, oy, ox0 .. ox0+2*VEPR-1); kb is a constant after
- * inlining, which keeps the accumulators in registers. */
+/* y(k0 .. k0+kb-1, oy .. oy+rb-1, ox0 .. ox0+2*VEPR-1): 2 kb rb
+ * accumulators (kb and rb are constants after inlining). Per tap, kb
+ * weights and 2 rb input vectors feed 2 kb rb FMAs. */
 static inline __attribute__((always_inline)) void
-dfwd_tile(const int kb, float *y, const float *xp, const float *w, const float *bias, int k0,
-          int oy, int ox0, int oh, int ow, int C, int KH, int KW, int Hp, int Wp)
+dfwd_tile(const int kb, const int rb, float *y, const float *xp, const float *w,
+          const float *bias, int k0, int oy, int ox0, int oh, int ow, int C, int KH, int KW,
+          int Hp, int Wp)
 {
     const int n0 = ow - ox0, n1 = ow - ox0 - VEPR; /* live lanes of each vector */
     const int ckk = C * KH * KW;
-    vf_t lo[DKB], hi[DKB];
-#pragma GCC unroll 4
-    for (int kk = 0; kk < kb; kk++) lo[kk] = hi[kk] = VSET1(bias ? bias[k0 + kk] : 0.0f);
+    vf_t lo[2][DKB], hi[2][DKB];
+#pragma GCC unroll 3
+    for (int kk = 0; kk < kb; kk++)
+#pragma GCC unroll 2
+        for (int rr = 0; rr < rb; rr++) lo[rr][kk] = hi[rr][kk] = VSET1(bias ? bias[k0 + kk] : 0.0f);
     const float *wt = w + (size_t)k0 * ckk; // w(k0, tap)
     for (int c = 0; c < C; c++) {
         for (int i = 0; i < KH; i++) {
             const float *row = xp + ((size_t)c * Hp + oy + i) * Wp + ox0;
             for (int j = 0; j < KW; j++, wt++) {
-                const vf_t x0 = vld_n(row + j, n0);
-                const vf_t x1 = n1 > 0 ? vld_n(row + j + VEPR, n1) : VSET1(0.0f);
-#pragma GCC unroll 4
-                for (int kk = 0; kk < kb; kk++) {
-                    const vf_t wv = VSET1(wt[(size_t)kk * ckk]);
-                    lo[kk] = VFMA(wv, x0, lo[kk]);
-                    hi[kk] = VFMA(wv, x1, hi[kk]);
+#pragma GCC unroll 2
+                for (int rr = 0; rr < rb; rr++) {
+                    const float *r = row + (size_t)rr * Wp + j;
+                    const vf_t x0 = vld_n(r, n0);
+                    const vf_t x1 = n1 > 0 ? vld_n(r + VEPR, n1) : VSET1(0.0f);
+#pragma GCC unroll 3
+                    for (int kk = 0; kk < kb; kk++) {
+                        const vf_t wv = VSET1(wt[(size_t)kk * ckk]);
+                        lo[rr][kk] = VFMA(wv, x0, lo[rr][kk]);
+                        hi[rr][kk] = VFMA(wv, x1, hi[rr][kk]);
+                    }
                 }
             }
         }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 3
     for (int kk = 0; kk < kb; kk++) {
-        float *yr = y + ((size_t)(k0 + kk) * oh + oy) * ow + ox0;
-        vst_n(yr, n0, lo[kk]);
-        if (n1 > 0) vst_n(yr + VEPR, n1, hi[kk]);
+#pragma GCC unroll 2
+        for (int rr = 0; rr < rb; rr++) {
+            float *yr = y + ((size_t)(k0 + kk) * oh + oy + rr) * ow + ox0;
+            vst_n(yr, n0, lo[rr][kk]);
+            if (n1 > 0) vst_n(yr + VEPR, n1, hi[rr][kk]);
+        }
     }
 }
 
-#define DFWD(n)                                                                            \
-    case n:                                                                                \
-        dfwd_tile(n, y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp);         \
+#define DFWD(kb)                                                                           \
+    case kb:                                                                               \
+        if (rb == 2)                                                                       \
+            dfwd_tile(kb, 2, y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp); \
+        else                                                                               \
+            dfwd_tile(kb, 1, y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp, Wp); \
         break
 
 int JG_VFN(conv2d_direct_fwd)(float *y, const float *x, const float *w, const float *bias,
@@ -73,16 +95,17 @@ int JG_VFN(conv2d_direct_fwd)(float *y, const float *x, const float *w, const fl
     const int C = s->c, K = s->k, KH = s->kh, KW = s->kw;
     const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
     jg_conv2d_pad_input(scratch, x, s); // (C, Hp, Wp)
-    for (int oy = 0; oy < oh; oy++) {
-        for (int ox0 = 0; ox0 < ow; ox0 += 2 * VEPR) {
-            for (int k0 = 0; k0 < K; k0 += DKB) {
-                switch (K - k0 < DKB ? K - k0 : DKB) {
+    /* channel blocks as even as DKB allows (K = 4 is 2 + 2, not 3 + 1) */
+    const int nkb = (K + DKB - 1) / DKB;
+    for (int b = 0; b < nkb; b++) {
+        const int k0 = (int)((long)K * b / nkb), kb = (int)((long)K * (b + 1) / nkb) - k0;
+        for (int oy = 0, rb = 1; oy < oh; oy += rb) {
+            rb = oh - oy >= 2 && 4 * kb <= DACC ? 2 : 1;
+            for (int ox0 = 0; ox0 < ow; ox0 += 2 * VEPR) {
+                switch (kb) {
                     DFWD(1);
                     DFWD(2);
-                    DFWD(3);
-                default: dfwd_tile(DKB, y, scratch, w, bias, k0, oy, ox0, oh, ow, C, KH, KW, Hp,
-                                   Wp);
-                    break;
+                default: DFWD(3);
                 }
             }
         }
