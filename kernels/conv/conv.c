@@ -560,24 +560,41 @@ static void bias_grad_image(float *db, const float *dy, int K, int P)
     }
 }
 
-/* dW (K, CKK) += dy_n (K, P) x col_n^T (P, CKK); db (K) += row sums of dy_n,
- * or NULL. */
-static int bwdw_image(const conv_ctx_t *cx, int n, float *dw, float *db,
-                      const conv_scratch_t *sc)
+/* dW (K, CKK) += sum over images [n0, n1) of dy_n (K, P) x col_n^T (P, CKK);
+ * db (K) += row sums of dy_n, or NULL. The direct kernels take the images
+ * in groups of JG_CONV_DIRECT_GROUP from n0. */
+static int bwdw_images(const conv_ctx_t *cx, int n0, int n1, float *dw, float *db,
+                       const conv_scratch_t *sc)
 {
     const jg_conv2d_shape_t *s = cx->s;
     const int K = s->k, P = cx->ohw, CKK = cx->ckk;
-    const float *dyn = cx->op.dy + (size_t)n * K * P;            // (K, P)
-    const float *xn = cx->op.x + (size_t)n * s->c * s->h * s->w; // (C, H, W)
-    if (db) bias_grad_image(db, dyn, K, P);
-    if (conv_table.bwdw && conv_table.bwdw(dw, dyn, xn, s, cx->p.oh, cx->p.ow, sc->pad) == 0)
-        return 0;
-    const float *b = xn;
-    if (needs_col(s)) {
-        conv_table.im2col(sc->col, xn, s, cx->p.oh, cx->p.ow, sc->pad);
-        b = sc->col;
+    const size_t xn_floats = (size_t)s->c * s->h * s->w;
+    if (db)
+        for (int n = n0; n < n1; n++) bias_grad_image(db, cx->op.dy + (size_t)n * K * P, K, P);
+    /* a direct kernel returns 1 for shapes it does not take (the shape
+     * alone decides: all groups or none) */
+    int n = n0;
+    if (conv_table.bwdw) {
+        for (; n < n1; n += JG_CONV_DIRECT_GROUP) {
+            const int g = n1 - n < JG_CONV_DIRECT_GROUP ? n1 - n : JG_CONV_DIRECT_GROUP;
+            if (conv_table.bwdw(dw, cx->op.dy + (size_t)n * K * P, cx->op.x + n * xn_floats, s,
+                                cx->p.oh, cx->p.ow, g, sc->pad))
+                break;
+        }
     }
-    return cx->gemm(JG_NOTRANS, JG_TRANS, K, CKK, P, 1.0f, dyn, P, b, P, 1.0f, dw, CKK);
+    for (; n < n1; n++) {
+        const float *dyn = cx->op.dy + (size_t)n * K * P; // (K, P)
+        const float *xn = cx->op.x + n * xn_floats;        // (C, H, W)
+        const float *b = xn;
+        if (needs_col(s)) {
+            conv_table.im2col(sc->col, xn, s, cx->p.oh, cx->p.ow, sc->pad);
+            b = sc->col;
+        }
+        const int err = cx->gemm(JG_NOTRANS, JG_TRANS, K, CKK, P, 1.0f, dyn, P, b, P, 1.0f, dw,
+                                 CKK);
+        if (err) return err;
+    }
+    return 0;
 }
 
 /* Chunk c: its images, in order, into its zeroed partials dW (K, CKK), db (K). */
@@ -587,22 +604,14 @@ static int bwdw_chunk(const conv_ctx_t *cx, int c, const conv_scratch_t *sc)
     float *dw = chunk_partial(cx, c), *db = dw + (size_t)K * cx->ckk;
     memset(dw, 0, sizeof(float) * ((size_t)K * cx->ckk + (size_t)K));
     const int n0 = (int)((long)n * c / nch), n1 = (int)((long)n * (c + 1) / nch);
-    for (int i = n0; i < n1; i++) {
-        const int err = bwdw_image(cx, i, dw, cx->op.db ? db : NULL, sc);
-        if (err) return err;
-    }
-    return 0;
+    return bwdw_images(cx, n0, n1, dw, cx->op.db ? db : NULL, sc);
 }
 
 /* One thread: every image straight into dw/db. */
 static int bwdw_serial(const conv_ctx_t *cx)
 {
     const conv_scratch_t sc = scratch_of(cx, 0);
-    for (int n = 0; n < cx->s->n; n++) {
-        const int err = bwdw_image(cx, n, cx->op.dw, cx->op.db, &sc);
-        if (err) return err;
-    }
-    return 0;
+    return bwdw_images(cx, 0, cx->s->n, cx->op.dw, cx->op.db, &sc);
 }
 
 int jg_conv2d_backward_weights(float *dw, float *dbias, const float *dy,

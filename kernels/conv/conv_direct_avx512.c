@@ -8,9 +8,9 @@
  *  forward: a tile of up to 8 output channels x 1, 2 or 4 rows x 16 or
  *           32 columns (up to 24 accumulators); each input vector feeds
  *           one FMA per channel of the tile.
- *  dW:      2 output channels x up to 9 taps (18 accumulators), 1 channel
- *           for an odd K's last one, summed over the image and reduced
- *           horizontally once at the end.
+ *  dW:      up to 3 output channels x up to 9 taps (27 accumulators),
+ *           summed over a group of images and reduced horizontally once at
+ *           the end.
  */
 #include <immintrin.h>
 
@@ -18,7 +18,8 @@
 
 #define FWD_KB 8   /* most output channels per forward tile */
 #define FWD_ACC 24 /* accumulators a forward tile may hold */
-#define BWD_MAXT 9 /* taps per general dW tile (its accumulator array) */
+#define BWD_MAXT 9 /* most taps per dW tile */
+#define BWD_KB 3   /* most output channels per dW tile */
 
 static __mmask16 tail_mask(int remaining)
 {
@@ -150,107 +151,106 @@ int jg_f32_conv2d_direct_fwd_avx512(float *y, const float *x, const float *w,
     return 0;
 }
 
-/* dw(k0+kk, t0+tt) += sum_{oy,ox} dy(k0+kk, oy, ox) * xp(tap t0+tt at oy, ox)
- * for one channel k0 and taps tt < nt (<= BWD_MAXT); the general case.
- * tap_off[t] is the offset of tap t in the padded plane. */
-static void bwdw_tile1(float *dw, const float *dy, const float *xp, const size_t *tap_off,
-                       int k0, int t0, int nt, int ckk, int oh, int ow, int Wp)
-{
-    __m512 acc[BWD_MAXT];
-    for (int tt = 0; tt < nt; tt++) acc[tt] = _mm512_setzero_ps();
-    for (int oy = 0; oy < oh; oy++) {
-        const float *xr = xp + (size_t)oy * Wp;
-        for (int ox = 0; ox < ow; ox += 16) {
-            /* the mask keeps every load inside the padded plane */
-            const __mmask16 m = tail_mask(ow - ox);
-            const __m512 d = _mm512_maskz_loadu_ps(m, dy + ((size_t)k0 * oh + oy) * ow + ox);
-            for (int tt = 0; tt < nt; tt++)
-                acc[tt] = _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, xr + tap_off[t0 + tt] + ox),
-                                          acc[tt]);
-        }
-    }
-    for (int tt = 0; tt < nt; tt++)
-        dw[(size_t)k0 * ckk + t0 + tt] += _mm512_reduce_add_ps(acc[tt]);
-}
-
-/* The same for channels k0, k0+1 and taps t0 .. t0+nt-1, nt in 1..9: each
- * x vector feeds both channels, so 2*nt FMAs take nt + 2 loads (one channel
- * at a time needs two loads per FMA). nt is a constant after inlining, which
- * keeps the 2*nt accumulators in registers. */
+/* dw(k0+kk, t0+tt) += sum over the nimg images and (oy, ox) of
+ * dy(k0+kk, oy, ox) * xp(tap t0+tt at oy, ox) for kb (1..3) channels and nt
+ * (1..9) taps: each x vector feeds kb channels, so kb*nt FMAs take nt + kb
+ * loads. kb and nt are constants after inlining, which keeps the kb*nt
+ * accumulators in registers (27 of 32 at 3 x 9). tap_off[t] is the offset
+ * of tap t in a padded plane; the images' planes are xplane floats apart,
+ * their dy dyimg. */
 static inline __attribute__((always_inline)) void
-bwdw_tile2(const int nt, float *dw, const float *dy, const float *xp, const size_t *tap_off,
-           int k0, int t0, int ckk, int oh, int ow, int Wp)
+bwdw_tile(const int kb, const int nt, float *dw, const float *dy, const float *xp,
+          const size_t *tap_off, int k0, int t0, int ckk, int oh, int ow, int Wp, int nimg,
+          size_t xplane, size_t dyimg)
 {
-    __m512 p[BWD_MAXT], q[BWD_MAXT];
+    __m512 acc[BWD_KB][BWD_MAXT];
+#pragma GCC unroll 3
+    for (int kk = 0; kk < kb; kk++)
 #pragma GCC unroll 9
-    for (int tt = 0; tt < nt; tt++) p[tt] = q[tt] = _mm512_setzero_ps();
-    const float *dy0 = dy + (size_t)k0 * oh * ow, *dy1 = dy0 + (size_t)oh * ow;
-    for (int oy = 0; oy < oh; oy++) {
-        const float *xr = xp + (size_t)oy * Wp;
-        for (int ox = 0; ox < ow; ox += 16) {
-            const __mmask16 m = tail_mask(ow - ox);
-            const __m512 d0 = _mm512_maskz_loadu_ps(m, dy0 + (size_t)oy * ow + ox);
-            const __m512 d1 = _mm512_maskz_loadu_ps(m, dy1 + (size_t)oy * ow + ox);
+        for (int tt = 0; tt < nt; tt++) acc[kk][tt] = _mm512_setzero_ps();
+    for (int g = 0; g < nimg; g++) {
+        const float *dyg = dy + g * dyimg + (size_t)k0 * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            const float *xr = xp + g * xplane + (size_t)oy * Wp;
+            for (int ox = 0; ox < ow; ox += 16) {
+                /* the mask keeps every load inside the padded plane */
+                const __mmask16 m = tail_mask(ow - ox);
+                __m512 d[BWD_KB];
+#pragma GCC unroll 3
+                for (int kk = 0; kk < kb; kk++)
+                    d[kk] = _mm512_maskz_loadu_ps(m, dyg + ((size_t)kk * oh + oy) * ow + ox);
 #pragma GCC unroll 9
-            for (int tt = 0; tt < nt; tt++) {
-                const __m512 xv = _mm512_maskz_loadu_ps(m, xr + tap_off[t0 + tt] + ox);
-                p[tt] = _mm512_fmadd_ps(d0, xv, p[tt]);
-                q[tt] = _mm512_fmadd_ps(d1, xv, q[tt]);
+                for (int tt = 0; tt < nt; tt++) {
+                    const __m512 xv = _mm512_maskz_loadu_ps(m, xr + tap_off[t0 + tt] + ox);
+#pragma GCC unroll 3
+                    for (int kk = 0; kk < kb; kk++)
+                        acc[kk][tt] = _mm512_fmadd_ps(d[kk], xv, acc[kk][tt]);
+                }
             }
         }
     }
+#pragma GCC unroll 3
+    for (int kk = 0; kk < kb; kk++)
 #pragma GCC unroll 9
-    for (int tt = 0; tt < nt; tt++) {
-        dw[(size_t)k0 * ckk + t0 + tt] += _mm512_reduce_add_ps(p[tt]);
-        dw[(size_t)(k0 + 1) * ckk + t0 + tt] += _mm512_reduce_add_ps(q[tt]);
-    }
+        for (int tt = 0; tt < nt; tt++)
+            dw[(size_t)(k0 + kk) * ckk + t0 + tt] += _mm512_reduce_add_ps(acc[kk][tt]);
 }
 
-#define BWD_TILE2(n)                                                                       \
+#define BWD_TILE(kb, n)                                                                    \
     case n:                                                                                \
-        bwdw_tile2(n, dw, dy, xp, tap_off, k0, t0, ckk, oh, ow, Wp);                       \
+        bwdw_tile(kb, n, dw, dy, xp, tap_off, k0, t0, ckk, oh, ow, Wp, nimg, xplane, dyimg); \
         break
-
-static void bwdw_pair(int nt, float *dw, const float *dy, const float *xp, const size_t *tap_off,
-                      int k0, int t0, int ckk, int oh, int ow, int Wp)
-{
-    switch (nt) {
-        BWD_TILE2(1);
-        BWD_TILE2(2);
-        BWD_TILE2(3);
-        BWD_TILE2(4);
-        BWD_TILE2(5);
-        BWD_TILE2(6);
-        BWD_TILE2(7);
-        BWD_TILE2(8);
-        BWD_TILE2(9);
-    default: break;
+#define BWD_KB_FN(kb)                                                                      \
+    static void bwdw_kb##kb(int nt, float *dw, const float *dy, const float *xp,           \
+                            const size_t *tap_off, int k0, int t0, int ckk, int oh, int ow, \
+                            int Wp, int nimg, size_t xplane, size_t dyimg)                 \
+    {                                                                                      \
+        switch (nt) {                                                                      \
+            BWD_TILE(kb, 1);                                                               \
+            BWD_TILE(kb, 2);                                                               \
+            BWD_TILE(kb, 3);                                                               \
+            BWD_TILE(kb, 4);                                                               \
+            BWD_TILE(kb, 5);                                                               \
+            BWD_TILE(kb, 6);                                                               \
+            BWD_TILE(kb, 7);                                                               \
+            BWD_TILE(kb, 8);                                                               \
+            BWD_TILE(kb, 9);                                                               \
+        default: break;                                                                    \
+        }                                                                                  \
     }
-}
+BWD_KB_FN(1)
+BWD_KB_FN(2)
+BWD_KB_FN(3)
 
 int jg_f32_conv2d_direct_bwdw_avx512(float *dw, const float *dy, const float *x,
-                                     const jg_conv2d_shape_t *s, int oh, int ow,
+                                     const jg_conv2d_shape_t *s, int oh, int ow, int nimg,
                                      float *scratch)
 {
     if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
     const int C = s->c, K = s->k, KH = s->kh, KW = s->kw, ckk = C * KH * KW;
     const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
     size_t tap_off[JG_CONV_DIRECT_MAX_CKK];
-    if (ckk > JG_CONV_DIRECT_MAX_CKK) return 1;
+    if (ckk > JG_CONV_DIRECT_MAX_CKK || nimg < 1 || nimg > JG_CONV_DIRECT_GROUP) return 1;
     for (int c = 0, t = 0; c < C; c++)
         for (int i = 0; i < KH; i++)
             for (int j = 0; j < KW; j++, t++) tap_off[t] = ((size_t)c * Hp + i) * Wp + j;
-    jg_conv2d_pad_input(scratch, x, s);                         // (C, Hp, Wp)
-    int k0 = 0;
-    for (; k0 + 2 <= K; k0 += 2)
+    const size_t xplane = jg_conv2d_pad_floats(s), dyimg = (size_t)K * oh * ow;
+    for (int g = 0; g < nimg; g++)                              // nimg x (C, Hp, Wp)
+        jg_conv2d_pad_input(scratch + g * xplane, x + (size_t)g * C * s->h * s->w, s);
+    const float *xp = scratch;
+    /* channel blocks of 3 as even as they come (K = 32 is 3 x 10 + 2) */
+    const int nkb = (K + BWD_KB - 1) / BWD_KB;
+    for (int b = 0; b < nkb; b++) {
+        const int k0 = (int)((long)K * b / nkb), kb = (int)((long)K * (b + 1) / nkb) - k0;
         for (int t0 = 0; t0 < ckk; t0 += BWD_MAXT) {
             const int nt = ckk - t0 < BWD_MAXT ? ckk - t0 : BWD_MAXT;
-            bwdw_pair(nt, dw, dy, scratch, tap_off, k0, t0, ckk, oh, ow, Wp);
+            if (kb == 3)
+                bwdw_kb3(nt, dw, dy, xp, tap_off, k0, t0, ckk, oh, ow, Wp, nimg, xplane, dyimg);
+            else if (kb == 2)
+                bwdw_kb2(nt, dw, dy, xp, tap_off, k0, t0, ckk, oh, ow, Wp, nimg, xplane, dyimg);
+            else
+                bwdw_kb1(nt, dw, dy, xp, tap_off, k0, t0, ckk, oh, ow, Wp, nimg, xplane, dyimg);
         }
-    for (; k0 < K; k0++)
-        for (int t0 = 0; t0 < ckk; t0 += BWD_MAXT) {
-            const int nt = ckk - t0 < BWD_MAXT ? ckk - t0 : BWD_MAXT;
-            bwdw_tile1(dw, dy, scratch, tap_off, k0, t0, nt, ckk, oh, ow, Wp);
-        }
+    }
     return 0;
 }

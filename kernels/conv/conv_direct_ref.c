@@ -22,7 +22,7 @@ size_t jg_conv2d_direct_scratch_floats(const jg_conv2d_shape_t *s, int oh, int o
 {
     (void)oh;
     (void)ow;
-    return jg_conv2d_pad_floats(s);
+    return JG_CONV_DIRECT_GROUP * jg_conv2d_pad_floats(s);
 }
 
 void jg_conv2d_pad_input(float *xp, const float *x, const jg_conv2d_shape_t *s)
@@ -70,12 +70,9 @@ int jg_f32_conv2d_direct_fwd_ref(float *y, const float *x, const float *w,
     return 0;
 }
 
-/* dw(k,c,i,j) += sum_{oy,ox} dy(k,oy,ox) * xp(c, oy+i, ox+j) */
-int jg_f32_conv2d_direct_bwdw_ref(float *dw, const float *dy, const float *x,
-                                  const jg_conv2d_shape_t *s, int oh, int ow,
-                                  float *scratch)
+static void bwdw_image_ref(float *dw, const float *dy, const float *x,
+                           const jg_conv2d_shape_t *s, int oh, int ow, float *scratch)
 {
-    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
     const int C = s->c, K = s->k, KH = s->kh, KW = s->kw;
     const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
     jg_conv2d_pad_input(scratch, x, s);
@@ -94,5 +91,16 @@ int jg_f32_conv2d_direct_bwdw_ref(float *dw, const float *dy, const float *x,
             }
         }
     }
+}
+
+/* dw(k,c,i,j) += sum_{oy,ox} dy(k,oy,ox) * xp(c, oy+i, ox+j), image by image */
+int jg_f32_conv2d_direct_bwdw_ref(float *dw, const float *dy, const float *x,
+                                  const jg_conv2d_shape_t *s, int oh, int ow, int nimg,
+                                  float *scratch)
+{
+    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
+    for (int n = 0; n < nimg; n++)
+        bwdw_image_ref(dw, dy + (size_t)n * s->k * oh * ow, x + (size_t)n * s->c * s->h * s->w,
+                       s, oh, ow, scratch);
     return 0;
 }

@@ -16,7 +16,7 @@
  *           for a single channel); each input vector feeds one FMA per
  *           channel of the tile.
  *  dW:      2 output channels x up to DTB taps (2 DTB accumulators), summed
- *           over the image and reduced horizontally once at the end.
+ *           over a group of images and reduced horizontally once at the end.
  * Sums run in another order than the twin (vector lanes), within the
  * tolerance the tests allow for conv2d.
  */
@@ -113,28 +113,32 @@ int JG_VFN(conv2d_direct_fwd)(float *y, const float *x, const float *w, const fl
     return 0;
 }
 
-/* dw(k0+kk, t0+tt) += sum_{oy,ox} dy(k0+kk, oy, ox) * xp(tap t0+tt at oy, ox)
- * for kb (1 or 2) channels and nt (<= DTB) taps; tap_off[t] is the offset of
- * tap t in the padded plane. */
+/* dw(k0+kk, t0+tt) += sum over the nimg images and (oy, ox) of
+ * dy(k0+kk, oy, ox) * xp(tap t0+tt at oy, ox) for kb (1 or 2) channels and
+ * nt (<= DTB) taps; tap_off[t] is the offset of tap t in a padded plane,
+ * the images' planes are xplane floats apart, their dy dyimg. */
 static inline __attribute__((always_inline)) void
 dbwdw_tile(const int kb, const int nt, float *dw, const float *dy, const float *xp,
-           const size_t *tap_off, int k0, int t0, int ckk, int oh, int ow, int Wp)
+           const size_t *tap_off, int k0, int t0, int ckk, int oh, int ow, int Wp, int nimg,
+           size_t xplane, size_t dyimg)
 {
     vf_t acc[2][DTB];
 #pragma GCC unroll 4
     for (int tt = 0; tt < nt; tt++) acc[0][tt] = acc[1][tt] = VSET1(0.0f);
-    const float *dy0 = dy + (size_t)k0 * oh * ow, *dy1 = dy0 + (size_t)oh * ow;
-    for (int oy = 0; oy < oh; oy++) {
-        const float *xr = xp + (size_t)oy * Wp;
-        for (int ox = 0; ox < ow; ox += VEPR) {
-            const int n = ow - ox;
-            const vf_t d0 = vld_n(dy0 + (size_t)oy * ow + ox, n);
-            const vf_t d1 = kb == 2 ? vld_n(dy1 + (size_t)oy * ow + ox, n) : d0;
+    for (int g = 0; g < nimg; g++) {
+        const float *dy0 = dy + g * dyimg + (size_t)k0 * oh * ow, *dy1 = dy0 + (size_t)oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            const float *xr = xp + g * xplane + (size_t)oy * Wp;
+            for (int ox = 0; ox < ow; ox += VEPR) {
+                const int n = ow - ox;
+                const vf_t d0 = vld_n(dy0 + (size_t)oy * ow + ox, n);
+                const vf_t d1 = kb == 2 ? vld_n(dy1 + (size_t)oy * ow + ox, n) : d0;
 #pragma GCC unroll 4
-            for (int tt = 0; tt < nt; tt++) {
-                const vf_t xv = vld_n(xr + tap_off[t0 + tt] + ox, n);
-                acc[0][tt] = VFMA(d0, xv, acc[0][tt]);
-                if (kb == 2) acc[1][tt] = VFMA(d1, xv, acc[1][tt]);
+                for (int tt = 0; tt < nt; tt++) {
+                    const vf_t xv = vld_n(xr + tap_off[t0 + tt] + ox, n);
+                    acc[0][tt] = VFMA(d0, xv, acc[0][tt]);
+                    if (kb == 2) acc[1][tt] = VFMA(d1, xv, acc[1][tt]);
+                }
             }
         }
     }
@@ -147,20 +151,24 @@ dbwdw_tile(const int kb, const int nt, float *dw, const float *dy, const float *
 
 #define DBWD(kb, nt)                                                                       \
     case nt:                                                                               \
-        dbwdw_tile(kb, nt, dw, dy, scratch, tap_off, k0, t0, ckk, oh, ow, Wp);             \
+        dbwdw_tile(kb, nt, dw, dy, scratch, tap_off, k0, t0, ckk, oh, ow, Wp, nimg, xplane, \
+                   dyimg);                                                                 \
         break
 
 int JG_VFN(conv2d_direct_bwdw)(float *dw, const float *dy, const float *x,
-                               const jg_conv2d_shape_t *s, int oh, int ow, float *scratch)
+                               const jg_conv2d_shape_t *s, int oh, int ow, int nimg,
+                               float *scratch)
 {
-    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
+    if (!jg_conv2d_direct_ok(s, oh, ow) || nimg < 1 || nimg > JG_CONV_DIRECT_GROUP) return 1;
     const int C = s->c, K = s->k, KH = s->kh, KW = s->kw, ckk = C * KH * KW;
     const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
     size_t tap_off[JG_CONV_DIRECT_MAX_CKK];
     for (int c = 0, t = 0; c < C; c++)
         for (int i = 0; i < KH; i++)
             for (int j = 0; j < KW; j++, t++) tap_off[t] = ((size_t)c * Hp + i) * Wp + j;
-    jg_conv2d_pad_input(scratch, x, s); // (C, Hp, Wp)
+    const size_t xplane = jg_conv2d_pad_floats(s), dyimg = (size_t)K * oh * ow;
+    for (int g = 0; g < nimg; g++) // nimg x (C, Hp, Wp)
+        jg_conv2d_pad_input(scratch + g * xplane, x + (size_t)g * C * s->h * s->w, s);
     for (int k0 = 0; k0 < K; k0 += 2) {
         for (int t0 = 0; t0 < ckk; t0 += DTB) {
             const int nt = ckk - t0 < DTB ? ckk - t0 : DTB;
@@ -169,16 +177,14 @@ int JG_VFN(conv2d_direct_bwdw)(float *dw, const float *dy, const float *x,
                     DBWD(2, 1);
                     DBWD(2, 2);
                     DBWD(2, 3);
-                default: dbwdw_tile(2, DTB, dw, dy, scratch, tap_off, k0, t0, ckk, oh, ow, Wp);
-                    break;
+                default: DBWD(2, DTB);
                 }
             } else {
                 switch (nt) {
                     DBWD(1, 1);
                     DBWD(1, 2);
                     DBWD(1, 3);
-                default: dbwdw_tile(1, DTB, dw, dy, scratch, tap_off, k0, t0, ckk, oh, ow, Wp);
-                    break;
+                default: DBWD(1, DTB);
                 }
             }
         }

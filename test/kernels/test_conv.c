@@ -65,6 +65,10 @@ static const conv_case_t cases[] = {
     {"C=3 3x3 K=9 direct CKK 27", 2, 3, 14, 14, 9, 3, 3, 1, 1, 1, 1},
     {"C=2 4x4 K=4 direct CKK 32", 1, 2, 9, 11, 4, 4, 4, 1, 1, 2, 1},
     {"C=4 2x2 K=7 direct CKK 16", 2, 4, 6, 19, 7, 2, 2, 1, 1, 0, 1},
+    /* direct dW in groups of 8 images (11 = 8 + 3; 2 threads: 6 + 5) and
+     * forward tiles of 1, 2 and 4 rows over an odd height */
+    {"C=3 K=9 direct N=11", 11, 3, 7, 14, 9, 3, 3, 1, 1, 1, 1},
+    {"C=1 K=3 direct N=9 OW=28", 9, 1, 9, 28, 3, 3, 3, 1, 1, 1, 1},
     {"K=1", 2, 6, 7, 7, 1, 3, 3, 1, 1, 1, 1},
     {"N=1 primes", 1, 17, 13, 11, 19, 3, 3, 1, 1, 1, 1},
     {"OW=16", 2, 3, 5, 16, 17, 3, 3, 1, 1, 1, 1},
