@@ -241,11 +241,16 @@ int jg_bench_step_main(int argc, char **argv)
     float loss = 0;
     int np = 0, nu = 0;
     double done_s = 0, *td = malloc((size_t)o.steps * sizeof(double)); /* step_done's time */
-    if (!td) goto out;
+    if (!td) {
+        fprintf(stderr, "joulegrad: bench step: out of memory\n");
+        goto out;
+    }
     for (int s = 0; s < WARMUP + nt && !err; s++) {
         const int b = s % BATCHES;
-        /* with --probe: A B B A, A without the probe */
-        const int probed = o.probe && (s % 4 == 1 || s % 4 == 2);
+        /* with --probe: A B B A from the first timed step, A without the
+         * probe; any 2 S timed steps then split S and S */
+        const int ph = (s - WARMUP + 4 * WARMUP) % 4;
+        const int probed = o.probe && (ph == 1 || ph == 2);
         const double t0 = jg_bench_now_s();
         const jg_nn_probe_t *h = probed && !o.aa ? &bp.hooks : NULL;
         err = step(m, opt, h, jg_run_probe_breakdown(bp.probe), xb,

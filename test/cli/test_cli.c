@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The joulegrad program as a user meets it: exit codes, one-line errors on
  * bad input, and benchmark JSON that parses and carries its ISA and source. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,32 @@ static void test_bench_conv_json(void **state)
     free(out);
 }
 
+/* bench step --probe: steps with and without a measured run's probe, and
+ * the parts. lenet5 has 12 layers: 4 L + 10 = 58 marks a step (data and
+ * optimizer open and close the step bracket too). */
+static void test_bench_step_probe_json(void **state)
+{
+    (void)state;
+    char *out = jg_test_alloc_bytes(JG_CLI_OUT_MAX);
+    assert_int_equal(jg_cli_run(NULL,
+                         "bench step --model lenet5 --batch 8 --steps 5 --threads 1 --probe --json",
+                         0, out), 0);
+    cJSON *j = parse_json_or_fail(out);
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "probe_source");
+    assert_true(cJSON_IsString(src));
+    assert_true(!strcmp(src->valuestring, "estimate") || !strcmp(src->valuestring, "rapl"));
+    assert_int_equal((int)number(j, "marks_per_step"), 58);
+    assert_int_equal((int)number(j, "steps"), 5);
+    assert_true(number(j, "probed_median_ms") > 0);
+    assert_true(number(j, "us_per_mark") > 0);
+    assert_true(number(j, "step_done_median_us") > 0);
+    assert_true(isfinite(number(j, "probe_overhead")));
+    cJSON_Delete(j);
+    assert_int_equal(jg_cli_run(NULL, "bench step --steps 0", 1, out), 2);
+    assert_int_equal(jg_cli_run(NULL, "bench step --probe --bogus", 1, out), 2);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_isa_override_errors),
         cmocka_unit_test(test_bench_gemm_json),
         cmocka_unit_test(test_bench_conv_json),
+        cmocka_unit_test(test_bench_step_probe_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
