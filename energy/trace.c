@@ -64,14 +64,21 @@ static int mark(jg_energy_trace_t *t, int region, int end)
     /* A boundary between two regions is one reading: a begin (or the step
      * bracket's end) that comes within JG_TRACE_SHARE_NS of an end (or of
      * the step's begin) reuses that mark's sample, so the gap between them,
-     * a few hundred ns of loop code, is charged to what follows. The meter
+     * a few hundred ns of loop code plus the read, is charged to what
+     * follows. The meter
      * read is the probe's main cost (~1.1 us with the estimate's two thread
      * clocks); this halves the reads of a step. A region's own end always
      * reads. */
     const int shares = (!end || region == JG_TRACE_STEP) && t->have_prev && !t->prev_is_begin &&
-                       t->meter->ops->now_ns(t->meter) - t->prev.t_ns <= JG_TRACE_SHARE_NS;
-    if (shares) m->s = t->prev;
-    else jg_meter_read(t->meter, &m->s);
+                       t->meter->ops->now_ns(t->meter) - t->prev_done_ns <= JG_TRACE_SHARE_NS;
+    if (shares) {
+        m->s = t->prev;
+    } else {
+        jg_meter_read(t->meter, &m->s);
+        /* the gap is counted from the end of the read (~1 us with the
+         * estimate's thread clocks), not from its timestamp */
+        t->prev_done_ns = t->meter->ops->now_ns(t->meter);
+    }
     t->prev = m->s;
     t->have_prev = 1;
     t->prev_is_begin = !end && region != JG_TRACE_STEP;

@@ -63,6 +63,7 @@ struct jg_energy_trace {
     double step_s;
     int have_first;
     jg_energy_sample_t prev;  /* the last mark's sample (have_prev) */
+    int64_t prev_done_ns;     /* meter time when the last read finished */
     int have_prev, prev_is_begin; /* prev_is_begin: a region's begin */
     int refreshed;            /* the meter was refreshed at refresh_ns */
     int64_t refresh_ns;
