@@ -329,7 +329,12 @@ int jg_trace_result(jg_energy_trace_t *trace, jg_attrib_summary_t *sum,
         if (info.counted && method == JG_ATTRIB_FIT) {
             for (int r = 0; r < n; r++) sum->regions_j += p_uw[r] * t->seconds[r] * 1e-6;
         } else if (info.counted) {
-            for (int r = 0; r < n; r++) sum->regions_j += za->interp_uj[r] * 1e-6;
+            /* summed in uJ, then scaled once: regions that tile the step
+             * (shared boundary readings) then add up to it exactly, not to
+             * an ulp above it */
+            double uj = 0;
+            for (int r = 0; r < n; r++) uj += za->interp_uj[r];
+            sum->regions_j += uj * 1e-6;
         }
     }
     sum->method = any && t->have_first ? (jg_attrib_method_t)weakest : JG_ATTRIB_NONE;
