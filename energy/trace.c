@@ -65,9 +65,9 @@ static int mark(jg_energy_trace_t *t, int region, int end)
      * bracket's end) that comes within JG_TRACE_SHARE_NS of an end (or of
      * the step's begin) reuses that mark's sample, so the gap between them,
      * a few hundred ns of loop code plus the read, is charged to what
-     * follows. The meter
-     * read is the probe's main cost (~1.1 us with the estimate's two thread
-     * clocks); this halves the reads of a step. A region's own end always
+     * follows. The meter read is the probe's main cost (~1.1 us with the
+     * estimate's two thread clocks); this halves the reads of a step (50
+     * marks, 25-26 reads on the default net). A region's own end always
      * reads. */
     const int shares = (!end || region == JG_TRACE_STEP) && t->have_prev && !t->prev_is_begin &&
                        t->meter->ops->now_ns(t->meter) - t->prev_done_ns <= JG_TRACE_SHARE_NS;

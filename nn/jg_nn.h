@@ -170,7 +170,10 @@ void jg_model_set_step(jg_model_t *model, uint64_t step);
 
 /* Everything a harness needs about layer i; pointers refer to the arenas
  * and are valid until the next reserve/destroy. Activations are for the
- * last forward's batch. */
+ * last forward's batch. A ReLU after conv, linear, batchnorm or pooling runs
+ * in place (as PyTorch's ReLU(inplace=True)) and a flatten after another
+ * layer is a view: such a layer's out and dout are those of the layer
+ * before, which then shows the ReLU's output and gradient. */
 typedef struct {
     jg_layer_kind_t kind;
     const char *type_name, *group_name;

@@ -214,6 +214,12 @@ int jg_model_init_params(jg_model_t *m, uint64_t seed)
     return 0;
 }
 
+/* Flatten after another layer is a view of that layer's buffers. */
+static int flatten_view(const jg_model_t *m, int i)
+{
+    return i > 0 && m->layers[i].spec.kind == JG_LAYER_FLATTEN;
+}
+
 /* ReLU runs in place, as PyTorch's ReLU(inplace=True): it shares its
  * output and gradient buffers with the layer before it, whose backward
  * reads its own input and output gradient but never its output (conv,
@@ -221,13 +227,7 @@ int jg_model_init_params(jg_model_t *m, uint64_t seed)
  * as x > 0, so every value is bit-identical; what changes is that the
  * layer before shows the ReLU's output afterwards (jg_layer_info_t), and
  * the arena holds two activation-sized buffers less per ReLU: for the
- * default net at batch 64, 19 MiB less memory touched per step. */
-/* Flatten after another layer is a view of that layer's buffers. */
-static int flatten_view(const jg_model_t *m, int i)
-{
-    return i > 0 && m->layers[i].spec.kind == JG_LAYER_FLATTEN;
-}
-
+ * default net at batch 64, 18.4 MiB less memory touched per step. */
 static int relu_in_place(const jg_model_t *m, int i)
 {
     if (i == 0 || m->layers[i].spec.kind != JG_LAYER_RELU) return 0;
