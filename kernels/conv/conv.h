@@ -92,6 +92,19 @@ int jg_conv2d_direct_ok(const jg_conv2d_shape_t *s, int oh, int ow);
 size_t jg_conv2d_direct_scratch_floats(const jg_conv2d_shape_t *s, int oh, int ow);
 /* xp(c, y, x) = x(c, y - ph, x - pw), zero outside; xp: (C, H+2ph, W+2pw). */
 void jg_conv2d_pad_input(float *xp, const float *x, const jg_conv2d_shape_t *s);
+/* The set-up of a SIMD direct dW call: tap_off[t] (JG_CONV_DIRECT_MAX_CKK
+ * entries) = the offset of tap t = (c, i, j) in a padded plane, and the nimg
+ * images of x padded one after another into scratch. Returns the floats
+ * between two padded planes, or 0 for a call the kernels do not take
+ * (jg_conv2d_direct_ok, nimg outside 1..JG_CONV_DIRECT_GROUP). */
+size_t jg_conv2d_direct_bwdw_prep(size_t *tap_off, float *scratch, const float *x,
+                                  const jg_conv2d_shape_t *s, int oh, int ow, int nimg);
+/* Block b of nb as even as they come over k channels: [*k0, *k0 + *kb). */
+static inline void jg_conv2d_kblock(int k, int nb, int b, int *k0, int *kb)
+{
+    *k0 = (int)((long)k * b / nb);
+    *kb = (int)((long)k * (b + 1) / nb) - *k0;
+}
 
 int jg_f32_conv2d_direct_fwd_ref(float *y, const float *x, const float *w,
                                  const float *bias, const jg_conv2d_shape_t *s,

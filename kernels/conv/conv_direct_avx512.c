@@ -138,7 +138,8 @@ int jg_f32_conv2d_direct_fwd_avx512(float *y, const float *x, const float *w,
         const int kmax = nv == 2 ? FWD_ACC / 4 : FWD_KB;
         const int nkb = (K + kmax - 1) / kmax;
         for (int b = 0; b < nkb; b++) {
-            const int k0 = (int)((long)K * b / nkb), kb = (int)((long)K * (b + 1) / nkb) - k0;
+            int k0, kb;
+            jg_conv2d_kblock(K, nkb, b, &k0, &kb);
             const int rb = fwd_rows(kb, nv), ri = rb == 4 ? 2 : rb - 1;
             const fwd_tile_fn full = fwd_tiles[kb - 1][ri + 3 * (nv - 1)];
             const fwd_tile_fn one = fwd_tiles[kb - 1][3 * (nv - 1)];
@@ -226,22 +227,17 @@ int jg_f32_conv2d_direct_bwdw_avx512(float *dw, const float *dy, const float *x,
                                      const jg_conv2d_shape_t *s, int oh, int ow, int nimg,
                                      float *scratch)
 {
-    if (!jg_conv2d_direct_ok(s, oh, ow)) return 1;
-    const int C = s->c, K = s->k, KH = s->kh, KW = s->kw, ckk = C * KH * KW;
-    const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
     size_t tap_off[JG_CONV_DIRECT_MAX_CKK];
-    if (ckk > JG_CONV_DIRECT_MAX_CKK || nimg < 1 || nimg > JG_CONV_DIRECT_GROUP) return 1;
-    for (int c = 0, t = 0; c < C; c++)
-        for (int i = 0; i < KH; i++)
-            for (int j = 0; j < KW; j++, t++) tap_off[t] = ((size_t)c * Hp + i) * Wp + j;
-    const size_t xplane = jg_conv2d_pad_floats(s), dyimg = (size_t)K * oh * ow;
-    for (int g = 0; g < nimg; g++)                              // nimg x (C, Hp, Wp)
-        jg_conv2d_pad_input(scratch + g * xplane, x + (size_t)g * C * s->h * s->w, s);
+    const size_t xplane = jg_conv2d_direct_bwdw_prep(tap_off, scratch, x, s, oh, ow, nimg);
+    if (!xplane) return 1;
+    const int K = s->k, ckk = s->c * s->kh * s->kw, Wp = s->w + 2 * s->pad_w;
+    const size_t dyimg = (size_t)K * oh * ow;
     const float *xp = scratch;
     /* channel blocks of 3 as even as they come (K = 32 is 3 x 10 + 2) */
     const int nkb = (K + BWD_KB - 1) / BWD_KB;
     for (int b = 0; b < nkb; b++) {
-        const int k0 = (int)((long)K * b / nkb), kb = (int)((long)K * (b + 1) / nkb) - k0;
+        int k0, kb;
+        jg_conv2d_kblock(K, nkb, b, &k0, &kb);
         for (int t0 = 0; t0 < ckk; t0 += BWD_MAXT) {
             const int nt = ckk - t0 < BWD_MAXT ? ckk - t0 : BWD_MAXT;
             if (kb == 3)

@@ -70,6 +70,21 @@ int jg_f32_conv2d_direct_fwd_ref(float *y, const float *x, const float *w,
     return 0;
 }
 
+size_t jg_conv2d_direct_bwdw_prep(size_t *tap_off, float *scratch, const float *x,
+                                  const jg_conv2d_shape_t *s, int oh, int ow, int nimg)
+{
+    const int C = s->c, KH = s->kh, KW = s->kw;
+    if (!jg_conv2d_direct_ok(s, oh, ow) || nimg < 1 || nimg > JG_CONV_DIRECT_GROUP) return 0;
+    const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
+    for (int c = 0, t = 0; c < C; c++)
+        for (int i = 0; i < KH; i++)
+            for (int j = 0; j < KW; j++, t++) tap_off[t] = ((size_t)c * Hp + i) * Wp + j;
+    const size_t xplane = jg_conv2d_pad_floats(s);
+    for (int g = 0; g < nimg; g++) // nimg x (C, Hp, Wp)
+        jg_conv2d_pad_input(scratch + g * xplane, x + (size_t)g * C * s->h * s->w, s);
+    return xplane;
+}
+
 static void bwdw_image_ref(float *dw, const float *dy, const float *x,
                            const jg_conv2d_shape_t *s, int oh, int ow, float *scratch)
 {

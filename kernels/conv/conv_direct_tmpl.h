@@ -107,7 +107,8 @@ int JG_VFN(conv2d_direct_fwd)(float *y, const float *x, const float *w, const fl
     /* channel blocks as even as DKB allows (K = 4 is 2 + 2, not 3 + 1) */
     const int nkb = (K + DKB - 1) / DKB;
     for (int b = 0; b < nkb; b++) {
-        const int k0 = (int)((long)K * b / nkb), kb = (int)((long)K * (b + 1) / nkb) - k0;
+        int k0, kb;
+        jg_conv2d_kblock(K, nkb, b, &k0, &kb);
         for (int oy = 0, rb = 1; oy < oh; oy += rb) {
             rb = oh - oy >= 2 && 4 * kb <= DACC ? 2 : 1;
             for (int ox0 = 0; ox0 < ow; ox0 += 2 * VEPR) {
@@ -171,16 +172,11 @@ int JG_VFN(conv2d_direct_bwdw)(float *dw, const float *dy, const float *x,
                                const jg_conv2d_shape_t *s, int oh, int ow, int nimg,
                                float *scratch)
 {
-    if (!jg_conv2d_direct_ok(s, oh, ow) || nimg < 1 || nimg > JG_CONV_DIRECT_GROUP) return 1;
-    const int C = s->c, K = s->k, KH = s->kh, KW = s->kw, ckk = C * KH * KW;
-    const int Hp = s->h + 2 * s->pad_h, Wp = s->w + 2 * s->pad_w;
     size_t tap_off[JG_CONV_DIRECT_MAX_CKK];
-    for (int c = 0, t = 0; c < C; c++)
-        for (int i = 0; i < KH; i++)
-            for (int j = 0; j < KW; j++, t++) tap_off[t] = ((size_t)c * Hp + i) * Wp + j;
-    const size_t xplane = jg_conv2d_pad_floats(s), dyimg = (size_t)K * oh * ow;
-    for (int g = 0; g < nimg; g++) // nimg x (C, Hp, Wp)
-        jg_conv2d_pad_input(scratch + g * xplane, x + (size_t)g * C * s->h * s->w, s);
+    const size_t xplane = jg_conv2d_direct_bwdw_prep(tap_off, scratch, x, s, oh, ow, nimg);
+    if (!xplane) return 1;
+    const int K = s->k, ckk = s->c * s->kh * s->kw, Wp = s->w + 2 * s->pad_w;
+    const size_t dyimg = (size_t)K * oh * ow;
     for (int k0 = 0; k0 < K; k0 += 2) {
         for (int t0 = 0; t0 < ckk; t0 += DTB) {
             const int nt = ckk - t0 < DTB ? ckk - t0 : DTB;
