@@ -241,6 +241,12 @@ static int relu_in_place(const jg_model_t *m, int i)
     }
 }
 
+/* Layer i uses the out and dout buffers of layer i - 1 (no arena of its own). */
+static int shares_prev_buffers(const jg_model_t *m, int i)
+{
+    return relu_in_place(m, i) || flatten_view(m, i);
+}
+
 int jg_model_reserve(jg_model_t *m, int batch)
 {
     if (!m || batch < 1) return -EINVAL;
@@ -252,7 +258,7 @@ int jg_model_reserve(jg_model_t *m, int batch)
     for (int i = 0; i < m->n_layers; i++) {
         const jg_layer_t *l = &m->layers[i];
         const size_t n = round_up(B * l->out_n, JG_NN_ALIGN_FLOATS);
-        if (!relu_in_place(m, i) && !flatten_view(m, i)) off += 2 * n;
+        if (!shares_prev_buffers(m, i)) off += 2 * n;
         if (l->spec.kind == JG_LAYER_MAXPOOL2D || l->spec.kind == JG_LAYER_DROPOUT)
             off += n; /* int32 argmax has the size of a float */
         const jg_layer_ops_t *ops = jg_nn_ops(l->spec.kind);
@@ -288,7 +294,7 @@ int jg_model_reserve(jg_model_t *m, int batch)
     for (int i = 0; i < m->n_layers; i++) {
         jg_layer_t *l = &m->layers[i];
         const size_t n = round_up(B * l->out_n, JG_NN_ALIGN_FLOATS);
-        if (relu_in_place(m, i) || flatten_view(m, i)) {
+        if (shares_prev_buffers(m, i)) {
             l->out = m->layers[i - 1].out;
             l->dout = m->layers[i - 1].dout;
         } else {
