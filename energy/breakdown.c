@@ -151,8 +151,8 @@ int jg_breakdown_create(jg_breakdown_t **out, jg_meter_t *meter, const jg_breakd
         else {
             /* a step's line is ~2.5 KB: with stdio's 4 KiB buffer every
              * other step paid a write(2), ~50 us on the 2-vCPU guest; the
-             * trace is flushed where it must be (jg_breakdown_part, finish) */
-            /* (glibc ignores the size unless given the buffer) */
+             * trace is flushed where it must be (jg_breakdown_part, finish).
+             * glibc ignores the size unless it is given the buffer. */
             bd->tbuf = malloc(JG_TRACE_FILE_BUFFER);
             if (bd->tbuf) setvbuf(bd->tf, bd->tbuf, _IOFBF, JG_TRACE_FILE_BUFFER);
             write_header(bd);
